@@ -1,0 +1,505 @@
+/*
+ * winsock2.h - the Windows Sockets 2 application API of libwspshim.
+ *
+ * Types, member orders and numeric values are Winsock's own, so code written
+ * against Winsock compiles with few changes.  Address families, socket types,
+ * protocol numbers, SOL_SOCKET and the FIONBIO/FIONREAD/SIOCATMARK ioctl
+ * codes are Linux's own: a SOCKET returned here is a real kernel descriptor
+ * and works with send(), recv(), poll() and epoll as it is.
+ *
+ * Self-contained; usable from C (C99 or later) and C++.
+ */
+#ifndef WSPSHIM_WINSOCK2_H
+#define WSPSHIM_WINSOCK2_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef WSAAPI
+#define WSAAPI
+#endif
+
+/* Windows base types, with their Windows widths. */
+typedef uint8_t		BYTE;
+typedef uint16_t	WORD;
+typedef uint32_t	DWORD;
+typedef int32_t		INT;
+typedef int32_t		BOOL;
+typedef uint32_t	ULONG;
+typedef uint32_t	UINT;
+typedef int32_t		LONG;
+typedef char		CHAR;
+typedef uint16_t	WCHAR;		/* UTF-16 code unit */
+typedef uintptr_t	ULONG_PTR;
+typedef uintptr_t	DWORD_PTR;
+typedef uintptr_t	WPARAM;
+typedef intptr_t	LPARAM;
+typedef void		*HANDLE;
+typedef void		*HWND;
+typedef void		*LPVOID;
+typedef INT		*LPINT;
+typedef DWORD		*LPDWORD;
+typedef DWORD_PTR	*PDWORD_PTR;
+typedef WORD		*LPWORD;
+typedef CHAR		*LPSTR;
+typedef const CHAR	*LPCSTR;
+typedef WCHAR		*LPWSTR;
+typedef const WCHAR	*LPCWSTR;
+typedef struct sockaddr	*LPSOCKADDR;
+typedef struct sockaddr	SOCKADDR;
+
+#ifndef FALSE
+#define FALSE	0
+#endif
+#ifndef TRUE
+#define TRUE	1
+#endif
+
+/* A socket handle.  Through the application API it is a kernel descriptor. */
+typedef uintptr_t	SOCKET;
+#define INVALID_SOCKET	(~(SOCKET)0)
+#define SOCKET_ERROR	(-1)
+
+typedef unsigned int	GROUP;
+typedef HANDLE		WSAEVENT;
+#define WSA_INVALID_EVENT	((WSAEVENT)NULL)
+
+#define MAKEWORD(lo, hi) \
+	((WORD)(((BYTE)((lo) & 0xff)) | ((WORD)((BYTE)((hi) & 0xff))) << 8))
+#define LOBYTE(w)	((BYTE)((w) & 0xff))
+#define HIBYTE(w)	((BYTE)(((w) >> 8) & 0xff))
+
+typedef struct _GUID {
+	uint32_t	Data1;
+	uint16_t	Data2;
+	uint16_t	Data3;
+	uint8_t		Data4[8];
+} GUID, *LPGUID;
+
+/* One buffer of a scatter/gather array. */
+typedef struct _WSABUF {
+	ULONG	len;
+	CHAR	*buf;
+} WSABUF, *LPWSABUF;
+
+typedef struct _WSAOVERLAPPED {
+	ULONG_PTR	Internal;
+	ULONG_PTR	InternalHigh;
+	DWORD		Offset;
+	DWORD		OffsetHigh;
+	WSAEVENT	hEvent;
+} WSAOVERLAPPED, *LPWSAOVERLAPPED;
+
+typedef void (WSAAPI *LPWSAOVERLAPPED_COMPLETION_ROUTINE)(DWORD dwError,
+    DWORD cbTransferred, LPWSAOVERLAPPED lpOverlapped, DWORD dwFlags);
+
+typedef struct _flowspec {
+	ULONG	TokenRate;
+	ULONG	TokenBucketSize;
+	ULONG	PeakBandwidth;
+	ULONG	Latency;
+	ULONG	DelayVariation;
+	ULONG	ServiceType;
+	ULONG	MaxSduSize;
+	ULONG	MinimumPolicedSize;
+} FLOWSPEC, *LPFLOWSPEC;
+
+typedef struct _QualityOfService {
+	FLOWSPEC	SendingFlowspec;
+	FLOWSPEC	ReceivingFlowspec;
+	WSABUF		ProviderSpecific;
+} QOS, *LPQOS;
+
+#define FD_MAX_EVENTS	10
+typedef struct _WSANETWORKEVENTS {
+	LONG	lNetworkEvents;
+	INT	iErrorCode[FD_MAX_EVENTS];
+} WSANETWORKEVENTS, *LPWSANETWORKEVENTS;
+
+typedef INT (WSAAPI *LPCONDITIONPROC)(LPWSABUF lpCallerId,
+    LPWSABUF lpCallerData, LPQOS lpSQOS, LPQOS lpGQOS, LPWSABUF lpCalleeId,
+    LPWSABUF lpCalleeData, GROUP *g, DWORD_PTR dwCallbackData);
+
+/* Protocol catalog entries. */
+#define MAX_PROTOCOL_CHAIN	7
+#define BASE_PROTOCOL		1
+#define LAYERED_PROTOCOL	0
+#define WSAPROTOCOL_LEN		255
+
+typedef struct _WSAPROTOCOLCHAIN {
+	INT	ChainLen;	/* 0 layered, 1 base, > 1 chain */
+	DWORD	ChainEntries[MAX_PROTOCOL_CHAIN];
+} WSAPROTOCOLCHAIN, *LPWSAPROTOCOLCHAIN;
+
+typedef struct _WSAPROTOCOL_INFOW {
+	DWORD		dwServiceFlags1;
+	DWORD		dwServiceFlags2;
+	DWORD		dwServiceFlags3;
+	DWORD		dwServiceFlags4;
+	DWORD		dwProviderFlags;
+	GUID		ProviderId;
+	DWORD		dwCatalogEntryId;
+	WSAPROTOCOLCHAIN ProtocolChain;
+	INT		iVersion;
+	INT		iAddressFamily;
+	INT		iMaxSockAddr;
+	INT		iMinSockAddr;
+	INT		iSocketType;
+	INT		iProtocol;
+	INT		iProtocolMaxOffset;
+	INT		iNetworkByteOrder;
+	INT		iSecurityScheme;
+	DWORD		dwMessageSize;
+	DWORD		dwProviderReserved;
+	WCHAR		szProtocol[WSAPROTOCOL_LEN + 1];
+} WSAPROTOCOL_INFOW, *LPWSAPROTOCOL_INFOW;
+
+typedef struct _WSAPROTOCOL_INFOA {
+	DWORD		dwServiceFlags1;
+	DWORD		dwServiceFlags2;
+	DWORD		dwServiceFlags3;
+	DWORD		dwServiceFlags4;
+	DWORD		dwProviderFlags;
+	GUID		ProviderId;
+	DWORD		dwCatalogEntryId;
+	WSAPROTOCOLCHAIN ProtocolChain;
+	INT		iVersion;
+	INT		iAddressFamily;
+	INT		iMaxSockAddr;
+	INT		iMinSockAddr;
+	INT		iSocketType;
+	INT		iProtocol;
+	INT		iProtocolMaxOffset;
+	INT		iNetworkByteOrder;
+	INT		iSecurityScheme;
+	DWORD		dwMessageSize;
+	DWORD		dwProviderReserved;
+	CHAR		szProtocol[WSAPROTOCOL_LEN + 1];
+} WSAPROTOCOL_INFOA, *LPWSAPROTOCOL_INFOA;
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define WSPSHIM_STATIC_ASSERT(c, m)	static_assert(c, m)
+#else
+#define WSPSHIM_STATIC_ASSERT(c, m)	_Static_assert(c, m)
+#endif
+WSPSHIM_STATIC_ASSERT(sizeof(GUID) == 16, "GUID is 16 bytes");
+WSPSHIM_STATIC_ASSERT(sizeof(WSAPROTOCOLCHAIN) == 32,
+    "WSAPROTOCOLCHAIN is 32 bytes");
+WSPSHIM_STATIC_ASSERT(sizeof(WSAPROTOCOL_INFOW) == 628,
+    "WSAPROTOCOL_INFOW is 628 bytes, as in Winsock");
+WSPSHIM_STATIC_ASSERT(sizeof(WSAPROTOCOL_INFOA) == 372,
+    "WSAPROTOCOL_INFOA is 372 bytes, as in Winsock");
+WSPSHIM_STATIC_ASSERT(offsetof(WSAPROTOCOL_INFOW, szProtocol) == 116,
+    "szProtocol follows dwProviderReserved");
+
+/* dwServiceFlags1 */
+#define XP1_CONNECTIONLESS		0x00000001
+#define XP1_GUARANTEED_DELIVERY		0x00000002
+#define XP1_GUARANTEED_ORDER		0x00000004
+#define XP1_MESSAGE_ORIENTED		0x00000008
+#define XP1_PSEUDO_STREAM		0x00000010
+#define XP1_GRACEFUL_CLOSE		0x00000020
+#define XP1_EXPEDITED_DATA		0x00000040
+#define XP1_CONNECT_DATA		0x00000080
+#define XP1_DISCONNECT_DATA		0x00000100
+#define XP1_SUPPORT_BROADCAST		0x00000200
+#define XP1_SUPPORT_MULTIPOINT		0x00000400
+#define XP1_MULTIPOINT_CONTROL_PLANE	0x00000800
+#define XP1_MULTIPOINT_DATA_PLANE	0x00001000
+#define XP1_QOS_SUPPORTED		0x00002000
+#define XP1_INTERRUPT			0x00004000
+#define XP1_UNI_SEND			0x00008000
+#define XP1_UNI_RECV			0x00010000
+#define XP1_IFS_HANDLES			0x00020000
+#define XP1_PARTIAL_MESSAGE		0x00040000
+#define XP1_SAN_SUPPORT_SDP		0x00080000
+
+/* dwProviderFlags */
+#define PFL_MULTIPLE_PROTO_ENTRIES	0x00000001
+#define PFL_RECOMMENDED_PROTO_ENTRY	0x00000002
+#define PFL_HIDDEN			0x00000004
+#define PFL_MATCHES_PROTOCOL_ZERO	0x00000008
+#define PFL_NETWORKDIRECT_PROVIDER	0x00000010
+
+#define BIGENDIAN			0x0000
+#define LITTLEENDIAN			0x0001
+#define SECURITY_PROTOCOL_NONE		0x0000
+
+/* dwMessageSize special values */
+#define MSG_SIZE_STREAM			0x00000000
+#define MSG_SIZE_DEPENDS_ON_MTU		0x00000001
+#define MSG_SIZE_UNLIMITED		0xFFFFFFFFu
+
+/* dwFlags of WSASocket / WSPSocket */
+#define WSA_FLAG_OVERLAPPED		0x01
+#define WSA_FLAG_MULTIPOINT_C_ROOT	0x02
+#define WSA_FLAG_MULTIPOINT_C_LEAF	0x04
+#define WSA_FLAG_MULTIPOINT_D_ROOT	0x08
+#define WSA_FLAG_MULTIPOINT_D_LEAF	0x10
+#define WSA_FLAG_ACCESS_SYSTEM_SECURITY	0x40
+#define WSA_FLAG_NO_HANDLE_INHERIT	0x80
+#define WSA_FLAG_REGISTERED_IO		0x100
+/*
+ * libwspshim extension: create the socket non-blocking, atomically (the
+ * SOCK_NONBLOCK of socket() and accept4()).  Winsock has no such bit.
+ */
+#define WSA_FLAG_WSPSHIM_NONBLOCK	0x40000000
+
+#define FROM_PROTOCOL_INFO	(-1)
+
+/* Socket options: Linux's SOL_SOCKET, Winsock's option numbers. */
+#define SO_PROTOCOL_INFOA	0x2004
+#define SO_PROTOCOL_INFOW	0x2005
+
+/* WSAIoctl codes (FIONBIO, FIONREAD and SIOCATMARK are Linux's). */
+#define IOC_UNIX	0x00000000
+#define IOC_WS2		0x08000000
+#define IOC_PROTOCOL	0x10000000
+#define IOC_VENDOR	0x18000000
+#define IOC_WSPSHIM_OUT	0x40000000
+#define IOC_WSPSHIM_IN	0x80000000u
+#define _WSAIO(x, y)	(IOC_WSPSHIM_OUT | 0 | (x) | (y))
+#define _WSAIOR(x, y)	(IOC_WSPSHIM_OUT | (x) | (y))
+#define _WSAIOW(x, y)	(IOC_WSPSHIM_IN | (x) | (y))
+#define _WSAIORW(x, y)	(IOC_WSPSHIM_IN | IOC_WSPSHIM_OUT | (x) | (y))
+#define SIO_BASE_HANDLE	((DWORD)0x48000022)	/* _WSAIOR(IOC_WS2, 34) */
+#define SIO_BSP_HANDLE	((DWORD)0x4800001B)	/* _WSAIOR(IOC_WS2, 27) */
+/*
+ * libwspshim: SIO_BASE_HANDLE answers the kernel descriptor (an int) and
+ * SIO_BSP_HANDLE the base provider's own SOCKET handle.  Every layer
+ * forwards both unchanged; the core relies on it.
+ */
+
+#define WSADESCRIPTION_LEN	256
+#define WSASYS_STATUS_LEN	128
+
+/* Filled by WSAStartup (the 64-bit Winsock member order). */
+typedef struct WSAData {
+	WORD		wVersion;
+	WORD		wHighVersion;
+	unsigned short	iMaxSockets;
+	unsigned short	iMaxUdpDg;
+	char		*lpVendorInfo;
+	char		szDescription[WSADESCRIPTION_LEN + 1];
+	char		szSystemStatus[WSASYS_STATUS_LEN + 1];
+} WSADATA, *LPWSADATA;
+
+/*
+ * Error codes: Winsock's values.  The WSAE* codes are 10000 plus the BSD
+ * errno; Linux errno values differ, so libwspshim maps them by table.
+ */
+#define WSA_INVALID_HANDLE		6
+#define WSA_NOT_ENOUGH_MEMORY		8
+#define WSA_INVALID_PARAMETER		87
+#define WSA_OPERATION_ABORTED		995
+#define WSA_IO_INCOMPLETE		996
+#define WSA_IO_PENDING			997
+#define WSABASEERR			10000
+#define WSAEINTR			10004
+#define WSAEBADF			10009
+#define WSAEACCES			10013
+#define WSAEFAULT			10014
+#define WSAEINVAL			10022
+#define WSAEMFILE			10024
+#define WSAEWOULDBLOCK			10035
+#define WSAEINPROGRESS			10036
+#define WSAEALREADY			10037
+#define WSAENOTSOCK			10038
+#define WSAEDESTADDRREQ			10039
+#define WSAEMSGSIZE			10040
+#define WSAEPROTOTYPE			10041
+#define WSAENOPROTOOPT			10042
+#define WSAEPROTONOSUPPORT		10043
+#define WSAESOCKTNOSUPPORT		10044
+#define WSAEOPNOTSUPP			10045
+#define WSAEPFNOSUPPORT			10046
+#define WSAEAFNOSUPPORT			10047
+#define WSAEADDRINUSE			10048
+#define WSAEADDRNOTAVAIL		10049
+#define WSAENETDOWN			10050
+#define WSAENETUNREACH			10051
+#define WSAENETRESET			10052
+#define WSAECONNABORTED			10053
+#define WSAECONNRESET			10054
+#define WSAENOBUFS			10055
+#define WSAEISCONN			10056
+#define WSAENOTCONN			10057
+#define WSAESHUTDOWN			10058
+#define WSAETOOMANYREFS			10059
+#define WSAETIMEDOUT			10060
+#define WSAECONNREFUSED			10061
+#define WSAELOOP			10062
+#define WSAENAMETOOLONG			10063
+#define WSAEHOSTDOWN			10064
+#define WSAEHOSTUNREACH			10065
+#define WSAENOTEMPTY			10066
+#define WSAEPROCLIM			10067
+#define WSAEUSERS			10068
+#define WSAEDQUOT			10069
+#define WSAESTALE			10070
+#define WSAEREMOTE			10071
+#define WSASYSNOTREADY			10091
+#define WSAVERNOTSUPPORTED		10092
+#define WSANOTINITIALISED		10093
+#define WSAEDISCON			10101
+#define WSAENOMORE			10102
+#define WSAECANCELLED			10103
+#define WSAEINVALIDPROCTABLE		10104
+#define WSAEINVALIDPROVIDER		10105
+#define WSAEPROVIDERFAILEDINIT		10106
+#define WSASYSCALLFAILURE		10107
+#define WSASERVICE_NOT_FOUND		10108
+#define WSATYPE_NOT_FOUND		10109
+#define WSA_E_NO_MORE			10110
+#define WSA_E_CANCELLED			10111
+#define WSAEREFUSED			10112
+#define WSAHOST_NOT_FOUND		11001
+#define WSATRY_AGAIN			11002
+#define WSANO_RECOVERY			11003
+#define WSANO_DATA			11004
+#define WSA_QOS_RECEIVERS		11005
+#define WSA_QOS_SENDERS			11006
+#define WSA_QOS_NO_SENDERS		11007
+#define WSA_QOS_NO_RECEIVERS		11008
+#define WSA_QOS_REQUEST_CONFIRMED	11009
+#define WSA_QOS_ADMISSION_FAILURE	11010
+#define WSA_QOS_POLICY_FAILURE		11011
+#define WSA_QOS_BAD_STYLE		11012
+#define WSA_QOS_BAD_OBJECT		11013
+#define WSA_QOS_TRAFFIC_CTRL_ERROR	11014
+#define WSA_QOS_GENERIC_ERROR		11015
+#define WSA_QOS_ESERVICETYPE		11016
+#define WSA_QOS_EFLOWSPEC		11017
+#define WSA_QOS_EPROVSPECBUF		11018
+#define WSA_QOS_EFILTERSTYLE		11019
+#define WSA_QOS_EFILTERTYPE		11020
+#define WSA_QOS_EFILTERCOUNT		11021
+#define WSA_QOS_EOBJLENGTH		11022
+#define WSA_QOS_EFLOWCOUNT		11023
+#define WSA_QOS_EUNKOWNPSOBJ		11024
+#define WSA_QOS_EPOLICYOBJ		11025
+#define WSA_QOS_EFLOWDESC		11026
+#define WSA_QOS_EPSFLOWSPEC		11027
+#define WSA_QOS_EPSFILTERSPEC		11028
+#define WSA_QOS_ESDMODEOBJ		11029
+#define WSA_QOS_ESHAPERATEOBJ		11030
+#define WSA_QOS_RESERVED_PETYPE		11031
+#define WSANO_ADDRESS			WSANO_DATA
+
+/*
+ * Start the library for this thread's caller: reference counted.  Returns 0,
+ * or WSAVERNOTSUPPORTED (major version 0) or WSAEFAULT (lpWSAData NULL).
+ * Supported versions are 1.0 to 2.2.
+ */
+int WSAAPI WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData);
+
+/*
+ * Drop one WSAStartup reference; the last one closes every socket created
+ * through WSASocket.  Returns 0, or SOCKET_ERROR with WSANOTINITIALISED.
+ */
+int WSAAPI WSACleanup(void);
+
+/* The calling thread's last error, and a way to set it. */
+int WSAAPI WSAGetLastError(void);
+void WSAAPI WSASetLastError(int iError);
+
+/*
+ * Create a socket through the protocol catalog.  With lpProtocolInfo NULL
+ * the first catalog entry matching (af, type, protocol) is chosen; with a
+ * struct, its dwCatalogEntryId routes the call and each argument that is 0
+ * or FROM_PROTOCOL_INFO comes from the struct.  Returns a kernel descriptor
+ * (last error 0), or INVALID_SOCKET and one of WSANOTINITIALISED,
+ * WSAEAFNOSUPPORT, WSAESOCKTNOSUPPORT, WSAEPROTONOSUPPORT, WSAEPROTOTYPE,
+ * WSAEINVAL, WSAEMFILE, WSAENOBUFS, WSAEACCES, WSAEPROVIDERFAILEDINIT.
+ */
+SOCKET WSAAPI WSASocketW(int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, GROUP g, DWORD dwFlags);
+SOCKET WSAAPI WSASocketA(int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOA lpProtocolInfo, GROUP g, DWORD dwFlags);
+
+/* Close a socket made by WSASocket or socket().  0 or SOCKET_ERROR. */
+int WSAAPI closesocket(SOCKET s);
+
+/*
+ * Copy the visible (not PFL_HIDDEN, not layered) catalog entries, filtered
+ * by the 0-terminated lpiProtocols array when it is not NULL, into
+ * lpProtocolBuffer.  Returns the number copied, or SOCKET_ERROR with
+ * WSAENOBUFS and *lpdwBufferLength set to the size needed, or WSAEFAULT.
+ */
+int WSAAPI WSAEnumProtocolsW(LPINT lpiProtocols,
+    LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength);
+int WSAAPI WSAEnumProtocolsA(LPINT lpiProtocols,
+    LPWSAPROTOCOL_INFOA lpProtocolBuffer, LPDWORD lpdwBufferLength);
+
+/*
+ * Fill lpProtocolInfo with a token from which WSASocket (FROM_PROTOCOL_INFO)
+ * makes a new descriptor sharing the socket.  Only the calling process can
+ * use the token.  0 or SOCKET_ERROR (WSAEINVAL, WSAENOTSOCK, WSAEFAULT,
+ * WSAEMFILE).
+ */
+int WSAAPI WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo);
+int WSAAPI WSADuplicateSocketA(SOCKET s, DWORD dwProcessId,
+    LPWSAPROTOCOL_INFOA lpProtocolInfo);
+
+/*
+ * Render a sockaddr as "127.0.0.1:80", "[::1]:443" or a path for AF_UNIX.
+ * *lpdwAddressStringLength is in characters, counting the terminator; a
+ * short buffer gives WSAEFAULT with the length needed.
+ */
+INT WSAAPI WSAAddressToStringW(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+    LPDWORD lpdwAddressStringLength);
+INT WSAAPI WSAAddressToStringA(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
+    LPWSAPROTOCOL_INFOA lpProtocolInfo, LPSTR lpszAddressString,
+    LPDWORD lpdwAddressStringLength);
+
+/* Parse such a string into a sockaddr; WSAEINVAL for a bad string. */
+INT WSAAPI WSAStringToAddressW(LPWSTR AddressString, INT AddressFamily,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+    LPINT lpAddressLength);
+INT WSAAPI WSAStringToAddressA(LPSTR AddressString, INT AddressFamily,
+    LPWSAPROTOCOL_INFOA lpProtocolInfo, LPSOCKADDR lpAddress,
+    LPINT lpAddressLength);
+
+/*
+ * Control a socket: SIO_BASE_HANDLE (the kernel descriptor), FIONBIO,
+ * FIONREAD, SIOCATMARK.  Overlapped requests are not supported.
+ */
+int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
+    DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
+    LPDWORD lpcbBytesReturned, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+
+#ifdef UNICODE
+#define WSASocket		WSASocketW
+#define WSAEnumProtocols	WSAEnumProtocolsW
+#define WSADuplicateSocket	WSADuplicateSocketW
+#define WSAAddressToString	WSAAddressToStringW
+#define WSAStringToAddress	WSAStringToAddressW
+#define WSAPROTOCOL_INFO	WSAPROTOCOL_INFOW
+#define LPWSAPROTOCOL_INFO	LPWSAPROTOCOL_INFOW
+#define SO_PROTOCOL_INFO	SO_PROTOCOL_INFOW
+#else
+#define WSASocket		WSASocketA
+#define WSAEnumProtocols	WSAEnumProtocolsA
+#define WSADuplicateSocket	WSADuplicateSocketA
+#define WSAAddressToString	WSAAddressToStringA
+#define WSAStringToAddress	WSAStringToAddressA
+#define WSAPROTOCOL_INFO	WSAPROTOCOL_INFOA
+#define LPWSAPROTOCOL_INFO	LPWSAPROTOCOL_INFOA
+#define SO_PROTOCOL_INFO	SO_PROTOCOL_INFOA
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSPSHIM_WINSOCK2_H */

@@ -1,0 +1,278 @@
+/*
+ * ws2spi.h - the Windows Sockets 2 Service Provider Interface of libwspshim.
+ *
+ * What a provider (a layer plugin, or the built-in base) exports and what
+ * the core hands it: WSPStartup, WSPPROC_TABLE, WSPUPCALLTABLE, WSPDATA, and
+ * the WSC* catalog calls.  Member orders and numbers are Winsock's, so an
+ * LSP written for Windows ports with few changes.
+ *
+ * Conventions of every WSP* operation: it returns 0 (or a count, or a
+ * handle) on success; on failure it returns SOCKET_ERROR (INVALID_SOCKET
+ * for handle-returning operations) and stores a WSAE* code in *lpErrno.
+ * errno never crosses this interface.
+ *
+ * Linux members (sendmsg/recvmsg with ancillary data, accept4) are appended
+ * to WSPPROC_TABLE after the 30 Winsock members.  A provider reports how
+ * many it fills through WSPDATA.wLinuxTableVersion; a provider built against
+ * Winsock's table leaves it 0 and keeps loading, and the core then emulates
+ * those calls with the Winsock members where it can.
+ */
+#ifndef WSPSHIM_WS2SPI_H
+#define WSPSHIM_WS2SPI_H
+
+#include <sys/select.h>
+#include <wspshim/winsock2.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef WSPAPI
+#define WSPAPI
+#endif
+
+/* The SPI version this core speaks (2.2), and its Linux table version. */
+#define WSPSHIM_SPI_VERSION		MAKEWORD(2, 2)
+#define WSPSHIM_LINUX_TABLE_VERSION	1
+
+typedef struct WSPData {
+	WORD	wVersion;
+	WORD	wHighVersion;
+	WCHAR	szDescription[WSADESCRIPTION_LEN + 1];
+	/*
+	 * libwspshim: which Linux members of WSPPROC_TABLE the provider
+	 * filled (0: none, 1: lpWSPSendMsg, lpWSPRecvMsg, lpWSPAccept4).  The
+	 * core zeroes this struct before WSPStartup.
+	 */
+	WORD	wLinuxTableVersion;
+} WSPDATA, *LPWSPDATA;
+
+typedef struct _WSATHREADID {
+	HANDLE		ThreadHandle;
+	DWORD_PTR	Reserved;
+} WSATHREADID, *LPWSATHREADID;
+
+typedef BOOL (WSPAPI *LPBLOCKINGCALLBACK)(DWORD_PTR dwContext);
+typedef void (WSPAPI *LPWSAUSERAPC)(DWORD_PTR dwContext);
+
+/* The 30 Winsock operations, in Winsock order. */
+typedef SOCKET (WSPAPI *LPWSPACCEPT)(SOCKET s, struct sockaddr *addr,
+    LPINT addrlen, LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData,
+    LPINT lpErrno);
+typedef INT (WSPAPI *LPWSPADDRESSTOSTRING)(LPSOCKADDR lpsaAddress,
+    DWORD dwAddressLength, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    LPWSTR lpszAddressString, LPDWORD lpdwAddressStringLength,
+    LPINT lpErrno);
+typedef int (WSPAPI *LPWSPASYNCSELECT)(SOCKET s, HWND hWnd, unsigned int wMsg,
+    LONG lEvent, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPBIND)(SOCKET s, const struct sockaddr *name,
+    int namelen, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPCANCELBLOCKINGCALL)(LPINT lpErrno);
+typedef int (WSPAPI *LPWSPCLEANUP)(LPINT lpErrno);
+typedef int (WSPAPI *LPWSPCLOSESOCKET)(SOCKET s, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPCONNECT)(SOCKET s, const struct sockaddr *name,
+    int namelen, LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+    LPQOS lpGQOS, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPDUPLICATESOCKET)(SOCKET s, DWORD dwProcessId,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPENUMNETWORKEVENTS)(SOCKET s, WSAEVENT hEventObject,
+    LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPEVENTSELECT)(SOCKET s, WSAEVENT hEventObject,
+    LONG lNetworkEvents, LPINT lpErrno);
+typedef BOOL (WSPAPI *LPWSPGETOVERLAPPEDRESULT)(SOCKET s,
+    LPWSAOVERLAPPED lpOverlapped, LPDWORD lpcbTransfer, BOOL fWait,
+    LPDWORD lpdwFlags, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPGETPEERNAME)(SOCKET s, struct sockaddr *name,
+    LPINT namelen, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPGETSOCKNAME)(SOCKET s, struct sockaddr *name,
+    LPINT namelen, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPGETSOCKOPT)(SOCKET s, int level, int optname,
+    char *optval, LPINT optlen, LPINT lpErrno);
+typedef BOOL (WSPAPI *LPWSPGETQOSBYNAME)(SOCKET s, LPWSABUF lpQOSName,
+    LPQOS lpQOS, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPIOCTL)(SOCKET s, DWORD dwIoControlCode,
+    LPVOID lpvInBuffer, DWORD cbInBuffer, LPVOID lpvOutBuffer,
+    DWORD cbOutBuffer, LPDWORD lpcbBytesReturned,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno);
+typedef SOCKET (WSPAPI *LPWSPJOINLEAF)(SOCKET s, const struct sockaddr *name,
+    int namelen, LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+    LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPLISTEN)(SOCKET s, int backlog, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPRECV)(SOCKET s, LPWSABUF lpBuffers,
+    DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPRECVDISCONNECT)(SOCKET s,
+    LPWSABUF lpInboundDisconnectData, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPRECVFROM)(SOCKET s, LPWSABUF lpBuffers,
+    DWORD dwBufferCount, LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+    struct sockaddr *lpFrom, LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSELECT)(int nfds, fd_set *readfds,
+    fd_set *writefds, fd_set *exceptfds, const struct timeval *timeout,
+    LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSEND)(SOCKET s, LPWSABUF lpBuffers,
+    DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent, DWORD dwFlags,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSENDDISCONNECT)(SOCKET s,
+    LPWSABUF lpOutboundDisconnectData, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSENDTO)(SOCKET s, LPWSABUF lpBuffers,
+    DWORD dwBufferCount, LPDWORD lpNumberOfBytesSent, DWORD dwFlags,
+    const struct sockaddr *lpTo, int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSETSOCKOPT)(SOCKET s, int level, int optname,
+    const char *optval, int optlen, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSHUTDOWN)(SOCKET s, int how, LPINT lpErrno);
+typedef SOCKET (WSPAPI *LPWSPSOCKET)(int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, GROUP g, DWORD dwFlags,
+    LPINT lpErrno);
+typedef INT (WSPAPI *LPWSPSTRINGTOADDRESS)(LPWSTR AddressString,
+    INT AddressFamily, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    LPSOCKADDR lpAddress, LPINT lpAddressLength, LPINT lpErrno);
+
+/*
+ * Linux members (wLinuxTableVersion 1).  dwFlags and *lpFlags are the
+ * MSG_* flags of sendmsg(2)/recvmsg(2); the message header is Linux's, with
+ * its ancillary data (SCM_RIGHTS included).  lpWSPAccept4 takes
+ * WSA_FLAG_NO_HANDLE_INHERIT and WSA_FLAG_WSPSHIM_NONBLOCK, which the base
+ * applies atomically, as accept4(2) does.
+ */
+typedef int (WSPAPI *LPWSPSENDMSG)(SOCKET s, const struct msghdr *lpMsg,
+    DWORD dwFlags, LPDWORD lpNumberOfBytesSent, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPRECVMSG)(SOCKET s, struct msghdr *lpMsg,
+    LPDWORD lpFlags, LPDWORD lpNumberOfBytesRecvd, LPINT lpErrno);
+typedef SOCKET (WSPAPI *LPWSPACCEPT4)(SOCKET s, struct sockaddr *addr,
+    LPINT addrlen, DWORD dwFlags, LPINT lpErrno);
+
+typedef struct _WSPPROC_TABLE {
+	LPWSPACCEPT			lpWSPAccept;
+	LPWSPADDRESSTOSTRING		lpWSPAddressToString;
+	LPWSPASYNCSELECT		lpWSPAsyncSelect;
+	LPWSPBIND			lpWSPBind;
+	LPWSPCANCELBLOCKINGCALL		lpWSPCancelBlockingCall;
+	LPWSPCLEANUP			lpWSPCleanup;
+	LPWSPCLOSESOCKET		lpWSPCloseSocket;
+	LPWSPCONNECT			lpWSPConnect;
+	LPWSPDUPLICATESOCKET		lpWSPDuplicateSocket;
+	LPWSPENUMNETWORKEVENTS		lpWSPEnumNetworkEvents;
+	LPWSPEVENTSELECT		lpWSPEventSelect;
+	LPWSPGETOVERLAPPEDRESULT	lpWSPGetOverlappedResult;
+	LPWSPGETPEERNAME		lpWSPGetPeerName;
+	LPWSPGETSOCKNAME		lpWSPGetSockName;
+	LPWSPGETSOCKOPT			lpWSPGetSockOpt;
+	LPWSPGETQOSBYNAME		lpWSPGetQOSByName;
+	LPWSPIOCTL			lpWSPIoctl;
+	LPWSPJOINLEAF			lpWSPJoinLeaf;
+	LPWSPLISTEN			lpWSPListen;
+	LPWSPRECV			lpWSPRecv;
+	LPWSPRECVDISCONNECT		lpWSPRecvDisconnect;
+	LPWSPRECVFROM			lpWSPRecvFrom;
+	LPWSPSELECT			lpWSPSelect;
+	LPWSPSEND			lpWSPSend;
+	LPWSPSENDDISCONNECT		lpWSPSendDisconnect;
+	LPWSPSENDTO			lpWSPSendTo;
+	LPWSPSETSOCKOPT			lpWSPSetSockOpt;
+	LPWSPSHUTDOWN			lpWSPShutdown;
+	LPWSPSOCKET			lpWSPSocket;
+	LPWSPSTRINGTOADDRESS		lpWSPStringToAddress;
+	/* Linux members, wLinuxTableVersion >= 1 */
+	LPWSPSENDMSG			lpWSPSendMsg;
+	LPWSPRECVMSG			lpWSPRecvMsg;
+	LPWSPACCEPT4			lpWSPAccept4;
+} WSPPROC_TABLE, *LPWSPPROC_TABLE;
+
+/* How many Winsock members come before the Linux ones. */
+#define WSPSHIM_WINSOCK_PROC_COUNT	30
+WSPSHIM_STATIC_ASSERT(offsetof(WSPPROC_TABLE, lpWSPSendMsg) ==
+    WSPSHIM_WINSOCK_PROC_COUNT * sizeof(void (*)(void)),
+    "30 Winsock members come first");
+
+/* The core's services to providers (upcalls), in Winsock order. */
+typedef BOOL (WSPAPI *LPWPUCLOSEEVENT)(WSAEVENT hEvent, LPINT lpErrno);
+typedef int (WSPAPI *LPWPUCLOSESOCKETHANDLE)(SOCKET s, LPINT lpErrno);
+typedef WSAEVENT (WSPAPI *LPWPUCREATEEVENT)(LPINT lpErrno);
+typedef SOCKET (WSPAPI *LPWPUCREATESOCKETHANDLE)(DWORD dwCatalogEntryId,
+    DWORD_PTR dwContext, LPINT lpErrno);
+typedef int (WSPAPI *LPWPUFDISSET)(SOCKET s, fd_set *fdset);
+typedef int (WSPAPI *LPWPUGETPROVIDERPATH)(LPGUID lpProviderId,
+    WCHAR *lpszProviderDllPath, LPINT lpProviderDllPathLen, LPINT lpErrno);
+typedef SOCKET (WSPAPI *LPWPUMODIFYIFSHANDLE)(DWORD dwCatalogEntryId,
+    SOCKET ProposedHandle, LPINT lpErrno);
+typedef BOOL (WSPAPI *LPWPUPOSTMESSAGE)(HWND hWnd, UINT Msg, WPARAM wParam,
+    LPARAM lParam);
+typedef int (WSPAPI *LPWPUQUERYBLOCKINGCALLBACK)(DWORD dwCatalogEntryId,
+    LPBLOCKINGCALLBACK *lplpfnCallback, PDWORD_PTR lpdwContext,
+    LPINT lpErrno);
+typedef int (WSPAPI *LPWPUQUERYSOCKETHANDLECONTEXT)(SOCKET s,
+    PDWORD_PTR lpContext, LPINT lpErrno);
+typedef int (WSPAPI *LPWPUQUEUEAPC)(LPWSATHREADID lpThreadId,
+    LPWSAUSERAPC lpfnUserApc, DWORD_PTR dwContext, LPINT lpErrno);
+typedef BOOL (WSPAPI *LPWPURESETEVENT)(WSAEVENT hEvent, LPINT lpErrno);
+typedef BOOL (WSPAPI *LPWPUSETEVENT)(WSAEVENT hEvent, LPINT lpErrno);
+typedef int (WSPAPI *LPWPUOPENCURRENTTHREAD)(LPWSATHREADID lpThreadId,
+    LPINT lpErrno);
+typedef int (WSPAPI *LPWPUCLOSETHREAD)(LPWSATHREADID lpThreadId,
+    LPINT lpErrno);
+
+typedef struct _WSPUPCALLTABLE {
+	LPWPUCLOSEEVENT			lpWPUCloseEvent;
+	LPWPUCLOSESOCKETHANDLE		lpWPUCloseSocketHandle;
+	LPWPUCREATEEVENT		lpWPUCreateEvent;
+	LPWPUCREATESOCKETHANDLE		lpWPUCreateSocketHandle;
+	LPWPUFDISSET			lpWPUFDIsSet;
+	LPWPUGETPROVIDERPATH		lpWPUGetProviderPath;
+	LPWPUMODIFYIFSHANDLE		lpWPUModifyIFSHandle;
+	LPWPUPOSTMESSAGE		lpWPUPostMessage;
+	LPWPUQUERYBLOCKINGCALLBACK	lpWPUQueryBlockingCallback;
+	LPWPUQUERYSOCKETHANDLECONTEXT	lpWPUQuerySocketHandleContext;
+	LPWPUQUEUEAPC			lpWPUQueueApc;
+	LPWPURESETEVENT			lpWPUResetEvent;
+	LPWPUSETEVENT			lpWPUSetEvent;
+	LPWPUOPENCURRENTTHREAD		lpWPUOpenCurrentThread;
+	LPWPUCLOSETHREAD		lpWPUCloseThread;
+} WSPUPCALLTABLE, *LPWSPUPCALLTABLE;
+
+WSPSHIM_STATIC_ASSERT(sizeof(WSPUPCALLTABLE) == 15 * sizeof(void (*)(void)),
+    "WSPUPCALLTABLE has 15 members");
+
+/*
+ * The one required export of a provider.  Called once per chain entry that
+ * names the provider; each success is matched by one WSPCleanup.  Returns 0
+ * or an error code (WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEINPROGRESS,
+ * WSAEPROCLIM, WSAEFAULT).
+ */
+typedef int (WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested,
+    LPWSPDATA lpWSPData, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable);
+int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+    LPWSPPROC_TABLE lpProcTable);
+
+/*
+ * Catalog calls.  WSCEnumProtocols is WSAEnumProtocolsW with hidden and
+ * layered entries included, reporting through *lpErrno.
+ */
+int WSPAPI WSCEnumProtocols(LPINT lpiProtocols,
+    LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength,
+    LPINT lpErrno);
+
+/*
+ * The file path of a provider, as UTF-16 with its terminator; the length is
+ * in characters.  WSAEINVAL for an unknown provider, WSAEFAULT (and the
+ * length needed) for a short buffer.
+ */
+int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
+    WCHAR *lpszProviderDllPath, LPINT lpProviderDllPathLen, LPINT lpErrno);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSPSHIM_WS2SPI_H */

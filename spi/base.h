@@ -1,0 +1,43 @@
+/*
+ * base.h - the built-in base provider, the end of every chain.
+ *
+ * It is an ordinary provider to everything above it (base_startup is its
+ * WSPStartup and fills a complete WSPPROC_TABLE), and it is the only code
+ * that issues socket syscalls, always through the libc table.  Its SOCKET
+ * handles are virtual (see handle.h): each names a kernel descriptor that
+ * the core may re-point when the program closes the original descriptor of
+ * a dup()ed socket.
+ */
+#ifndef WSPSHIM_BASE_H
+#define WSPSHIM_BASE_H
+
+#include <wspshim/ws2spi.h>
+
+/* The base provider's WSPStartup. */
+int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+    LPWSPPROC_TABLE lpProcTable);
+
+/* The kernel descriptor behind a base handle, or -1. */
+int base_kernel_fd(SOCKET s);
+
+/* Point a base socket at another kernel descriptor of the same file. */
+void base_set_fd(SOCKET s, int fd);
+
+/* The kernel already closed the descriptor (dup2 over it): the socket's
+ * WSPCloseSocket must free it without calling close(). */
+void base_detach(SOCKET s);
+
+/*
+ * A duplicate-socket token that makes the next WSPSocket receiving it take
+ * over fd as it is (adoption of a socket the core did not see created).
+ * Fills *info with a copy of entry and the token in dwProviderReserved.
+ * 0, or a WSA code.
+ */
+int base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
+    WSAPROTOCOL_INFOW *info);
+
+/* Whether info->dwProviderReserved holds a token of ours. */
+int base_is_token(const WSAPROTOCOL_INFOW *info);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * catalog.h - the protocol catalog and the WSASocket selection rules.
+ *
+ * A catalog is an immutable, ordered array of entries; the current one is
+ * published as a whole and never changed in place, so readers take no lock.
+ * Built in: base entries for TCP, UDP and raw over IPv4 and IPv6, and
+ * AF_UNIX stream, datagram and seqpacket, with ids from 1001.
+ */
+#ifndef WSPSHIM_CATALOG_H
+#define WSPSHIM_CATALOG_H
+
+#include <stddef.h>
+#include <wspshim/ws2spi.h>
+
+#define CATALOG_FIRST_ID	1001
+#define CATALOG_BASE_PATH	"libwspshim.so"	/* the built-in base */
+
+struct catalog_entry {
+	WSAPROTOCOL_INFOW	info;
+	const char		*path;		/* provider file, UTF-8 */
+	const char		*params;	/* layer parameters, or NULL */
+};
+
+struct catalog {
+	size_t			count;
+	const struct catalog_entry *entries;	/* in catalog order */
+};
+
+/* The built-in catalog (base entries only). */
+const struct catalog *catalog_builtin(void);
+
+/* The catalog in force for this process. */
+const struct catalog *catalog_current(void);
+
+/* The base provider's GUID. */
+extern const GUID catalog_base_guid;
+
+/* The entry with this id, or NULL. */
+const struct catalog_entry *catalog_by_id(const struct catalog *c,
+    DWORD id);
+
+/* The base entry a chain ends on (the entry itself for a base entry), or
+ * NULL for a layered entry or a chain naming an unknown id. */
+const struct catalog_entry *catalog_base_of(const struct catalog *c,
+    const struct catalog_entry *e);
+
+/* Whether one entry accepts (af, type, protocol), wildcards included:
+ * 0 if it does, else the error it gives, by type, then family, then
+ * protocol (WSAESOCKTNOSUPPORT, WSAEAFNOSUPPORT, WSAEPROTONOSUPPORT). */
+int catalog_check(const WSAPROTOCOL_INFOW *e, int af, int type,
+    int protocol);
+
+/* Selection with no protocol struct: the first non-layered entry, hidden
+ * ones included, that accepts (af, type, protocol).  0 and *out, or the
+ * error of the entry that got furthest; WSAEINVAL for af 0 and protocol 0. */
+int catalog_select(const struct catalog *c, int af, int type, int protocol,
+    const struct catalog_entry **out);
+
+/* WSASocket's routing: with info NULL, catalog_select(); with info, route
+ * by info->dwCatalogEntryId and take each of *af, *type, *protocol that is
+ * 0 or FROM_PROTOCOL_INFO from the struct (a family still 0 or -1 is
+ * WSAEAFNOSUPPORT; an unknown or layered id is WSAEINVAL).  Resolves the
+ * three in place.  0 and *out, or a WSA code. */
+int catalog_route(const struct catalog *c, int *af, int *type,
+    int *protocol, const WSAPROTOCOL_INFOW *info,
+    const struct catalog_entry **out);
+
+/* Enumeration (WSAEnumProtocolsW / WSCEnumProtocols): copy the entries
+ * whose iProtocol is in the 0-terminated filter (all when NULL), skipping
+ * hidden and layered ones unless include_hidden.  Returns the count, or
+ * SOCKET_ERROR with *lpErrno WSAENOBUFS (and *lpdwBufferLength the size
+ * needed) or WSAEFAULT (lpdwBufferLength NULL). */
+int catalog_enum(const struct catalog *c, const INT *lpiProtocols,
+    int include_hidden, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
+    LPDWORD lpdwBufferLength, LPINT lpErrno);
+
+/* The A form of an entry (szProtocol converted to UTF-8, cut to fit). */
+void catalog_info_to_a(const WSAPROTOCOL_INFOW *w, WSAPROTOCOL_INFOA *a);
+void catalog_info_to_w(const WSAPROTOCOL_INFOA *a, WSAPROTOCOL_INFOW *w);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * core.h - chain sockets, the fd table, and the operations that create and
+ * retire them.  Shared by the application API (wsa.c) and the shim.
+ *
+ * The descriptor a program sees is the base's real kernel descriptor.  The
+ * fd table maps it to a struct wsock: the chain socket (top provider's
+ * table and handle).  dup()ed descriptors share one wsock; the chain's
+ * WSPCloseSocket runs when the last of them closes, as the kernel does.
+ */
+#ifndef WSPSHIM_CORE_H
+#define WSPSHIM_CORE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <wspshim/ws2spi.h>
+#include "provider.h"
+
+/* wsock.flags */
+#define WSOCK_API	0x1	/* made through WSASocket: WSACleanup closes it */
+
+struct wsock {
+	const WSPPROC_TABLE *procs;	/* the top provider's table */
+	SOCKET		handle;		/* the top provider's handle */
+	SOCKET		base;		/* the base provider's handle */
+	struct chain	*chain;
+	_Atomic int	fdrefs;		/* descriptors naming this socket */
+	_Atomic int	kfd;		/* the descriptor the base uses */
+	unsigned	flags;
+};
+
+/* Marker in the fd table: a socket to adopt on first use. */
+#define FDTAB_ADOPT	((struct wsock *)1)
+
+extern _Atomic(struct wsock *) *fdtab_slots;
+extern unsigned fdtab_cap;
+
+/* The wsock of fd, FDTAB_ADOPT, or NULL; one bounds-checked load. */
+static inline struct wsock *
+fdtab_get(int fd)
+{
+	if ((unsigned)fd >= __atomic_load_n(&fdtab_cap, __ATOMIC_RELAXED))
+		return NULL;
+	return atomic_load_explicit(&fdtab_slots[fd], memory_order_acquire);
+}
+
+/* Set up the fd table (sized from RLIMIT_NOFILE), once. */
+void fdtab_init(void);
+
+/* Whether the table can hold fd. */
+static inline int
+fdtab_fits(int fd)
+{
+	return fd >= 0 && (unsigned)fd < fdtab_cap;
+}
+
+/* Publish s (or FDTAB_ADOPT, or NULL) for fd; returns what was there. */
+struct wsock *fdtab_swap(int fd, struct wsock *s);
+
+/* Initialise the core once: libc table, fd table, catalog, base.  Safe to
+ * call from any hook; returns 0 when ready. */
+int core_init(void);
+int core_ready(void);
+
+/*
+ * Create a socket through the chain of a routed catalog entry (the
+ * WSASocket role, after catalog_route): start the chain, call the top
+ * WSPSocket, learn the kernel descriptor and publish it.  Returns the
+ * descriptor, or -1 with *err a WSA code.
+ */
+int core_socket(const struct catalog_entry *e, int af, int type,
+    int protocol, LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags,
+    unsigned wflags, int *err);
+
+/* Take a chain handle the top provider returned (WSPSocket, WSPAccept)
+ * into a new wsock and publish it under its kernel descriptor.  Returns
+ * the descriptor or -1 with *err (the handle is closed on failure). */
+int core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err);
+
+/* Adopt fd, a socket the core did not see created, through the chain its
+ * triple selects.  The wsock, or NULL (the descriptor stays unmanaged). */
+struct wsock *core_adopt(int fd);
+
+/* Close one descriptor of a managed socket: drop it from the table, close
+ * it, and run the chain's WSPCloseSocket if it was the last.  0 or -1 with
+ * *err. */
+int core_close(int fd, int *err);
+
+/* fd2 now names the same socket as fd (after a successful dup family call
+ * that returned fd2).  Drops whatever fd2 named before. */
+void core_dup(int fd, int fd2);
+
+/* The kernel closed fd (or reused its number) behind the core's back:
+ * forget it, releasing the chain socket without a close() of fd. */
+void core_forget(int fd);
+
+/* Final WSACleanup: close every descriptor made through the API. */
+void core_close_api_sockets(void);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * pool.h - type-stable, lock-free object pools.
+ *
+ * Objects live in chunks that are mapped on demand and never unmapped, and
+ * freed objects go on a tagged (ABA-safe) free list.  A reader holding a
+ * stale pointer therefore reads an old or recycled object, never unmapped
+ * memory; that is what lets the fd table and the handle table be read
+ * without locks, from any thread or signal handler, and survive fork().
+ *
+ * Every object has a stable 32-bit index; pool_at() maps it back in O(1).
+ */
+#ifndef WSPSHIM_POOL_H
+#define WSPSHIM_POOL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POOL_CHUNK_SHIFT	10			/* 1024 objects a chunk */
+#define POOL_MAX_CHUNKS		4096			/* 4M objects at most */
+
+struct pool {
+	size_t			objsize;	/* rounded up to 16 bytes */
+	_Atomic uint64_t	free_head;	/* tag << 32 | (index + 1) */
+	_Atomic uint32_t	next_fresh;	/* never-used indices start here */
+	_Atomic(unsigned char *) chunks[POOL_MAX_CHUNKS];
+};
+
+#define POOL_INIT(type)	{ .objsize = (sizeof(type) + 15) & ~(size_t)15 }
+
+/* A zeroed object, or NULL when memory or indices run out. */
+void *pool_get(struct pool *p);
+
+/* Return an object; it may be handed out again at once. */
+void pool_put(struct pool *p, void *obj);
+
+/* The object's index, and back.  pool_at() returns NULL for an index that
+ * was never handed out. */
+uint32_t pool_index(const struct pool *p, const void *obj);
+void *pool_at(const struct pool *p, uint32_t index);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * tls.h - the library's per-thread state.
+ *
+ * Initial-exec TLS: one load from the thread pointer, no allocation and no
+ * lock, so it is usable from any hook and from signal handlers.
+ */
+#ifndef WSPSHIM_TLS_H
+#define WSPSHIM_TLS_H
+
+struct wsp_tls {
+	int	last_error;	/* WSAGetLastError() */
+	int	native_wsa;	/* the WSA code the base made last ... */
+	int	native_errno;	/* ... and the errno it came from */
+	int	depth;		/* > 0 inside the core or a provider */
+};
+
+extern __thread struct wsp_tls wsp_tls
+    __attribute__((tls_model("initial-exec")));
+
+#endif
