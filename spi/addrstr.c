@@ -1,0 +1,1 @@
+/* addrstr.c: being written */

@@ -1,0 +1,1 @@
+/* base.c: being written */

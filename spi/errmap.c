@@ -1,0 +1,1 @@
+/* errmap.c: being written */

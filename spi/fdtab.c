@@ -1,0 +1,1 @@
+/* fdtab.c: being written */

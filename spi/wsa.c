@@ -1,0 +1,1 @@
+/* wsa.c: being written */

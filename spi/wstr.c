@@ -1,0 +1,1 @@
+/* wstr.c: being written */
