@@ -114,26 +114,28 @@ struct bad8_case {
 	size_t		n;
 };
 
+#define R	0xFFFD
+
 ParameterizedTestParameters(wstr, bad_utf8_maximal_subparts)
 {
 	static struct bad8_case cases[] = {
-		{ "\x80", { 0xFFFD }, 1 },
-		{ "\xbf" "a", { 0xFFFD, 'a' }, 2 },
-		{ "\xc0\xaf", { 0xFFFD, 0xFFFD }, 2 },		/* overlong */
-		{ "\xc1\xbf", { 0xFFFD, 0xFFFD }, 2 },
-		{ "\xe0\x80\xaf", { 0xFFFD, 0xFFFD, 0xFFFD }, 3 },
-		{ "\xed\xa0\x80", { 0xFFFD, 0xFFFD, 0xFFFD }, 3 },	/* D800 */
-		{ "\xf0\x80\x80\x80", { 0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD }, 4 },
-		{ "\xf4\x90\x80\x80", { 0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD }, 4 },
-		{ "\xf5\x80", { 0xFFFD, 0xFFFD }, 2 },
-		{ "\xff\xfe", { 0xFFFD, 0xFFFD }, 2 },
-		{ "\xe2\x82", { 0xFFFD }, 1 },		/* cut at the end */
-		{ "\xe2\x82" "A", { 0xFFFD, 'A' }, 2 },
-		{ "\xf0\x9f\x98" "x", { 0xFFFD, 'x' }, 2 },
-		{ "a\xc3", { 'a', 0xFFFD }, 2 },
-		{ "\xc3\xa9\xa9", { 0x00E9, 0xFFFD }, 2 },
+		{ "\x80", { R }, 1 },
+		{ "\xbf" "a", { R, 'a' }, 2 },
+		{ "\xc0\xaf", { R, R }, 2 },		/* overlong */
+		{ "\xc1\xbf", { R, R }, 2 },
+		{ "\xe0\x80\xaf", { R, R, R }, 3 },
+		{ "\xed\xa0\x80", { R, R, R }, 3 },		/* D800 */
+		{ "\xf0\x80\x80\x80", { R, R, R, R }, 4 },
+		{ "\xf4\x90\x80\x80", { R, R, R, R }, 4 },
+		{ "\xf5\x80", { R, R }, 2 },
+		{ "\xff\xfe", { R, R }, 2 },
+		{ "\xe2\x82", { R }, 1 },		/* cut at the end */
+		{ "\xe2\x82" "A", { R, 'A' }, 2 },
+		{ "\xf0\x9f\x98" "x", { R, 'x' }, 2 },
+		{ "a\xc3", { 'a', R }, 2 },
+		{ "\xc3\xa9\xa9", { 0x00E9, R }, 2 },
 		{ "\xc2\x80", { 0x0080 }, 1 },		/* smallest 2-byte */
-		{ "\xed\x9f\xbf", { 0xD7FF }, 1 },	/* below surrogates */
+		{ "\xed\x9f\xbf", { 0xD7FF }, 1 },	/* under surrogates */
 		{ "\xee\x80\x80", { 0xE000 }, 1 },	/* above them */
 	};
 
