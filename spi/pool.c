@@ -1,1 +1,233 @@
-/* pool.c: being written */
+/*
+ * pool.c - type-stable, lock-free object pools (see pool.h).
+ *
+ * A chunk is one anonymous mapping, aligned to a power of two at least its
+ * own size, that starts with a small header naming its chunk number; the
+ * objects follow.  So pool_index() finds the chunk by masking the pointer
+ * and pool_at() by indexing chunks[], both O(1).  Chunks are installed with
+ * a CAS and never unmapped.
+ *
+ * Fresh indices come from next_fresh; returned objects go on a Treiber
+ * stack whose head is tag << 32 | (index + 1), the tag bumped on every
+ * change so a stale compare-and-swap fails (no ABA).  A free object's first
+ * 4 bytes hold the next free index + 1.  Readers that may hold a stale
+ * pointer read those bytes while the object is reused, so the pool touches
+ * object memory only through atomics (relaxed), and so must such readers.
+ *
+ * No malloc, no lock, no errno change: usable from signal handlers, and a
+ * forked child inherits a consistent pool.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "pool.h"
+
+#define POOL_CHUNK_OBJS		((uint32_t)1 << POOL_CHUNK_SHIFT)
+#define POOL_MAX_OBJS		((uint32_t)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT)
+#define POOL_HDR		64	/* keeps objects 16- and line-aligned */
+#define POOL_MIN_ALIGN		((size_t)1 << 16)	/* >= any page size */
+
+_Static_assert(POOL_MAX_CHUNKS <= (1u << (32 - POOL_CHUNK_SHIFT)) / 2,
+    "indices and index + 1 fit in 32 bits");
+
+struct pool_chunk_hdr {
+	uint32_t	chunkno;
+};
+
+/* The power of two a chunk of p spans and is aligned to. */
+static inline size_t
+pool_chunk_align(const struct pool *p)
+{
+	size_t bytes = POOL_HDR + (p->objsize << POOL_CHUNK_SHIFT);
+
+	if (bytes <= POOL_MIN_ALIGN)
+		return POOL_MIN_ALIGN;
+	return (size_t)1 << (64 - __builtin_clzll((unsigned long long)bytes -
+	    1));
+}
+
+/* The address of object index in its (installed) chunk base. */
+static inline unsigned char *
+pool_obj(const struct pool *p, unsigned char *base, uint32_t index)
+{
+	return base + POOL_HDR + (size_t)(index & (POOL_CHUNK_OBJS - 1)) *
+	    p->objsize;
+}
+
+/*
+ * A new chunk numbered chunkno, or NULL (errno untouched).  Map twice the
+ * alignment and trim both ends; as the alignment is a multiple of every
+ * page size, the cuts fall on page boundaries.
+ */
+static unsigned char *
+pool_map_chunk(const struct pool *p, uint32_t chunkno)
+{
+	size_t align = pool_chunk_align(p), head;
+	struct pool_chunk_hdr *hdr;
+	unsigned char *raw, *base;
+	int saved = errno;
+
+	raw = mmap(NULL, 2 * align, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	base = (unsigned char *)(((uintptr_t)raw + align - 1) &
+	    ~(uintptr_t)(align - 1));
+	head = (size_t)(base - raw);
+	if (head != 0)
+		(void)munmap(raw, head);
+	(void)munmap(base + align, align - head);
+	hdr = (struct pool_chunk_hdr *)(void *)base;
+	hdr->chunkno = chunkno;
+	errno = saved;
+	return base;
+}
+
+/* The installed chunk for chunkno, mapping it if needed, or NULL. */
+static unsigned char *
+pool_chunk(struct pool *p, uint32_t chunkno)
+{
+	unsigned char *c, *mine, *expected = NULL;
+	int saved;
+
+	c = atomic_load_explicit(&p->chunks[chunkno], memory_order_acquire);
+	if (c != NULL)
+		return c;
+	mine = pool_map_chunk(p, chunkno);
+	if (mine == NULL)
+		return NULL;
+	if (atomic_compare_exchange_strong_explicit(&p->chunks[chunkno],
+	    &expected, mine, memory_order_acq_rel, memory_order_acquire))
+		return mine;
+	/* Another thread installed it first: keep theirs. */
+	saved = errno;
+	(void)munmap(mine, pool_chunk_align(p));
+	errno = saved;
+	return expected;
+}
+
+/* The object's free-list link word (its first 4 bytes). */
+static inline _Atomic uint32_t *
+pool_link(void *obj)
+{
+	return (_Atomic uint32_t *)obj;
+}
+
+/* Zero an object with relaxed atomic stores (see the top comment). */
+static void
+pool_zero(const struct pool *p, void *obj)
+{
+	_Atomic uint64_t *w = obj;
+	size_t i, n = p->objsize / sizeof(*w);
+
+	for (i = 0; i < n; i++)
+		atomic_store_explicit(&w[i], 0, memory_order_relaxed);
+}
+
+/* An object popped off the free list, or NULL when the list is empty. */
+static void *
+pool_pop(struct pool *p)
+{
+	uint64_t head, next;
+	uint32_t i1;
+	void *obj;
+
+	head = atomic_load_explicit(&p->free_head, memory_order_acquire);
+	for (;;) {
+		i1 = (uint32_t)head;
+		if (i1 == 0)
+			return NULL;
+		obj = pool_at(p, i1 - 1);
+		next = atomic_load_explicit(pool_link(obj),
+		    memory_order_relaxed);
+		next |= ((head >> 32) + 1) << 32;
+		if (atomic_compare_exchange_weak_explicit(&p->free_head,
+		    &head, next, memory_order_acquire, memory_order_acquire))
+			return obj;
+	}
+}
+
+/* A never-used object, or NULL when indices or memory run out. */
+static void *
+pool_fresh(struct pool *p)
+{
+	unsigned char *c;
+	uint32_t index;
+
+	/* Test first, so failing callers cannot wrap the counter. */
+	if (atomic_load_explicit(&p->next_fresh, memory_order_relaxed) >=
+	    POOL_MAX_OBJS)
+		return NULL;
+	index = atomic_fetch_add_explicit(&p->next_fresh, 1,
+	    memory_order_relaxed);
+	if (index >= POOL_MAX_OBJS)
+		return NULL;
+	c = pool_chunk(p, index >> POOL_CHUNK_SHIFT);
+	if (c == NULL)
+		return NULL;	/* that index is lost; the rest still work */
+	return pool_obj(p, c, index);
+}
+
+/* A zeroed object, or NULL when memory or indices run out. */
+void *
+pool_get(struct pool *p)
+{
+	void *obj;
+
+	obj = pool_pop(p);
+	if (obj == NULL)
+		obj = pool_fresh(p);
+	if (obj != NULL)
+		pool_zero(p, obj);
+	return obj;
+}
+
+/* Nothing: obj goes back on the free list. */
+void
+pool_put(struct pool *p, void *obj)
+{
+	uint64_t head, next;
+	uint32_t i1;
+
+	if (obj == NULL)
+		return;
+	i1 = pool_index(p, obj) + 1;
+	head = atomic_load_explicit(&p->free_head, memory_order_relaxed);
+	do {
+		atomic_store_explicit(pool_link(obj), (uint32_t)head,
+		    memory_order_relaxed);
+		next = ((head >> 32) + 1) << 32 | i1;
+	} while (!atomic_compare_exchange_weak_explicit(&p->free_head, &head,
+	    next, memory_order_release, memory_order_relaxed));
+}
+
+/* The index of obj, which came from pool_get(p). */
+uint32_t
+pool_index(const struct pool *p, const void *obj)
+{
+	uintptr_t base = (uintptr_t)obj & ~(uintptr_t)(pool_chunk_align(p) - 1);
+	const struct pool_chunk_hdr *hdr = (const void *)base;
+	size_t off = (uintptr_t)obj - base - POOL_HDR;
+
+	return (hdr->chunkno << POOL_CHUNK_SHIFT) + (uint32_t)(off / p->objsize);
+}
+
+/* The object with this index, or NULL if it was never handed out. */
+void *
+pool_at(const struct pool *p, uint32_t index)
+{
+	unsigned char *c;
+
+	if (index >= POOL_MAX_OBJS || index >=
+	    atomic_load_explicit(&p->next_fresh, memory_order_relaxed))
+		return NULL;
+	c = atomic_load_explicit(&p->chunks[index >> POOL_CHUNK_SHIFT],
+	    memory_order_acquire);
+	if (c == NULL)
+		return NULL;
+	return pool_obj(p, c, index);
+}
