@@ -1,1 +1,420 @@
-/* core.c: being written */
+/*
+ * core.c - chain sockets: creation, adoption, dup sharing and close.
+ *
+ * The data path never comes here: it reads the fd table and calls the top
+ * provider.  What is here changes the table, under one lifecycle lock taken
+ * with signals blocked, so a signal handler that closes a socket cannot
+ * deadlock against the thread it interrupted, and fork() sees it released.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base.h"
+#include "catalog.h"
+#include "core.h"
+#include "errmap.h"
+#include "libc.h"
+#include "log.h"
+#include "pool.h"
+#include "tls.h"
+
+static struct pool wsock_pool = POOL_INIT(struct wsock);
+static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static int core_state;		/* 0 new, 1 starting, 2 ready */
+static int manage_all;		/* WSPSHIM_MANAGE=all: base-only too */
+
+/* Take the lifecycle lock with every signal blocked; *old gets the mask. */
+static void
+life_lock_take(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+	pthread_mutex_lock(&life_lock);
+}
+
+static void
+life_lock_drop(const sigset_t *old)
+{
+	pthread_mutex_unlock(&life_lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static void
+core_atfork_prepare(void)
+{
+	pthread_mutex_lock(&life_lock);
+	provider_atfork_prepare();
+}
+
+static void
+core_atfork_parent(void)
+{
+	provider_atfork_parent();
+	pthread_mutex_unlock(&life_lock);
+}
+
+static void
+core_atfork_child(void)
+{
+	provider_atfork_child();
+	pthread_mutex_init(&life_lock, NULL);
+}
+
+/* Mark every socket open now (inherited across exec, or made before the
+ * core was ready) for adoption on first use. */
+static void
+core_mark_inherited(void)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int fd, self;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return;
+	self = dirfd(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		fd = atoi(d->d_name);
+		if (fd == self || !fdtab_fits(fd))
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+			fdtab_swap(fd, FDTAB_ADOPT);
+	}
+	closedir(dir);
+}
+
+int
+core_init(void)
+{
+	int expected = 0;
+	const char *m;
+
+	if (__atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2)
+		return 0;
+	if (!__atomic_compare_exchange_n(&core_state, &expected, 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2 ?
+		    0 : -1;
+	wsp_tls.depth++;
+	libc_init();
+	m = getenv("WSPSHIM_MANAGE");
+	manage_all = m != NULL && strcmp(m, "all") == 0;
+	fdtab_init();
+	pthread_atfork(core_atfork_prepare, core_atfork_parent,
+	    core_atfork_child);
+	core_mark_inherited();
+	wsp_tls.depth--;
+	__atomic_store_n(&core_state, 2, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+core_ready(void)
+{
+	return __atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2;
+}
+
+int
+core_manages(const struct catalog_entry *e)
+{
+	return manage_all || e->info.ProtocolChain.ChainLen > 1;
+}
+
+/* Another descriptor than fd that names ws, or -1. */
+static int
+core_other_fd(const struct wsock *ws, int fd)
+{
+	unsigned i, hi = fdtab_high();
+
+	if (ws->alt != fd && ws->alt >= 0 && fdtab_get(ws->alt) == ws)
+		return ws->alt;
+	for (i = 0; i < hi; i++)
+		if ((int)i != fd && fdtab_get((int)i) == ws)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Drop descriptor fd's reference to ws (already taken out of the table).
+ * kernel_closed: the kernel no longer has fd for this socket (dup2 over it,
+ * or closed behind our back), so no close() of fd may happen.  Otherwise
+ * the descriptor is closed here.  Called with the lifecycle lock held.
+ * Returns 0, or -1 with *err.
+ */
+static int
+core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
+{
+	int other, rc = 0;
+
+	if (atomic_load(&ws->fdrefs) > 1) {
+		if (atomic_load(&ws->kfd) == fd) {
+			other = core_other_fd(ws, fd);
+			if (other >= 0) {
+				base_set_fd(ws->base, other);
+				atomic_store(&ws->kfd, other);
+			}
+		}
+		if (ws->alt == fd)
+			ws->alt = -1;
+		atomic_fetch_sub(&ws->fdrefs, 1);
+		if (!kernel_closed && libc.close(fd) != 0) {
+			*err = errmap_from_errno(errno);
+			rc = -1;
+		}
+		return rc;
+	}
+	atomic_store(&ws->fdrefs, 0);
+	if (kernel_closed)
+		base_detach(ws->base);
+	wsp_tls.depth++;
+	errmap_clear_native();
+	rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
+	wsp_tls.depth--;
+	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
+	pool_put(&wsock_pool, ws);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Close a chain handle that never made it into the table. */
+static void
+core_abandon(struct chain *c, SOCKET h)
+{
+	int err;
+
+	wsp_tls.depth++;
+	c->procs->lpWSPCloseSocket(h, &err);
+	wsp_tls.depth--;
+}
+
+int
+core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
+{
+	struct wsock *ws, *old;
+	SOCKET base = INVALID_SOCKET;
+	DWORD n;
+	sigset_t mask;
+	int fd = -1;
+
+	wsp_tls.depth++;
+	if (c->procs->lpWSPIoctl(h, SIO_BASE_HANDLE, NULL, 0, &fd, sizeof(fd),
+	    &n, NULL, NULL, NULL, err) != 0 ||
+	    c->procs->lpWSPIoctl(h, SIO_BSP_HANDLE, NULL, 0, &base,
+	    sizeof(base), &n, NULL, NULL, NULL, err) != 0) {
+		wsp_tls.depth--;
+		log_once("catalog entry %u: a provider does not forward "
+		    "SIO_BASE_HANDLE/SIO_BSP_HANDLE; its sockets fail",
+		    c->entry->info.dwCatalogEntryId);
+		core_abandon(c, h);
+		*err = WSAEPROVIDERFAILEDINIT;
+		return -1;
+	}
+	wsp_tls.depth--;
+	if (!fdtab_fits(fd) || (ws = pool_get(&wsock_pool)) == NULL) {
+		core_abandon(c, h);
+		*err = fdtab_fits(fd) ? WSAENOBUFS : WSAEMFILE;
+		return -1;
+	}
+	ws->procs = c->procs;
+	ws->handle = h;
+	ws->base = base;
+	ws->chain = c;
+	ws->flags = wflags;
+	ws->alt = -1;
+	atomic_store(&ws->fdrefs, 1);
+	atomic_store(&ws->kfd, fd);
+	__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
+
+	life_lock_take(&mask);
+	old = fdtab_swap(fd, ws);
+	if (old != NULL && old != FDTAB_ADOPT) {
+		/* A stale entry: the number was closed behind our back. */
+		int e2;
+		core_drop(old, fd, 1, &e2);
+	}
+	life_lock_drop(&mask);
+	return fd;
+}
+
+int
+core_socket(const struct catalog_entry *e, int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags, unsigned wflags,
+    int *err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct chain *c;
+	SOCKET h;
+
+	if ((c = chain_get(e, err)) == NULL)
+		return -1;
+	/* The top provider gets the chain entry's own struct; a token the
+	 * caller carries in dwProviderReserved travels with it. */
+	pass = e->info;
+	if (info != NULL)
+		pass.dwProviderReserved = info->dwProviderReserved;
+	*err = 0;
+	wsp_tls.depth++;
+	errmap_clear_native();
+	h = c->procs->lpWSPSocket(af, type, protocol, &pass, g, flags, err);
+	wsp_tls.depth--;
+	if (h == INVALID_SOCKET) {
+		if (*err == 0)
+			*err = WSASYSCALLFAILURE;
+		return -1;
+	}
+	return core_publish(c, h, wflags, err);
+}
+
+/* Adopt fd through entry e's chain (the shared-socket path). */
+static struct wsock *
+core_adopt_entry(int fd, const struct catalog_entry *e)
+{
+	WSAPROTOCOL_INFOW info;
+	int err, rc;
+
+	if ((err = base_adopt_token(fd, &e->info, &info)) != 0)
+		goto fail;
+	rc = core_socket(e, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &info, 0, 0, 0, &err);
+	if (rc == fd)
+		return fdtab_get(fd);
+fail:
+	log_once("cannot adopt socket %d into catalog entry %u: %s", fd,
+	    e->info.dwCatalogEntryId, errmap_name(err) ? errmap_name(err) :
+	    "error");
+	return NULL;
+}
+
+/* The catalog entry an existing socket's triple selects, or NULL. */
+const struct catalog_entry *
+core_entry_of_fd(int fd)
+{
+	const struct catalog_entry *e;
+	int af, type, proto;
+	socklen_t len = sizeof(int);
+
+	if (libc.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &af, &len) != 0)
+		return NULL;
+	len = sizeof(int);
+	if (libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return NULL;
+	len = sizeof(int);
+	if (libc.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0)
+		return NULL;
+	if (catalog_select(catalog_current(), af, type, proto, &e) != 0)
+		return NULL;
+	return e;
+}
+
+struct wsock *
+core_manage(int fd, int force)
+{
+	const struct catalog_entry *e;
+	struct wsock *ws;
+	int saved = errno;
+
+	ws = fdtab_get(fd);
+	if (ws != NULL && ws != FDTAB_ADOPT)
+		return ws;
+	e = core_entry_of_fd(fd);
+	if (e == NULL || (!force && !core_manages(e))) {
+		/* Not ours to wrap: pass through from now on. */
+		if (ws == FDTAB_ADOPT)
+			__atomic_compare_exchange_n(&fdtab_slots[fd], &ws, NULL,
+			    0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		errno = saved;
+		return NULL;
+	}
+	ws = core_adopt_entry(fd, e);
+	errno = saved;
+	return ws;
+}
+
+struct wsock *
+core_adopt(int fd)
+{
+	return core_manage(fd, 0);
+}
+
+int
+core_close(int fd, int *err)
+{
+	struct wsock *ws;
+	sigset_t mask;
+	int rc;
+
+	life_lock_take(&mask);
+	ws = fdtab_swap(fd, NULL);
+	if (ws == NULL || ws == FDTAB_ADOPT) {
+		life_lock_drop(&mask);
+		if (libc.close(fd) != 0) {
+			*err = errmap_from_errno(errno);
+			return -1;
+		}
+		return 0;
+	}
+	rc = core_drop(ws, fd, 0, err);
+	life_lock_drop(&mask);
+	return rc;
+}
+
+void
+core_dup(int fd, int fd2)
+{
+	struct wsock *ws, *old;
+	sigset_t mask;
+	int err;
+
+	if (fd == fd2 || !fdtab_fits(fd2))
+		return;
+	life_lock_take(&mask);
+	ws = fdtab_get(fd);
+	if (ws == FDTAB_ADOPT)
+		ws = NULL;
+	if (ws != NULL) {
+		atomic_fetch_add(&ws->fdrefs, 1);
+		ws->alt = fd2;
+	}
+	old = fdtab_swap(fd2, ws);
+	if (old != NULL && old != FDTAB_ADOPT)
+		core_drop(old, fd2, 1, &err);
+	life_lock_drop(&mask);
+}
+
+void
+core_forget(int fd)
+{
+	struct wsock *old;
+	sigset_t mask;
+	int err;
+
+	if (fdtab_get(fd) == NULL)
+		return;
+	life_lock_take(&mask);
+	old = fdtab_swap(fd, NULL);
+	if (old != NULL && old != FDTAB_ADOPT)
+		core_drop(old, fd, 1, &err);
+	life_lock_drop(&mask);
+}
+
+void
+core_close_api_sockets(void)
+{
+	unsigned i, hi = fdtab_high();
+	struct wsock *ws;
+	int err;
+
+	for (i = 0; i < hi; i++) {
+		ws = fdtab_get((int)i);
+		if (ws != NULL && ws != FDTAB_ADOPT && (ws->flags & WSOCK_API))
+			core_close((int)i, &err);
+	}
+}

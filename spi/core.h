@@ -25,6 +25,7 @@ struct wsock {
 	struct chain	*chain;
 	_Atomic int	fdrefs;		/* descriptors naming this socket */
 	_Atomic int	kfd;		/* the descriptor the base uses */
+	int		alt;		/* another descriptor naming it, or -1 */
 	unsigned	flags;
 };
 
@@ -56,6 +57,9 @@ fdtab_fits(int fd)
 /* Publish s (or FDTAB_ADOPT, or NULL) for fd; returns what was there. */
 struct wsock *fdtab_swap(int fd, struct wsock *s);
 
+/* One past the highest descriptor ever published (bounds table scans). */
+unsigned fdtab_high(void);
+
 /* Initialise the core once: libc table, fd table, catalog, base.  Safe to
  * call from any hook; returns 0 when ready. */
 int core_init(void);
@@ -77,8 +81,21 @@ int core_socket(const struct catalog_entry *e, int af, int type,
 int core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err);
 
 /* Adopt fd, a socket the core did not see created, through the chain its
- * triple selects.  The wsock, or NULL (the descriptor stays unmanaged). */
+ * triple selects, if that chain has layers (or WSPSHIM_MANAGE=all).  The
+ * wsock, or NULL (the descriptor stays unmanaged).  errno is kept. */
 struct wsock *core_adopt(int fd);
+
+/* As core_adopt, but force also wraps a socket of a base-only entry (the
+ * Winsock API was asked about it). */
+struct wsock *core_manage(int fd, int force);
+
+/* Whether sockets of entry e go through the chain (it has layers, or
+ * WSPSHIM_MANAGE=all is set). */
+int core_manages(const struct catalog_entry *e);
+
+/* The catalog entry an existing socket's (domain, type, protocol)
+ * selects, or NULL. */
+const struct catalog_entry *core_entry_of_fd(int fd);
 
 /* Close one descriptor of a managed socket: drop it from the table, close
  * it, and run the chain's WSPCloseSocket if it was the last.  0 or -1 with
@@ -92,6 +109,10 @@ void core_dup(int fd, int fd2);
 /* The kernel closed fd (or reused its number) behind the core's back:
  * forget it, releasing the chain socket without a close() of fd. */
 void core_forget(int fd);
+
+/* Move SOCK_NONBLOCK/SOCK_CLOEXEC out of *type into WSPSocket dwFlags
+ * bits (WSA_FLAG_WSPSHIM_NONBLOCK, WSA_FLAG_NO_HANDLE_INHERIT). */
+DWORD wsa_type_flags(int *type);
 
 /* Final WSACleanup: close every descriptor made through the API. */
 void core_close_api_sockets(void);

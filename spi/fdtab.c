@@ -1,1 +1,72 @@
-/* fdtab.c: being written */
+/*
+ * fdtab.c - the fd table: kernel descriptor -> chain socket.
+ *
+ * One flat array of pointers, indexed by descriptor, sized once from the
+ * hard RLIMIT_NOFILE (capped) and mapped without reserve, so untouched
+ * pages cost nothing and a fork copies only what is in use.  Readers do one
+ * bounds check and one acquire load; writers publish with release order.
+ * Descriptors beyond the table are never managed: they pass to libc.
+ */
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "core.h"
+#include "log.h"
+
+#define FDTAB_MAX	(1u << 20)	/* Linux's default fs.nr_open */
+#define FDTAB_MIN	1024u
+
+_Atomic(struct wsock *) *fdtab_slots;
+unsigned fdtab_cap;
+unsigned fdtab_hi;		/* one past the highest descriptor published */
+
+void
+fdtab_init(void)
+{
+	struct rlimit rl;
+	unsigned cap = FDTAB_MAX;
+	void *p;
+
+	if (fdtab_slots != NULL)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY
+	    && rl.rlim_max < FDTAB_MAX)
+		cap = (unsigned)rl.rlim_max;
+	if (cap < FDTAB_MIN)
+		cap = FDTAB_MIN;
+	p = mmap(NULL, (size_t)cap * sizeof(*fdtab_slots),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	    -1, 0);
+	if (p == MAP_FAILED) {
+		log_msg("cannot map the fd table (%u entries): sockets pass "
+		    "through unmanaged", cap);
+		return;
+	}
+	fdtab_slots = p;
+	__atomic_store_n(&fdtab_cap, cap, __ATOMIC_RELEASE);
+}
+
+struct wsock *
+fdtab_swap(int fd, struct wsock *s)
+{
+	unsigned hi;
+
+	if (!fdtab_fits(fd))
+		return NULL;
+	if (s != NULL) {
+		hi = __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
+		while ((unsigned)fd >= hi && !__atomic_compare_exchange_n(
+		    &fdtab_hi, &hi, (unsigned)fd + 1, 1, __ATOMIC_RELAXED,
+		    __ATOMIC_RELAXED))
+			;
+	}
+	return atomic_exchange_explicit(&fdtab_slots[fd], s,
+	    memory_order_acq_rel);
+}
+
+unsigned
+fdtab_high(void)
+{
+	return __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
+}

@@ -25,11 +25,14 @@ struct provider {
 };
 
 struct chain {
+	struct chain	*next;
 	const struct catalog_entry *entry;	/* the selectable entry */
 	struct provider	*top;
 	const WSPPROC_TABLE *procs;		/* &top->procs */
 	int		linux_ext;		/* top filled Linux members */
 	int		error;			/* 0, or why it did not start */
+	int		started;
+	int		live;			/* sockets open on it */
 };
 
 /* The upcall table handed to every provider. */
@@ -48,7 +51,13 @@ int provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 /* Undo one successful provider_start (WSPCleanup). */
 void provider_cleanup(struct provider *p);
 
-/* Clean up every chain started so far (final WSACleanup). */
-void chain_cleanup_all(void);
+/* WSPCleanup the chains that have no socket open (final WSACleanup);
+ * they start again on next use. */
+void chain_cleanup_idle(void);
+
+/* fork() handlers for the registry and chain locks. */
+void provider_atfork_prepare(void);
+void provider_atfork_parent(void);
+void provider_atfork_child(void);
 
 #endif

@@ -1,0 +1,181 @@
+/*
+ * conn.c - bind, connect, listen, accept, accept4, shutdown,
+ * getsockname, getpeername.
+ */
+#include <fcntl.h>
+
+#include "shim.h"
+
+WSPSHIM_EXPORT int
+bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int err, rc;
+
+	if (ws == NULL)
+		return libc.bind(fd, addr, len);
+	shim_enter();
+	rc = ws->procs->lpWSPBind(ws->handle, addr, (int)len, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int err, rc;
+
+	if (ws == NULL)
+		return libc.connect(fd, addr, len);
+	shim_enter();
+	rc = ws->procs->lpWSPConnect(ws->handle, addr, (int)len, NULL, NULL,
+	    NULL, NULL, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+listen(int fd, int backlog)
+{
+	struct wsock *ws = shim_sock(fd);
+	int err, rc;
+
+	if (ws == NULL)
+		return libc.listen(fd, backlog);
+	shim_enter();
+	rc = ws->procs->lpWSPListen(ws->handle, backlog, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}
+
+/* accept4 through the chain: the new connection belongs to the listening
+ * socket's chain.  Flags are applied atomically by the base (lpWSPAccept4);
+ * a provider without the Linux members gets WSPAccept and then fcntl. */
+static int
+shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
+    int flags)
+{
+	DWORD wflags = 0;
+	SOCKET h;
+	int alen, err = 0, fd;
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (flags & SOCK_NONBLOCK)
+		wflags |= WSA_FLAG_WSPSHIM_NONBLOCK;
+	if (flags & SOCK_CLOEXEC)
+		wflags |= WSA_FLAG_NO_HANDLE_INHERIT;
+	alen = len != NULL ? (int)*len : 0;
+	shim_enter();
+	if (ws->chain->linux_ext)
+		h = ws->procs->lpWSPAccept4(ws->handle, addr,
+		    len != NULL ? &alen : NULL, wflags, &err);
+	else
+		h = ws->procs->lpWSPAccept(ws->handle, addr,
+		    len != NULL ? &alen : NULL, NULL, 0, &err);
+	shim_leave();
+	if (h == INVALID_SOCKET)
+		return shim_fail(err);
+	if (len != NULL)
+		*len = (socklen_t)alen;
+	fd = core_publish(ws->chain, h, 0, &err);
+	if (fd < 0)
+		return shim_fail(err);
+	if (!ws->chain->linux_ext && flags != 0) {
+		if (flags & SOCK_CLOEXEC)
+			libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (flags & SOCK_NONBLOCK)
+			libc.fcntl(fd, F_SETFL,
+			    libc.fcntl(fd, F_GETFL) | O_NONBLOCK);
+	}
+	return fd;
+}
+
+WSPSHIM_EXPORT int
+accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct wsock *ws = shim_sock(fd);
+	int nfd;
+
+	if (ws != NULL)
+		return shim_accept(ws, addr, len, flags);
+	nfd = libc.accept4(fd, addr, len, flags);
+	if (nfd >= 0 && unlikely(fdtab_get(nfd) != NULL))
+		core_forget(nfd);
+	return nfd;
+}
+
+WSPSHIM_EXPORT int
+accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int nfd;
+
+	if (ws != NULL)
+		return shim_accept(ws, addr, len, 0);
+	nfd = libc.accept(fd, addr, len);
+	if (nfd >= 0 && unlikely(fdtab_get(nfd) != NULL))
+		core_forget(nfd);
+	return nfd;
+}
+
+WSPSHIM_EXPORT int
+shutdown(int fd, int how)
+{
+	struct wsock *ws = shim_sock(fd);
+	int err, rc;
+
+	if (ws == NULL)
+		return libc.shutdown(fd, how);
+	shim_enter();
+	rc = ws->procs->lpWSPShutdown(ws->handle, how, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int alen, err, rc;
+
+	if (ws == NULL)
+		return libc.getsockname(fd, addr, len);
+	if (len == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	alen = (int)*len;
+	shim_enter();
+	rc = ws->procs->lpWSPGetSockName(ws->handle, addr, &alen, &err);
+	shim_leave();
+	if (rc != 0)
+		return shim_fail(err);
+	*len = (socklen_t)alen;
+	return 0;
+}
+
+WSPSHIM_EXPORT int
+getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int alen, err, rc;
+
+	if (ws == NULL)
+		return libc.getpeername(fd, addr, len);
+	if (len == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	alen = (int)*len;
+	shim_enter();
+	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, &alen, &err);
+	shim_leave();
+	if (rc != 0)
+		return shim_fail(err);
+	*len = (socklen_t)alen;
+	return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * fd.c - the descriptor life cycle: close, close_range, closefrom, dup,
+ * dup2, dup3, fcntl and fcntl64.
+ *
+ * dup()ed descriptors share one chain socket and its WSPCloseSocket runs
+ * when the last one closes, as the kernel does.  Every call that returns a
+ * descriptor number drops whatever stale entry the table still had for it.
+ * In a vfork() child, which shares the parent's memory, the hooks leave the
+ * tables alone and only make the real calls.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include "log.h"
+#include "shim.h"
+
+WSPSHIM_EXPORT int
+close(int fd)
+{
+	struct wsock *ws = fdtab_get(fd);
+	int err;
+
+	if (likely(ws == NULL))
+		return libc.close(fd);
+	if (wsp_tls.depth != 0 || shim_in_vfork_child()) {
+		if (wsp_tls.depth != 0 && ws != FDTAB_ADOPT)
+			core_forget(fd);
+		return libc.close(fd);
+	}
+	if (core_close(fd, &err) != 0)
+		return shim_fail(err);
+	return 0;
+}
+
+/* Close the managed descriptors in [first, last] through their chains. */
+static void
+shim_close_managed(unsigned int first, unsigned int last)
+{
+	unsigned int fd, hi = fdtab_high();
+	int err;
+
+	if (last >= hi)
+		last = hi == 0 ? 0 : hi - 1;
+	for (fd = first; fd <= last && fd < hi; fd++)
+		if (fdtab_get((int)fd) != NULL)
+			core_close((int)fd, &err);
+}
+
+WSPSHIM_EXPORT int
+close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (first > last || wsp_tls.depth != 0 || shim_in_vfork_child() ||
+	    (flags & CLOSE_RANGE_CLOEXEC))
+		return libc.close_range(first, last, flags);
+	shim_close_managed(first, last);
+	return libc.close_range(first, last, flags);
+}
+
+WSPSHIM_EXPORT void
+closefrom(int lowfd)
+{
+	unsigned int first = lowfd < 0 ? 0 : (unsigned int)lowfd;
+	unsigned int fd, hi;
+
+	if (wsp_tls.depth == 0 && !shim_in_vfork_child())
+		shim_close_managed(first, ~0u);
+	if (libc.close_range(first, ~0u, 0) == 0)
+		return;
+	/* Kernels before 5.9: close what the table says is open, then
+	 * every number up to the descriptor limit. */
+	hi = (unsigned int)sysconf(_SC_OPEN_MAX);
+	for (fd = first; fd < hi; fd++)
+		libc.close((int)fd);
+}
+
+/* After a dup family call returned fd2 for fd: share or drop entries. */
+static int
+shim_dup_done(int fd, int fd2)
+{
+	if (fd2 < 0 || wsp_tls.depth != 0)
+		return fd2;
+	if (likely(fdtab_get(fd) == NULL && fdtab_get(fd2) == NULL))
+		return fd2;
+	if (shim_in_vfork_child())
+		return fd2;
+	if (fdtab_get(fd) == FDTAB_ADOPT)
+		core_adopt(fd);
+	core_dup(fd, fd2);
+	return fd2;
+}
+
+WSPSHIM_EXPORT int
+dup(int fd)
+{
+	return shim_dup_done(fd, libc.dup(fd));
+}
+
+WSPSHIM_EXPORT int
+dup2(int fd, int fd2)
+{
+	if (fd == fd2)
+		return libc.dup2(fd, fd2);
+	return shim_dup_done(fd, libc.dup2(fd, fd2));
+}
+
+WSPSHIM_EXPORT int
+dup3(int fd, int fd2, int flags)
+{
+	if (fd == fd2)
+		return libc.dup3(fd, fd2, flags);	/* EINVAL, as native */
+	return shim_dup_done(fd, libc.dup3(fd, fd2, flags));
+}
+
+/* F_SETFL on a managed socket: the O_NONBLOCK part goes down the chain as
+ * FIONBIO (layers see the mode change, and may refuse it), then the real
+ * fcntl applies the whole flag word. */
+static int
+shim_setfl(struct wsock *ws, int fd, int cmd, void *arg)
+{
+	ULONG on = ((intptr_t)arg & O_NONBLOCK) != 0;
+	DWORD n;
+	int err, rc;
+
+	shim_enter();
+	rc = ws->procs->lpWSPIoctl(ws->handle, FIONBIO, &on, sizeof(on), NULL,
+	    0, &n, NULL, NULL, NULL, &err);
+	shim_leave();
+	if (rc != 0)
+		return shim_fail(err);
+	return libc.fcntl(fd, cmd, arg);
+}
+
+/* The body of fcntl and fcntl64 (their argument read as a word, as glibc
+ * does itself). */
+static int
+shim_fcntl(int fd, int cmd, void *arg)
+{
+	struct wsock *ws;
+
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return shim_dup_done(fd, libc.fcntl(fd, cmd, arg));
+	case F_SETFL:
+		if ((ws = shim_sock(fd)) != NULL)
+			return shim_setfl(ws, fd, cmd, arg);
+		break;
+	}
+	return libc.fcntl(fd, cmd, arg);
+}
+
+WSPSHIM_EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}
+
+WSPSHIM_EXPORT int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}

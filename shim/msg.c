@@ -1,0 +1,199 @@
+/*
+ * msg.c - sendmsg, recvmsg, sendmmsg, recvmmsg.
+ *
+ * Messages go through the Linux members lpWSPSendMsg/lpWSPRecvMsg, which
+ * carry ancillary data (SCM_RIGHTS included).  A chain whose top provider
+ * has only Winsock's table gets WSPSendTo/WSPRecvFrom instead, which is
+ * exact for messages without ancillary data; with ancillary data it is
+ * refused (EOPNOTSUPP) rather than silently dropping the control part.
+ * Descriptors received with SCM_RIGHTS, managed socket or not, are handed
+ * to adoption, so a socket passed in from another process gets its layers.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+#include "shim.h"
+
+ssize_t
+shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags)
+{
+	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
+	DWORD sent = 0;
+	int err, rc;
+
+	if (ws->chain->linux_ext) {
+		shim_enter();
+		rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags,
+		    &sent, &err);
+		shim_leave();
+		return rc == 0 ? (ssize_t)sent : shim_fail(err);
+	}
+	if (msg->msg_controllen != 0) {
+		log_once("a provider without Linux members cannot send "
+		    "ancillary data: sendmsg fails with EOPNOTSUPP");
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	b = shim_iov_to_wsabuf(msg->msg_iov, (int)msg->msg_iovlen, stack,
+	    &heap);
+	if (b == NULL)
+		return -1;
+	shim_enter();
+	if (msg->msg_name == NULL)
+		rc = ws->procs->lpWSPSend(ws->handle, b, (DWORD)msg->msg_iovlen,
+		    &sent, (DWORD)flags, NULL, NULL, NULL, &err);
+	else
+		rc = ws->procs->lpWSPSendTo(ws->handle, b,
+		    (DWORD)msg->msg_iovlen, &sent, (DWORD)flags, msg->msg_name,
+		    (int)msg->msg_namelen, NULL, NULL, NULL, &err);
+	shim_leave();
+	free(heap);
+	return rc == 0 ? (ssize_t)sent : shim_fail(err);
+}
+
+ssize_t
+shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags)
+{
+	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
+	DWORD got = 0, fl = (DWORD)flags;
+	int err, rc, nlen;
+
+	if (ws->chain->linux_ext) {
+		shim_enter();
+		rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
+		shim_leave();
+		if (rc != 0)
+			return shim_fail(err);
+		shim_note_rights(msg);
+		return (ssize_t)got;
+	}
+	b = shim_iov_to_wsabuf(msg->msg_iov, (int)msg->msg_iovlen, stack,
+	    &heap);
+	if (b == NULL)
+		return -1;
+	nlen = (int)msg->msg_namelen;
+	shim_enter();
+	rc = ws->procs->lpWSPRecvFrom(ws->handle, b, (DWORD)msg->msg_iovlen,
+	    &got, &fl, msg->msg_name, msg->msg_name != NULL ? &nlen : NULL,
+	    NULL, NULL, NULL, &err);
+	shim_leave();
+	free(heap);
+	if (rc != 0)
+		return shim_fail(err);
+	msg->msg_namelen = msg->msg_name != NULL ? (socklen_t)nlen : 0;
+	msg->msg_controllen = 0;
+	msg->msg_flags = (int)fl;
+	return (ssize_t)got;
+}
+
+WSPSHIM_EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct wsock *ws = shim_sock(fd);
+
+	if (likely(ws == NULL))
+		return libc.sendmsg(fd, msg, flags);
+	return shim_sendmsg(ws, msg, flags);
+}
+
+WSPSHIM_EXPORT ssize_t
+recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct wsock *ws = shim_sock(fd);
+	ssize_t rc;
+
+	if (likely(ws == NULL)) {
+		rc = libc.recvmsg(fd, msg, flags);
+		if (rc >= 0 && unlikely(msg->msg_controllen != 0) &&
+		    wsp_tls.depth == 0)
+			shim_note_rights(msg);
+		return rc;
+	}
+	return shim_recvmsg(ws, msg, flags);
+}
+
+/* sendmmsg: one message at a time through the chain.  As the kernel does,
+ * an error after the first message ends the batch and the count stands. */
+WSPSHIM_EXPORT int
+sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	struct wsock *ws = shim_sock(fd);
+	unsigned int i;
+	ssize_t rc;
+
+	if (likely(ws == NULL))
+		return libc.sendmmsg(fd, vec, n, flags);
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	for (i = 0; i < n; i++) {
+		rc = shim_sendmsg(ws, &vec[i].msg_hdr, flags);
+		if (rc < 0)
+			return i == 0 ? -1 : (int)i;
+		vec[i].msg_len = (unsigned int)rc;
+	}
+	return (int)i;
+}
+
+/* Whether the deadline (absolute, CLOCK_MONOTONIC) has passed. */
+static int
+shim_expired(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec ==
+	    deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* recvmmsg: one message at a time.  MSG_WAITFORONE makes every message
+ * after the first non-blocking; the timeout, as in the kernel, is only
+ * checked after each message is received. */
+WSPSHIM_EXPORT int
+recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
+    struct timespec *tmo)
+{
+	struct wsock *ws = shim_sock(fd);
+	struct timespec deadline;
+	unsigned int i;
+	ssize_t rc;
+	int fl = flags & ~MSG_WAITFORONE;
+
+	if (likely(ws == NULL)) {
+		rc = libc.recvmmsg(fd, vec, n, flags, tmo);
+		for (i = 0; rc > 0 && i < (unsigned int)rc &&
+		    wsp_tls.depth == 0; i++)
+			if (unlikely(vec[i].msg_hdr.msg_controllen != 0))
+				shim_note_rights(&vec[i].msg_hdr);
+		return (int)rc;
+	}
+	if (tmo != NULL) {
+		if (tmo->tv_sec < 0 || tmo->tv_nsec < 0 ||
+		    tmo->tv_nsec >= 1000000000L) {
+			errno = EINVAL;
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += tmo->tv_sec;
+		deadline.tv_nsec += tmo->tv_nsec;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	for (i = 0; i < n; i++) {
+		rc = shim_recvmsg(ws, &vec[i].msg_hdr, fl);
+		if (rc < 0)
+			return i == 0 ? -1 : (int)i;
+		vec[i].msg_len = (unsigned int)rc;
+		if (flags & MSG_WAITFORONE)
+			fl |= MSG_DONTWAIT;
+		if (tmo != NULL && shim_expired(&deadline)) {
+			i++;
+			break;
+		}
+	}
+	return (int)i;
+}

@@ -1,0 +1,111 @@
+/*
+ * opt.c - getsockopt, setsockopt and ioctl.
+ *
+ * getsockopt(SOL_SOCKET, SO_PROTOCOL_INFOW/A) answers the socket's catalog
+ * entry even for a socket no layer covers (it is then found by its
+ * triple).  ioctl sends FIONBIO, FIONREAD and SIOCATMARK down the chain;
+ * other requests act on the kernel descriptor directly.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "shim.h"
+
+/* Answer SO_PROTOCOL_INFOW/A for an unmanaged socket. */
+static int
+shim_protocol_info(int fd, int name, void *val, socklen_t *len)
+{
+	const struct catalog_entry *e = core_entry_of_fd(fd);
+	size_t need = name == SO_PROTOCOL_INFOW ? sizeof(WSAPROTOCOL_INFOW) :
+	    sizeof(WSAPROTOCOL_INFOA);
+
+	if (e == NULL) {
+		/* Not a socket, or one no catalog entry covers. */
+		return libc.getsockopt(fd, SOL_SOCKET, name, val, len);
+	}
+	if (len == NULL || val == NULL || *len < need) {
+		if (len != NULL)
+			*len = (socklen_t)need;
+		errno = EFAULT;
+		wsp_tls.last_error = WSAEFAULT;
+		return -1;
+	}
+	if (name == SO_PROTOCOL_INFOW)
+		memcpy(val, &e->info, need);
+	else
+		catalog_info_to_a(&e->info, val);
+	*len = (socklen_t)need;
+	return 0;
+}
+
+WSPSHIM_EXPORT int
+getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int olen, err, rc;
+
+	if (ws == NULL) {
+		if (unlikely(level == SOL_SOCKET && (name == SO_PROTOCOL_INFOW
+		    || name == SO_PROTOCOL_INFOA)) && core_ready())
+			return shim_protocol_info(fd, name, val, len);
+		return libc.getsockopt(fd, level, name, val, len);
+	}
+	if (len == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	olen = (int)*len;
+	shim_enter();
+	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val, &olen,
+	    &err);
+	shim_leave();
+	if (rc != 0) {
+		if (err == WSAEFAULT)
+			*len = (socklen_t)olen;
+		return shim_fail(err);
+	}
+	*len = (socklen_t)olen;
+	return 0;
+}
+
+WSPSHIM_EXPORT int
+setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct wsock *ws = shim_sock(fd);
+	int err, rc;
+
+	if (ws == NULL)
+		return libc.setsockopt(fd, level, name, val, len);
+	shim_enter();
+	rc = ws->procs->lpWSPSetSockOpt(ws->handle, level, name, val,
+	    (int)len, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+ioctl(int fd, unsigned long req, ...)
+{
+	struct wsock *ws;
+	va_list ap;
+	void *arg;
+	DWORD n;
+	int err, rc;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (likely((ws = shim_sock(fd)) == NULL) ||
+	    (req != FIONBIO && req != FIONREAD && req != SIOCATMARK))
+		return libc.ioctl(fd, req, arg);
+	shim_enter();
+	if (req == FIONBIO)
+		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)req, arg,
+		    sizeof(int), NULL, 0, &n, NULL, NULL, NULL, &err);
+	else
+		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)req, NULL, 0,
+		    arg, sizeof(int), &n, NULL, NULL, NULL, &err);
+	shim_leave();
+	return rc == 0 ? 0 : shim_fail(err);
+}

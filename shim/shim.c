@@ -1,1 +1,0 @@
-/* shim.c: being written */

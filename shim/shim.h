@@ -1,0 +1,106 @@
+/*
+ * shim.h - what every interposed entry point shares.
+ *
+ * A hook looks its descriptor up (one bounds-checked load), and either
+ * passes the call to libc or sends it to the top provider of the socket's
+ * chain.  While the call is in the chain the thread's depth is raised, so
+ * whatever a provider calls goes straight to libc.
+ */
+#ifndef WSPSHIM_SHIM_H
+#define WSPSHIM_SHIM_H
+
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "core.h"
+#include "errmap.h"
+#include "export.h"
+#include "libc.h"
+#include "tls.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* The _FORTIFY_SOURCE entry points glibc declares only to fortified
+ * builds. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+    int flags, struct sockaddr *addr, socklen_t *len);
+
+/* The chain socket fd names, or NULL when the call passes through. */
+static inline struct wsock *
+shim_sock(int fd)
+{
+	struct wsock *ws = fdtab_get(fd);
+
+	if (likely(ws == NULL) || wsp_tls.depth != 0)
+		return NULL;
+	if (unlikely(ws == FDTAB_ADOPT))
+		ws = core_adopt(fd);
+	return ws;
+}
+
+/* Bracket a call into the chain. */
+static inline void
+shim_enter(void)
+{
+	wsp_tls.depth++;
+	errmap_clear_native();
+}
+
+static inline void
+shim_leave(void)
+{
+	wsp_tls.depth--;
+}
+
+/* Report a chain failure the POSIX way: errno (the native one when the
+ * code came up unchanged) and -1; WSAGetLastError sees the code too. */
+static inline int
+shim_fail(int err)
+{
+	if (err == 0)
+		err = WSASYSCALLFAILURE;
+	wsp_tls.last_error = err;
+	errno = errmap_errno_for(err);
+	return -1;
+}
+
+/* A WSABUF for a buffer (its length clamped to what a ULONG holds). */
+static inline WSABUF
+shim_buf(const void *buf, size_t n)
+{
+	WSABUF b = {
+		.len = n > (size_t)UINT32_MAX ? UINT32_MAX : (ULONG)n,
+		.buf = (char *)(uintptr_t)buf,
+	};
+	return b;
+}
+
+/* How many WSABUFs shim_iov_to_wsabuf puts on the stack. */
+#define SHIM_STACK_BUFS	64
+
+/* Convert an iovec array; *heap is set when it had to allocate (the
+ * caller frees it).  NULL with errno EINVAL or ENOMEM. */
+WSABUF *shim_iov_to_wsabuf(const struct iovec *iov, int n, WSABUF *stack,
+    WSABUF **heap);
+
+/* Hand the descriptors of any SCM_RIGHTS message in msg to adoption. */
+void shim_note_rights(const struct msghdr *msg);
+
+/* Whether this is a vfork() child sharing the parent's memory: its hooks
+ * must not change the shared tables. */
+int shim_in_vfork_child(void);
+
+/* The process's catalog has something to manage (else socket() skips
+ * selection entirely). */
+int shim_any_managed(void);
+
+/* Send or receive one message on a managed socket (sendmsg/recvmsg). */
+ssize_t shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags);
+ssize_t shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags);
+
+#endif
