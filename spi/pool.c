@@ -209,11 +209,13 @@ pool_put(struct pool *p, void *obj)
 uint32_t
 pool_index(const struct pool *p, const void *obj)
 {
-	uintptr_t base = (uintptr_t)obj & ~(uintptr_t)(pool_chunk_align(p) - 1);
+	uintptr_t mask = (uintptr_t)pool_chunk_align(p) - 1;
+	uintptr_t base = (uintptr_t)obj & ~mask;
 	const struct pool_chunk_hdr *hdr = (const void *)base;
 	size_t off = (uintptr_t)obj - base - POOL_HDR;
 
-	return (hdr->chunkno << POOL_CHUNK_SHIFT) + (uint32_t)(off / p->objsize);
+	return (hdr->chunkno << POOL_CHUNK_SHIFT) +
+	    (uint32_t)(off / p->objsize);
 }
 
 /* The object with this index, or NULL if it was never handed out. */
