@@ -22,6 +22,7 @@
 #include "log.h"
 #include "provider.h"
 #include "wstr.h"
+#include "export.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t chain_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -425,3 +426,132 @@ const WSPUPCALLTABLE provider_upcalls = {
 	.lpWPUOpenCurrentThread = upcall_open_current_thread,
 	.lpWPUCloseThread = upcall_close_thread,
 };
+
+/* The position of id in a chain, or -1. */
+static int
+chain_position(const WSAPROTOCOLCHAIN *pc, DWORD id)
+{
+	int i;
+
+	for (i = 0; i < pc->ChainLen && i < MAX_PROTOCOL_CHAIN; i++)
+		if (pc->ChainEntries[i] == id)
+			return i;
+	return -1;
+}
+
+/* The catalog entry below self in the chain, and the struct to pass it. */
+static int
+next_entry(LPWSAPROTOCOL_INFOW in, DWORD self,
+    const struct catalog_entry **out, LPWSAPROTOCOL_INFOW pass)
+{
+	const WSAPROTOCOLCHAIN *pc;
+	const struct catalog_entry *e;
+	int i;
+
+	if (in == NULL || pass == NULL)
+		return WSAEFAULT;
+	pc = &in->ProtocolChain;
+	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN ||
+	    (i = chain_position(pc, self)) < 0 || i + 1 >= pc->ChainLen)
+		return WSAEINVAL;
+	e = catalog_by_id(catalog_current(), pc->ChainEntries[i + 1]);
+	if (e == NULL)
+		return WSAEINVAL;
+	if (i + 1 == pc->ChainLen - 1) {
+		/* The base never sees a chain: its own entry, and the token. */
+		*pass = e->info;
+		pass->dwProviderReserved = in->dwProviderReserved;
+	} else {
+		*pass = *in;
+	}
+	*out = e;
+	return 0;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpNextProtocolInfo,
+    LPINT lpErrno)
+{
+	const struct catalog_entry *e;
+	int err;
+
+	err = next_entry(lpProtocolInfo, dwSelfCatalogEntryId, &e,
+	    lpNextProtocolInfo);
+	if (err != 0) {
+		if (lpErrno != NULL)
+			*lpErrno = err;
+		return SOCKET_ERROR;
+	}
+	return 0;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+    LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno)
+{
+	const struct catalog_entry *e;
+	struct provider *p;
+	int err;
+
+	if (lpNextProcTable == NULL) {
+		err = WSAEFAULT;
+		goto fail;
+	}
+	err = next_entry(lpProtocolInfo, dwSelfCatalogEntryId, &e,
+	    lpNextProtocolInfo);
+	if (err != 0)
+		goto fail;
+	err = provider_start(e, lpNextProtocolInfo, &p);
+	if (err != 0)
+		goto fail;
+	*lpNextProcTable = p->procs;
+	return 0;
+fail:
+	if (lpErrno != NULL)
+		*lpErrno = err;
+	return SOCKET_ERROR;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimGetLayerParams(DWORD dwCatalogEntryId, char *lpszParams,
+    LPINT lpLength, LPINT lpErrno)
+{
+	const struct catalog_entry *e;
+	const char *params;
+	size_t need;
+	int dummy;
+
+	if (lpErrno == NULL)
+		lpErrno = &dummy;
+	if (lpLength == NULL) {
+		*lpErrno = WSAEFAULT;
+		return SOCKET_ERROR;
+	}
+	if ((e = catalog_by_id(catalog_current(), dwCatalogEntryId)) == NULL) {
+		*lpErrno = WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	params = e->params != NULL ? e->params : "";
+	need = strlen(params) + 1;
+	if (lpszParams == NULL || *lpLength < 0 || (size_t)*lpLength < need) {
+		*lpLength = (int)need;
+		*lpErrno = WSAEFAULT;
+		return SOCKET_ERROR;
+	}
+	memcpy(lpszParams, params, need);
+	*lpLength = (int)need;
+	return 0;
+}
+
+/* The base provider under Winsock's export name, so a layer that loads
+ * the next provider the Windows way (dlopen + dlsym) finds it here. */
+WSPSHIM_EXPORT int WSPAPI
+WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+    LPWSPPROC_TABLE lpProcTable)
+{
+	return base_startup(wVersionRequested, lpWSPData, lpProtocolInfo,
+	    UpcallTable, lpProcTable);
+}

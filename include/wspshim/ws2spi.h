@@ -271,6 +271,46 @@ int WSPAPI WSCEnumProtocols(LPINT lpiProtocols,
 int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
     WCHAR *lpszProviderDllPath, LPINT lpProviderDllPathLen, LPINT lpErrno);
 
+/*
+ * libwspshim helpers for layer authors (not in Winsock).
+ *
+ * WSPShimNextProtocolInfo: the struct a layer passes to the provider below
+ * it, by the chain-propagation rule: the same chain struct, unmodified,
+ * when the next provider is a layer; the base's own catalog entry when it
+ * is the base, keeping dwProviderReserved (a duplicate-socket token) from
+ * lpProtocolInfo.  dwSelfCatalogEntryId is the layer's own (layered) entry
+ * id, which it finds in lpProtocolInfo->ProtocolChain.  0, or SOCKET_ERROR
+ * with WSAEINVAL (the id is not in the chain, or is its last entry) or
+ * WSAEFAULT.
+ *
+ * WSPShimStartNextProvider: the same, and also load and start the next
+ * provider (its WSPStartup with that struct), filling *lpNextProcTable.
+ * The layer balances each success by calling lpNextProcTable->lpWSPCleanup
+ * from its own WSPCleanup.  0, or SOCKET_ERROR with WSAEINVAL,
+ * WSAEPROVIDERFAILEDINIT, WSAEINVALIDPROCTABLE or the next provider's own
+ * WSPStartup error.
+ *
+ * A layer may instead do it the Windows way (WSCEnumProtocols,
+ * WSCGetProviderPath, dlopen and dlsym("WSPStartup")): libwspshim.so
+ * exports the base provider's WSPStartup under that name.
+ */
+int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpNextProtocolInfo,
+    LPINT lpErrno);
+int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+    LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
+
+/*
+ * The parameter string of a layered catalog entry (what `wspshim install
+ * LAYER:PARAMS` or WSPSHIM_LAYERS gave it), as UTF-8 with its terminator
+ * into lpszParams (*lpLength bytes); an entry with no parameters gives "".
+ * A layer reads it in WSPStartup.  0, or SOCKET_ERROR with WSAEINVAL
+ * (unknown id) or WSAEFAULT (short buffer; *lpLength gets the size needed).
+ */
+int WSPAPI WSPShimGetLayerParams(DWORD dwCatalogEntryId, char *lpszParams,
+    LPINT lpLength, LPINT lpErrno);
+
 #ifdef __cplusplus
 }
 #endif
