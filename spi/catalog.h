@@ -29,8 +29,16 @@ struct catalog {
 /* The built-in catalog (base entries only). */
 const struct catalog *catalog_builtin(void);
 
-/* The catalog in force for this process. */
+/* The catalog in force for this process (an acquire load; the built-in
+ * catalog until catalog_set_current()). */
 const struct catalog *catalog_current(void);
+
+/* Publish c as the catalog in force (a release store; NULL restores the
+ * built-in one).  c must stay valid and unchanged for the life of the
+ * process: readers hold no reference. */
+void catalog_set_current(const struct catalog *c);
+
+/* In the calls below, a catalog c of NULL means catalog_current(). */
 
 /* The base provider's GUID. */
 extern const GUID catalog_base_guid;
@@ -51,25 +59,34 @@ int catalog_check(const WSAPROTOCOL_INFOW *e, int af, int type,
     int protocol);
 
 /* Selection with no protocol struct: the first non-layered entry, hidden
- * ones included, that accepts (af, type, protocol).  0 and *out, or the
- * error of the entry that got furthest; WSAEINVAL for af 0 and protocol 0. */
+ * ones included, that accepts (af, type, protocol).  0 and *out (out may be
+ * NULL), or the error of the entry that got furthest; WSAEINVAL for af 0
+ * and protocol 0; WSAEAFNOSUPPORT when no entry is selectable at all.
+ * Entries whose ChainLen is outside 1..MAX_PROTOCOL_CHAIN are skipped. */
 int catalog_select(const struct catalog *c, int af, int type, int protocol,
     const struct catalog_entry **out);
 
-/* WSASocket's routing: with info NULL, catalog_select(); with info, route
- * by info->dwCatalogEntryId and take each of *af, *type, *protocol that is
- * 0 or FROM_PROTOCOL_INFO from the struct (a family still 0 or -1 is
- * WSAEAFNOSUPPORT; an unknown or layered id is WSAEINVAL).  Resolves the
- * three in place.  0 and *out, or a WSA code. */
+/* WSASocket's routing: with info NULL, catalog_select(), the three left
+ * as given; with info, route by info->dwCatalogEntryId and take each of
+ * *af, *type, *protocol that is 0 or FROM_PROTOCOL_INFO from the struct (a
+ * family still 0 or -1 is WSAEAFNOSUPPORT; an unknown or layered id, or a
+ * chain whose base is unknown, is WSAEINVAL), then check the resolved
+ * triple against the entry (for a chain, the base it ends on).  Resolves
+ * the three in place on success.  0 and *out, or a WSA code (WSAEFAULT
+ * for a NULL af, type or protocol).  dwProviderReserved is not looked at:
+ * duplicate-socket tokens are the caller's business. */
 int catalog_route(const struct catalog *c, int *af, int *type,
     int *protocol, const WSAPROTOCOL_INFOW *info,
     const struct catalog_entry **out);
 
 /* Enumeration (WSAEnumProtocolsW / WSCEnumProtocols): copy the entries
- * whose iProtocol is in the 0-terminated filter (all when NULL), skipping
- * hidden and layered ones unless include_hidden.  Returns the count, or
- * SOCKET_ERROR with *lpErrno WSAENOBUFS (and *lpdwBufferLength the size
- * needed) or WSAEFAULT (lpdwBufferLength NULL). */
+ * whose iProtocol is in the 0-terminated filter (all when NULL; an entry
+ * with a protocol range matches an id inside it), skipping hidden and
+ * layered ones unless include_hidden.  Lengths are in bytes, and on
+ * return *lpdwBufferLength holds the size needed (the bytes written, on
+ * success).  Returns the count, or SOCKET_ERROR with *lpErrno WSAENOBUFS
+ * (buffer too small) or WSAEFAULT (lpdwBufferLength NULL, or a NULL buffer
+ * where entries would be written). */
 int catalog_enum(const struct catalog *c, const INT *lpiProtocols,
     int include_hidden, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
     LPDWORD lpdwBufferLength, LPINT lpErrno);
