@@ -32,8 +32,8 @@ _bg_pids=()
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/wspshim-test.XXXXXX")
 
-# Stop what bg started (by pid) and remove TEST_TMP.
-_lib_cleanup() {
+# Stop what bg started in this shell, by pid.
+_bg_stop() {
 	local pid
 	for pid in "${_bg_pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
@@ -41,6 +41,11 @@ _lib_cleanup() {
 	for pid in "${_bg_pids[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	_bg_pids=()
+}
+
+_lib_cleanup() {
+	_bg_stop
 	rm -rf "$TEST_TMP"
 }
 trap _lib_cleanup EXIT
@@ -57,9 +62,12 @@ check() {
 	out=$TEST_TMP/check.out
 	_tap_n=$((_tap_n + 1))
 	# In the background, so that set -e holds inside a function (bash
-	# ignores it in the left side of ||).
+	# ignores it in the left side of ||).  What the function starts with
+	# bg stops when it returns.
 	if [[ $(type -t "$1") == function ]]; then
-		( "$@" ) >"$out" 2>&1 </dev/null &
+		# shellcheck disable=SC2030 # the subshell's own list
+		( _bg_pids=(); trap _bg_stop EXIT; "$@" ) >"$out" 2>&1 \
+		    </dev/null &
 	else
 		timeout "$CHECK_TIMEOUT" "$@" >"$out" 2>&1 </dev/null &
 	fi
@@ -105,12 +113,15 @@ preload() {
 	LD_PRELOAD=$WSPSHIM_LIB${LD_PRELOAD:+:$LD_PRELOAD} "$@"
 }
 
-# Start the program CMD... in the background (output to TEST_TMP/bg.N.log);
-# it is stopped by its pid on exit.  Sets BG_PID.
+# Start the program CMD... in the background (output in TEST_TMP/bg.*.log);
+# it is stopped by its pid when the script (or the checked function that
+# started it) ends.  Sets BG_PID.
 bg() {
-	local log=$TEST_TMP/bg.${#_bg_pids[@]}.log
+	local log
+	log=$(mktemp "$TEST_TMP/bg.XXXXXX.log")
 	"$@" >"$log" 2>&1 </dev/null &
 	BG_PID=$!
+	# shellcheck disable=SC2031 # this shell's list, see check
 	_bg_pids+=("$BG_PID")
 }
 

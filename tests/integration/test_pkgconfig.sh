@@ -41,8 +41,9 @@ check "pkg-config knows wspshim" pkg-config --exists --print-errors wspshim
 check "pkg-config --cflags gives the directory holding wspshim/" \
     cflags_find_headers
 
+# pkgconf puts the sysroot in front of variables too; pkg-config does not.
 libdir=$(pkg-config --variable=libdir wspshim)
-libdir=$dest${libdir}
+[[ $libdir == "$dest"/* ]] || libdir=$dest$libdir
 read -ra flags <<<"$(pkg-config --cflags --libs wspshim)"
 
 check "outside/main.c builds with pkg-config flags" \
