@@ -30,14 +30,16 @@ int WSPAPI handle_close(SOCKET s, LPINT lpErrno);
 
 /* WPUModifyIFSHandle: an IFS provider's own handle, returned unchanged
  * (the core learns the kernel descriptor through SIO_BASE_HANDLE);
- * INVALID_SOCKET with WSAEINVAL for INVALID_SOCKET or an unknown id. */
+ * INVALID_SOCKET with WSAEINVAL for INVALID_SOCKET.  The catalog id is not
+ * consulted. */
 SOCKET WSPAPI handle_modify_ifs(DWORD dwCatalogEntryId,
     SOCKET ProposedHandle, LPINT lpErrno);
 
 /* The catalog entry id a live handle was created with, or 0. */
 DWORD handle_catalog_id(SOCKET s);
 
-/* Fast query for internal callers: the context or 0 (stale handle). */
+/* Fast query for internal callers: 1 with the context in *ctx (ctx may be
+ * NULL), or 0 for a stale or foreign handle (*ctx untouched). */
 int handle_lookup(SOCKET s, DWORD_PTR *ctx);
 
 #endif

@@ -181,8 +181,15 @@ pool_get(struct pool *p)
 	obj = pool_pop(p);
 	if (obj == NULL)
 		obj = pool_fresh(p);
-	if (obj != NULL)
-		pool_zero(p, obj);
+	if (obj == NULL)
+		return NULL;
+	/*
+	 * A stale reader that loads one of the zeroes below and then fences
+	 * (acquire) sees every store made before the object was freed: the
+	 * seqlock-style validated reads of the handle and fd tables rely on it.
+	 */
+	atomic_thread_fence(memory_order_release);
+	pool_zero(p, obj);
 	return obj;
 }
 

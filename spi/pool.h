@@ -8,6 +8,11 @@
  * without locks, from any thread or signal handler, and survive fork().
  *
  * Every object has a stable 32-bit index; pool_at() maps it back in O(1).
+ *
+ * The pool writes object memory only with relaxed atomic stores (the
+ * free-list link in a free object's first 4 bytes; the zeroing in
+ * pool_get(), after a release fence), so a reader that may hold a stale
+ * pointer must read the fields it validates with atomics too.
  */
 #ifndef WSPSHIM_POOL_H
 #define WSPSHIM_POOL_H

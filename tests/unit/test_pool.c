@@ -161,11 +161,12 @@ Test(pool, large_objects_keep_o1_index)
 }
 
 #define THREADS		8
-#define ROUNDS		5000
-#define HELD		16
+#define ROUNDS		100000
+#define HELD		4
 
 static struct pool shared = POOL_INIT(struct obj);
 static _Atomic int conflicts;
+static pthread_barrier_t start;
 
 /* Take and return objects; flag any object two threads hold at once. */
 static void *
@@ -175,6 +176,7 @@ churn(void *arg)
 	struct obj *held[HELD];
 	int r, i;
 
+	pthread_barrier_wait(&start);
 	for (r = 0; r < ROUNDS; r++) {
 		int n = 1 + (int)((me + (uint64_t)r) % HELD);
 
@@ -203,11 +205,12 @@ churn(void *arg)
 	return NULL;
 }
 
-Test(pool, concurrent_get_put_never_shares_an_object)
+Test(pool, concurrent_get_put_never_shares_an_object, .timeout = 60)
 {
 	pthread_t t[THREADS];
 	uintptr_t i;
 
+	cr_assert_eq(pthread_barrier_init(&start, NULL, THREADS), 0);
 	for (i = 0; i < THREADS; i++)
 		cr_assert_eq(pthread_create(&t[i], NULL, churn, (void *)i), 0);
 	for (i = 0; i < THREADS; i++)

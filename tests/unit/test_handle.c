@@ -1,0 +1,365 @@
+/*
+ * test_handle.c - the WPU socket handle table: life cycle, stale handles,
+ * handle values, scale, and concurrent use.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <wspshim/ws2spi.h>
+
+#include "handle.h"
+
+#define SENTINEL	(-12345)
+
+/* A new handle for (id, ctx); fails the test if there is none. */
+static SOCKET
+make(DWORD id, DWORD_PTR ctx)
+{
+	int err = SENTINEL;
+	SOCKET s = handle_create(id, ctx, &err);
+
+	cr_assert_neq(s, INVALID_SOCKET, "create failed: %d", err);
+	cr_assert_eq(err, SENTINEL, "success leaves *lpErrno alone");
+	return s;
+}
+
+/* The WSA code handle_query() gives for s, or 0 with *ctx on success. */
+static int
+query(SOCKET s, DWORD_PTR *ctx)
+{
+	int err = SENTINEL, rc;
+
+	rc = handle_query(s, ctx, &err);
+	if (rc == 0) {
+		cr_assert_eq(err, SENTINEL, "success leaves *lpErrno alone");
+		return 0;
+	}
+	cr_assert_eq(rc, SOCKET_ERROR);
+	return err;
+}
+
+/* The WSA code handle_close() gives for s, or 0. */
+static int
+close_handle(SOCKET s)
+{
+	int err = SENTINEL, rc;
+
+	rc = handle_close(s, &err);
+	if (rc == 0) {
+		cr_assert_eq(err, SENTINEL, "success leaves *lpErrno alone");
+		return 0;
+	}
+	cr_assert_eq(rc, SOCKET_ERROR);
+	return err;
+}
+
+Test(handle, create_then_query_gives_the_context)
+{
+	DWORD_PTR ctx = 0;
+	SOCKET s = make(1001, (DWORD_PTR)0xdeadbeefcafeULL);
+
+	cr_assert_eq(query(s, &ctx), 0);
+	cr_assert_eq(ctx, (DWORD_PTR)0xdeadbeefcafeULL);
+	cr_assert_eq(handle_catalog_id(s), 1001);
+}
+
+Test(handle, values_are_multiples_of_4_at_or_above_handle_min)
+{
+	SOCKET s[64];
+	int i;
+
+	cr_assert_eq(HANDLE_MIN, (SOCKET)1 << 32);
+	for (i = 0; i < 64; i++) {
+		s[i] = make(1001, (DWORD_PTR)i);
+		cr_assert_geq(s[i], HANDLE_MIN);
+		cr_assert_eq(s[i] % 4, 0);
+		cr_assert_neq(s[i], INVALID_SOCKET);
+	}
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(close_handle(s[i]), 0);
+}
+
+Test(handle, distinct_handles_keep_distinct_contexts)
+{
+	SOCKET a = make(1001, 10), b = make(1002, 20);
+	DWORD_PTR ctx;
+
+	cr_assert_neq(a, b);
+	cr_assert_eq(query(a, &ctx), 0);
+	cr_assert_eq(ctx, 10);
+	cr_assert_eq(query(b, &ctx), 0);
+	cr_assert_eq(ctx, 20);
+	cr_assert_eq(handle_catalog_id(a), 1001);
+	cr_assert_eq(handle_catalog_id(b), 1002);
+}
+
+Test(handle, stale_handle_gives_enotsock)
+{
+	DWORD_PTR ctx = 77;
+	SOCKET s = make(1001, 5);
+
+	cr_assert_eq(close_handle(s), 0);
+	cr_assert_eq(query(s, &ctx), WSAENOTSOCK);
+	cr_assert_eq(ctx, 77, "a failed query leaves *lpContext alone");
+	cr_assert_eq(handle_lookup(s, &ctx), 0);
+	cr_assert_eq(handle_catalog_id(s), 0);
+}
+
+Test(handle, stale_handle_after_slot_reuse_gives_enotsock)
+{
+	SOCKET old = make(1001, 1), new;
+	DWORD_PTR ctx;
+
+	cr_assert_eq(close_handle(old), 0);
+	new = make(1002, 2);
+	/* The slot is reused (same index bits), the handle is not. */
+	cr_assert_eq(new & 0xffffff, old & 0xffffff);
+	cr_assert_neq(new, old);
+	cr_assert_eq(query(old, &ctx), WSAENOTSOCK);
+	cr_assert_eq(close_handle(old), WSAENOTSOCK,
+	    "closing a stale handle does not close the new one");
+	cr_assert_eq(query(new, &ctx), 0);
+	cr_assert_eq(ctx, 2);
+	cr_assert_eq(handle_catalog_id(old), 0);
+	cr_assert_eq(handle_catalog_id(new), 1002);
+}
+
+Test(handle, double_close_gives_enotsock)
+{
+	SOCKET s = make(1001, 3);
+
+	cr_assert_eq(close_handle(s), 0);
+	cr_assert_eq(close_handle(s), WSAENOTSOCK);
+}
+
+Test(handle, null_lpcontext_gives_efault)
+{
+	SOCKET s = make(1001, 3);
+	int err = SENTINEL;
+
+	cr_assert_eq(handle_query(s, NULL, &err), SOCKET_ERROR);
+	cr_assert_eq(err, WSAEFAULT);
+	cr_assert_eq(handle_lookup(s, NULL), 1, "lookup accepts NULL");
+}
+
+Test(handle, foreign_values_give_enotsock)
+{
+	static const SOCKET bad[] = {
+		0, 1, 3, 4, 1023, (SOCKET)INT_MAX, HANDLE_MIN - 4,
+		HANDLE_MIN + 1, HANDLE_MIN + 2, INVALID_SOCKET,
+		(SOCKET)1 << 40, ~(SOCKET)3,
+	};
+	DWORD_PTR ctx;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(query(bad[i], &ctx), WSAENOTSOCK, "%#jx",
+		    (uintmax_t)bad[i]);
+		cr_assert_eq(close_handle(bad[i]), WSAENOTSOCK);
+		cr_assert_eq(handle_lookup(bad[i], &ctx), 0);
+		cr_assert_eq(handle_catalog_id(bad[i]), 0);
+	}
+}
+
+Test(handle, handle_with_a_live_slot_but_wrong_generation_is_stale)
+{
+	SOCKET s = make(1001, 9);
+	DWORD_PTR ctx;
+
+	cr_assert_eq(query(s + ((SOCKET)1 << 24), &ctx), WSAENOTSOCK);
+	cr_assert_eq(query(s - ((SOCKET)1 << 24), &ctx), WSAENOTSOCK);
+	cr_assert_eq(query(s + 4, &ctx), WSAENOTSOCK, "the next, unused slot");
+	cr_assert_eq(query(s, &ctx), 0);
+}
+
+Test(handle, lookup_returns_1_and_the_context)
+{
+	SOCKET s = make(1001, 42);
+	DWORD_PTR ctx = 0;
+
+	cr_assert_eq(handle_lookup(s, &ctx), 1);
+	cr_assert_eq(ctx, 42);
+}
+
+Test(handle, modify_ifs_returns_the_proposed_handle)
+{
+	int err = SENTINEL;
+
+	cr_assert_eq(handle_modify_ifs(1001, 7, &err), 7);
+	cr_assert_eq(handle_modify_ifs(0, HANDLE_MIN, &err), HANDLE_MIN,
+	    "the catalog id is not consulted");
+	cr_assert_eq(err, SENTINEL);
+}
+
+Test(handle, modify_ifs_of_invalid_socket_gives_einval)
+{
+	int err = SENTINEL;
+
+	cr_assert_eq(handle_modify_ifs(1001, INVALID_SOCKET, &err),
+	    INVALID_SOCKET);
+	cr_assert_eq(err, WSAEINVAL);
+}
+
+Test(handle, context_zero_and_all_ones_round_trip)
+{
+	SOCKET a = make(0, 0), b = make(UINT32_MAX, UINTPTR_MAX);
+	DWORD_PTR ctx = 1;
+
+	cr_assert_eq(query(a, &ctx), 0);
+	cr_assert_eq(ctx, 0);
+	cr_assert_eq(query(b, &ctx), 0);
+	cr_assert_eq(ctx, UINTPTR_MAX);
+	cr_assert_eq(handle_catalog_id(b), UINT32_MAX);
+}
+
+#define CYCLES	100000
+
+/* The timeout bounds the cost per operation: a scan would blow it. */
+Test(handle, many_create_close_cycles_stay_o1_and_unique, .timeout = 30)
+{
+	SOCKET prev = 0, s;
+	DWORD_PTR ctx;
+	int i;
+
+	for (i = 0; i < CYCLES; i++) {
+		s = make(1001, (DWORD_PTR)i);
+		cr_assert_gt(s, prev, "handles are never reused");
+		cr_assert_eq(s & 0xffffff, 0, "one slot, reused every time");
+		cr_assert_eq(query(s, &ctx), 0);
+		cr_assert_eq(ctx, (DWORD_PTR)i);
+		cr_assert_eq(close_handle(s), 0);
+		if (prev != 0)
+			cr_assert_eq(query(prev, &ctx), WSAENOTSOCK);
+		prev = s;
+	}
+}
+
+Test(handle, many_live_handles_are_found_in_o1, .timeout = 30)
+{
+	static SOCKET s[CYCLES];
+	DWORD_PTR ctx;
+	int i;
+
+	for (i = 0; i < CYCLES; i++)
+		s[i] = make(1001, (DWORD_PTR)i * 3);
+	for (i = CYCLES - 1; i >= 0; i--) {
+		cr_assert_eq(query(s[i], &ctx), 0);
+		cr_assert_eq(ctx, (DWORD_PTR)i * 3);
+	}
+	for (i = 0; i < CYCLES; i++)
+		cr_assert_eq(close_handle(s[i]), 0);
+	for (i = 0; i < CYCLES; i++)
+		cr_assert_eq(handle_lookup(s[i], &ctx), 0);
+}
+
+/*
+ * Workers run ROUNDS rounds, and more (up to MAX_ROUNDS) until the readers
+ * have seen MIN_HITS live handles, so the test never passes without having
+ * raced queries against closes.
+ */
+#define THREADS		8
+#define ROUNDS		20000
+#define MAX_ROUNDS	2000000
+#define READERS		2
+#define MIN_HITS	200000
+#define READER_MAX	100000000L
+
+static _Atomic SOCKET published[THREADS];
+static _Atomic int failures;
+static _Atomic int workers_left;
+static _Atomic long reader_hits;
+static pthread_barrier_t start;
+
+/* The context thread t binds to its round r: the thread in the top bits. */
+static DWORD_PTR
+ctx_of(uintptr_t t, int r)
+{
+	return (DWORD_PTR)t << 40 | (DWORD_PTR)(unsigned)r;
+}
+
+/* Create, query, publish and close handles; count every wrong answer. */
+static void *
+worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	SOCKET s, last = 0;
+	DWORD_PTR ctx;
+	int r, err;
+
+	pthread_barrier_wait(&start);
+	for (r = 0; r < MAX_ROUNDS && (r < ROUNDS ||
+	    atomic_load(&reader_hits) < MIN_HITS); r++) {
+		err = 0;
+		s = handle_create((DWORD)t + 1, ctx_of(t, r), &err);
+		if (s == INVALID_SOCKET || s < HANDLE_MIN || s % 4 != 0) {
+			atomic_fetch_add(&failures, 1);
+			break;
+		}
+		atomic_store(&published[t], s);
+		if (handle_query(s, &ctx, &err) != 0 || ctx != ctx_of(t, r) ||
+		    handle_catalog_id(s) != (DWORD)t + 1)
+			atomic_fetch_add(&failures, 1);
+		if (last != 0 && handle_query(last, &ctx, &err) !=
+		    SOCKET_ERROR)
+			atomic_fetch_add(&failures, 1);
+		if (handle_close(s, &err) != 0)
+			atomic_fetch_add(&failures, 1);
+		last = s;
+	}
+	atomic_fetch_sub(&workers_left, 1);
+	return NULL;
+}
+
+/* Query other threads' handles while they close them: a success must
+ * carry the owner's context, never that of a socket reusing the slot. */
+static void *
+reader(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	DWORD_PTR ctx;
+	uintptr_t t;
+	SOCKET s;
+	long n;
+
+	pthread_barrier_wait(&start);
+	for (n = 0; n < READER_MAX && atomic_load(&workers_left) > 0; n++) {
+		t = (uintptr_t)rand_r(&seed) % THREADS;
+		s = atomic_load(&published[t]);
+		if (s == 0 || !handle_lookup(s, &ctx))
+			continue;
+		atomic_fetch_add(&reader_hits, 1);
+		if (ctx >> 40 != t)
+			atomic_fetch_add(&failures, 1);
+	}
+	return NULL;
+}
+
+Test(handle, concurrent_create_query_close_never_mixes_contexts,
+    .timeout = 60)
+{
+	pthread_t w[THREADS], rd[READERS];
+	uintptr_t i;
+
+	atomic_store(&workers_left, THREADS);
+	cr_assert_eq(pthread_barrier_init(&start, NULL, THREADS + READERS), 0);
+	for (i = 0; i < READERS; i++)
+		cr_assert_eq(pthread_create(&rd[i], NULL, reader,
+		    (void *)(i + 1)), 0);
+	for (i = 0; i < THREADS; i++)
+		cr_assert_eq(pthread_create(&w[i], NULL, worker, (void *)i),
+		    0);
+	for (i = 0; i < THREADS; i++)
+		pthread_join(w[i], NULL);
+	for (i = 0; i < READERS; i++)
+		pthread_join(rd[i], NULL);
+	cr_assert_eq(atomic_load(&failures), 0);
+	cr_assert_gt(atomic_load(&reader_hits), 0, "the readers raced");
+	for (i = 0; i < THREADS; i++)
+		cr_assert_eq(handle_lookup(atomic_load(&published[i]), NULL),
+		    0, "every handle was closed");
+	cr_log_info("reader hits: %ld", atomic_load(&reader_hits));
+}
