@@ -9,7 +9,7 @@
 WSPSHIM_EXPORT int
 bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "bind");
 	int err, rc;
 
 	if (ws == NULL)
@@ -23,7 +23,7 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 WSPSHIM_EXPORT int
 connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "connect");
 	int err, rc;
 
 	if (ws == NULL)
@@ -38,7 +38,7 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 WSPSHIM_EXPORT int
 listen(int fd, int backlog)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "listen");
 	int err, rc;
 
 	if (ws == NULL)
@@ -97,7 +97,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 WSPSHIM_EXPORT int
 accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "accept4");
 	int nfd;
 
 	if (ws != NULL)
@@ -111,7 +111,7 @@ accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 WSPSHIM_EXPORT int
 accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "accept");
 	int nfd;
 
 	if (ws != NULL)
@@ -125,7 +125,7 @@ accept(int fd, struct sockaddr *addr, socklen_t *len)
 WSPSHIM_EXPORT int
 shutdown(int fd, int how)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "shutdown");
 	int err, rc;
 
 	if (ws == NULL)
@@ -139,7 +139,7 @@ shutdown(int fd, int how)
 WSPSHIM_EXPORT int
 getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "getsockname");
 	int alen, err, rc;
 
 	if (ws == NULL)
@@ -161,7 +161,7 @@ getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 WSPSHIM_EXPORT int
 getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "getpeername");
 	int alen, err, rc;
 
 	if (ws == NULL)

@@ -29,6 +29,7 @@ close(int fd)
 			core_forget(fd);
 		return libc.close(fd);
 	}
+	wsp_tls.call = "close";
 	if (core_close(fd, &err) != 0)
 		return shim_fail(err);
 	return 0;
@@ -54,6 +55,7 @@ close_range(unsigned int first, unsigned int last, int flags)
 	if (first > last || wsp_tls.depth != 0 || shim_in_vfork_child() ||
 	    (flags & CLOSE_RANGE_CLOEXEC))
 		return libc.close_range(first, last, flags);
+	wsp_tls.call = "close_range";
 	shim_close_managed(first, last);
 	return libc.close_range(first, last, flags);
 }
@@ -64,8 +66,10 @@ closefrom(int lowfd)
 	unsigned int first = lowfd < 0 ? 0 : (unsigned int)lowfd;
 	unsigned int fd, hi;
 
-	if (wsp_tls.depth == 0 && !shim_in_vfork_child())
+	if (wsp_tls.depth == 0 && !shim_in_vfork_child()) {
+		wsp_tls.call = "closefrom";
 		shim_close_managed(first, ~0u);
+	}
 	if (libc.close_range(first, ~0u, 0) == 0)
 		return;
 	/* Kernels before 5.9: close what the table says is open, then
@@ -85,6 +89,7 @@ shim_dup_done(int fd, int fd2)
 		return fd2;
 	if (shim_in_vfork_child())
 		return fd2;
+	wsp_tls.call = "dup";
 	if (fdtab_get(fd) == FDTAB_ADOPT)
 		core_adopt(fd);
 	core_dup(fd, fd2);
@@ -144,7 +149,7 @@ shim_fcntl(int fd, int cmd, void *arg)
 	case F_DUPFD_CLOEXEC:
 		return shim_dup_done(fd, libc.fcntl(fd, cmd, arg));
 	case F_SETFL:
-		if ((ws = shim_sock(fd)) != NULL)
+		if ((ws = shim_sock(fd, "fcntl")) != NULL)
 			return shim_setfl(ws, fd, cmd, arg);
 		break;
 	}

@@ -82,7 +82,7 @@ shim_sendfile(struct wsock *ws, int out, int in, off_t *off, size_t count)
 WSPSHIM_EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct wsock *ws = shim_sock(out);
+	struct wsock *ws = shim_sock(out, "sendfile");
 
 	if (likely(ws == NULL))
 		return libc.sendfile(out, in, off, count);
@@ -152,7 +152,8 @@ WSPSHIM_EXPORT ssize_t
 splice(int in, off_t *inoff, int out, off_t *outoff, size_t len,
     unsigned int flags)
 {
-	struct wsock *wi = shim_sock(in), *wo = shim_sock(out);
+	struct wsock *wi = shim_sock(in, "splice");
+	struct wsock *wo = shim_sock(out, "splice");
 
 	if (likely(wi == NULL && wo == NULL))
 		return libc.splice(in, inoff, out, outoff, len, flags);

@@ -62,7 +62,7 @@ shim_recv_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
 WSPSHIM_EXPORT ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "send");
 	WSABUF b;
 
 	if (likely(ws == NULL))
@@ -75,7 +75,7 @@ WSPSHIM_EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "sendto");
 	WSABUF b;
 
 	if (likely(ws == NULL))
@@ -87,7 +87,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
 WSPSHIM_EXPORT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "recv");
 	WSABUF b;
 
 	if (likely(ws == NULL))
@@ -100,7 +100,7 @@ WSPSHIM_EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
     socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "recvfrom");
 	WSABUF b;
 
 	if (likely(ws == NULL))
@@ -112,7 +112,7 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
 WSPSHIM_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "read");
 	WSABUF b;
 
 	/* read() of 0 bytes returns at once without taking a datagram;
@@ -126,7 +126,7 @@ read(int fd, void *buf, size_t n)
 WSPSHIM_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "write");
 	WSABUF b;
 
 	if (likely(ws == NULL))
@@ -138,7 +138,7 @@ write(int fd, const void *buf, size_t n)
 WSPSHIM_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "readv");
 	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	ssize_t rc;
 
@@ -154,7 +154,7 @@ readv(int fd, const struct iovec *iov, int n)
 WSPSHIM_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "writev");
 	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	ssize_t rc;
 

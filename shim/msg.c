@@ -90,7 +90,7 @@ shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags)
 WSPSHIM_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "sendmsg");
 
 	if (likely(ws == NULL))
 		return libc.sendmsg(fd, msg, flags);
@@ -100,7 +100,7 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 WSPSHIM_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "recvmsg");
 	ssize_t rc;
 
 	if (likely(ws == NULL)) {
@@ -118,7 +118,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 WSPSHIM_EXPORT int
 sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "sendmmsg");
 	unsigned int i;
 	ssize_t rc;
 
@@ -153,7 +153,7 @@ WSPSHIM_EXPORT int
 recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
     struct timespec *tmo)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "recvmmsg");
 	struct timespec deadline;
 	unsigned int i;
 	ssize_t rc;

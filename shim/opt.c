@@ -42,7 +42,7 @@ shim_protocol_info(int fd, int name, void *val, socklen_t *len)
 WSPSHIM_EXPORT int
 getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "getsockopt");
 	int olen, err, rc;
 
 	if (ws == NULL) {
@@ -72,7 +72,7 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 WSPSHIM_EXPORT int
 setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd);
+	struct wsock *ws = shim_sock(fd, "setsockopt");
 	int err, rc;
 
 	if (ws == NULL)
@@ -96,7 +96,7 @@ ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (likely((ws = shim_sock(fd)) == NULL) ||
+	if (likely((ws = shim_sock(fd, "ioctl")) == NULL) ||
 	    (req != FIONBIO && req != FIONREAD && req != SIOCATMARK))
 		return libc.ioctl(fd, req, arg);
 	shim_enter();

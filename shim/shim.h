@@ -30,14 +30,17 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
     int flags, struct sockaddr *addr, socklen_t *len);
 
-/* The chain socket fd names, or NULL when the call passes through. */
+/* The chain socket fd names, or NULL when the call passes through.  For a
+ * managed socket it records the entry point the program called, which
+ * layers read with WSPShimCallName(). */
 static inline struct wsock *
-shim_sock(int fd)
+shim_sock(int fd, const char *call)
 {
 	struct wsock *ws = fdtab_get(fd);
 
 	if (likely(ws == NULL) || wsp_tls.depth != 0)
 		return NULL;
+	wsp_tls.call = call;
 	if (unlikely(ws == FDTAB_ADOPT))
 		ws = core_adopt(fd);
 	return ws;

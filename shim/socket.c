@@ -27,6 +27,7 @@ socket(int domain, int type, int protocol)
 
 	if (!shim_any_managed() || wsp_tls.depth != 0 || !core_ready())
 		return shim_fresh(libc.socket(domain, type, protocol));
+	wsp_tls.call = "socket";
 	flags = wsa_type_flags(&t);
 	if (catalog_select(catalog_current(), domain, t, protocol, &e) != 0 ||
 	    !core_manages(e))
@@ -53,6 +54,7 @@ socketpair(int domain, int type, int protocol, int sv[2])
 	shim_fresh(sv[0]);
 	shim_fresh(sv[1]);
 	if (shim_any_managed()) {
+		wsp_tls.call = "socketpair";
 		core_adopt(sv[0]);
 		core_adopt(sv[1]);
 	}

@@ -12,6 +12,7 @@ struct wsp_tls {
 	int	native_wsa;	/* the WSA code the base made last ... */
 	int	native_errno;	/* ... and the errno it came from */
 	int	depth;		/* > 0 inside the core or a provider */
+	const char *call;	/* the entry point the program called */
 };
 
 extern __thread struct wsp_tls wsp_tls

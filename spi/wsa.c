@@ -135,6 +135,7 @@ WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
 		g = 0;
 		dwFlags = 0;
 	}
+	wsp_tls.call = "WSASocketW";
 	dwFlags |= wsa_type_flags(&type);
 	err = catalog_route(catalog_current(), &af, &type, &protocol,
 	    lpProtocolInfo, &e);
@@ -205,6 +206,7 @@ closesocket(SOCKET s)
 		    &len) != 0)
 			return wsa_fail(WSAENOTSOCK);
 	}
+	wsp_tls.call = "closesocket";
 	if (core_close(fd, &err) != 0)
 		return wsa_fail(err);
 	return 0;
@@ -509,4 +511,10 @@ WSCGetProviderPath(LPGUID lpProviderId, WCHAR *lpszProviderDllPath,
 	wstr_from_utf8(lpszProviderDllPath, need, path);
 	*lpProviderDllPathLen = (int)need;
 	return 0;
+}
+
+WSPSHIM_EXPORT const char *WSPAPI
+WSPShimCallName(void)
+{
+	return wsp_tls.call;
 }

@@ -311,6 +311,14 @@ int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 int WSPAPI WSPShimGetLayerParams(DWORD dwCatalogEntryId, char *lpszParams,
     LPINT lpLength, LPINT lpErrno);
 
+/*
+ * The entry point the program called for the operation a layer is
+ * handling now, on this thread: the POSIX name ("sendto", "write",
+ * "readv", "accept4", "close", ...) or the Winsock one ("WSASocketW",
+ * "closesocket").  A trace layer prints it; it is a static string.
+ */
+const char *WSPAPI WSPShimCallName(void);
+
 #ifdef __cplusplus
 }
 #endif
