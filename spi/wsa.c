@@ -246,13 +246,16 @@ WSAEnumProtocolsA(LPINT lpiProtocols, LPWSAPROTOCOL_INFOA lpProtocolBuffer,
 		return wsa_fail(err);
 	n = (int)(wlen / sizeof(WSAPROTOCOL_INFOW));
 	need = (DWORD)n * sizeof(WSAPROTOCOL_INFOA);
-	if (lpProtocolBuffer == NULL || *lpdwBufferLength < need) {
-		*lpdwBufferLength = need;
-		return wsa_fail(lpProtocolBuffer == NULL && *lpdwBufferLength
-		    >= need && need > 0 ? WSAEFAULT : WSAENOBUFS);
-	}
-	if (n == 0)
+	if (n == 0) {
+		*lpdwBufferLength = 0;
 		return 0;
+	}
+	if (*lpdwBufferLength < need) {
+		*lpdwBufferLength = need;
+		return wsa_fail(WSAENOBUFS);
+	}
+	if (lpProtocolBuffer == NULL)
+		return wsa_fail(WSAEFAULT);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return wsa_fail(WSAENOBUFS);
 	n = catalog_enum(catalog_current(), lpiProtocols, 0, w, &wlen, &err);
@@ -263,6 +266,7 @@ WSAEnumProtocolsA(LPINT lpiProtocols, LPWSAPROTOCOL_INFOA lpProtocolBuffer,
 	for (i = 0; i < n; i++)
 		catalog_info_to_a(&w[i], &lpProtocolBuffer[i]);
 	free(w);
+	*lpdwBufferLength = need;
 	return n;
 }
 
