@@ -1,1 +1,1477 @@
-/* base.c: being written */
+/*
+ * base.c - the built-in base provider: the end of every chain, and the only
+ * code that issues socket syscalls (always through the libc table).
+ *
+ * A base SOCKET is a virtual handle from the handle table whose context
+ * names a small per-socket struct in a type-stable pool: the kernel
+ * descriptor (atomic, so the core can re-point it), a copy of the socket's
+ * catalog entry, its WSPSocket flags and whether the kernel already closed
+ * the descriptor behind it.  The context is the struct's pool index plus
+ * one, not its address: WPUFDIsSet hands base_kernel_fd() any handle, a
+ * layer's included, and an index is checked with pool_at() and the
+ * struct's own handle without dereferencing someone else's pointer.
+ *
+ * Errors from the kernel go through errmap_from_errno(), which keeps the
+ * native errno for the shim; errors the base decides itself are plain WSA
+ * codes.  The data path (Send, Recv and friends) takes no lock and
+ * allocates nothing: WSABUF arrays become iovecs on the stack.
+ *
+ * Duplicate-socket tokens live in a small static table of one-shot slots.
+ * A token is a tag, the slot's generation and its index packed into
+ * dwProviderReserved, so a consumed, recycled or forged value is refused.
+ * docs/base-provider.md says what each operation does and where it keeps
+ * Linux semantics instead of Winsock's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "addrstr.h"
+#include "base.h"
+#include "catalog.h"
+#include "errmap.h"
+#include "handle.h"
+#include "libc.h"
+#include "pool.h"
+#include "wstr.h"
+
+/* The SPI version the base supports: exactly 2.2. */
+#define BASE_VERSION		MAKEWORD(2, 2)
+
+#define BASE_MP_FLAGS	(WSA_FLAG_MULTIPOINT_C_ROOT |			\
+			 WSA_FLAG_MULTIPOINT_C_LEAF |			\
+			 WSA_FLAG_MULTIPOINT_D_ROOT |			\
+			 WSA_FLAG_MULTIPOINT_D_LEAF)
+#define BASE_OPEN_FLAGS	(WSA_FLAG_NO_HANDLE_INHERIT |			\
+			 WSA_FLAG_WSPSHIM_NONBLOCK)
+#define BASE_SOCK_FLAGS	(WSA_FLAG_OVERLAPPED | BASE_MP_FLAGS |		\
+			 WSA_FLAG_ACCESS_SYSTEM_SECURITY | BASE_OPEN_FLAGS)
+
+/* Condition-function answers and WSPJoinLeaf flags (Winsock values). */
+#define BASE_CF_ACCEPT		0x0000
+#define BASE_CF_REJECT		0x0001
+#define BASE_CF_DEFER		0x0002
+#define BASE_JL_SENDER_ONLY	0x01
+#define BASE_JL_RECEIVER_ONLY	0x02
+#define BASE_JL_BOTH		0x04
+
+/* WSABUF arrays up to this size convert to iovecs in a small stack frame. */
+#define BASE_IOV_SMALL		8
+
+/* Room for any address string (an AF_UNIX path is at most 108 bytes). */
+#define BASE_ADDRSTR_MAX	256
+
+/* Token layout: tag (5 bits) | generation (17) | slot index (10). */
+#define BASE_TOKEN_TAG		0xa8000000u
+#define BASE_TOKEN_TAG_MASK	0xf8000000u
+#define BASE_TOKEN_IDX_BITS	10
+#define BASE_TOKEN_SLOTS	(1u << BASE_TOKEN_IDX_BITS)
+#define BASE_TOKEN_GEN_MASK	0x1ffffu
+
+/* Token slot states, in the low two bits of the slot's state word. */
+#define BASE_TOK_FREE		0u
+#define BASE_TOK_BUSY		1u
+#define BASE_TOK_LIVE		2u
+#define BASE_TOK_STATE		3u
+
+/* What a token's descriptor is. */
+#define BASE_TOK_DUP		1	/* ours, from WSPDuplicateSocket */
+#define BASE_TOK_ADOPT		2	/* the program's, taken over as it is */
+
+struct base_sock {
+	_Atomic int		fd;		/* the kernel descriptor */
+	_Atomic int		detached;	/* the kernel closed fd */
+	_Atomic DWORD		flags;		/* WSPSocket dwFlags */
+	_Atomic SOCKET		self;		/* our own handle */
+	WSAPROTOCOL_INFOW	info;		/* the catalog entry */
+};
+
+struct base_token {
+	_Atomic uint32_t	state;	/* generation << 2 | BASE_TOK_* */
+	int			fd;
+	int			kind;	/* BASE_TOK_DUP or BASE_TOK_ADOPT */
+	DWORD			flags;	/* the source socket's dwFlags */
+};
+
+static struct pool base_pool = POOL_INIT(struct base_sock);
+static struct base_token base_tokens[BASE_TOKEN_SLOTS];
+static _Atomic unsigned base_token_hint;
+
+static _Atomic int base_starts;
+static atomic_flag base_upcall_lock = ATOMIC_FLAG_INIT;
+static WSPUPCALLTABLE base_upcalls;
+
+static const WCHAR base_description[] = {
+	'l', 'i', 'b', 'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 'b', 'a', 's',
+	'e', ' ', 'p', 'r', 'o', 'v', 'i', 'd', 'e', 'r', ' ', '(', 'L', 'i',
+	'n', 'u', 'x', ' ', 's', 'o', 'c', 'k', 'e', 't', 's', ')', 0
+};
+
+/* SOCKET_ERROR, with code in *lpErrno. */
+static inline int
+base_fail(LPINT lpErrno, int code)
+{
+	*lpErrno = code;
+	return SOCKET_ERROR;
+}
+
+/* SOCKET_ERROR, with the mapped (and remembered) errno in *lpErrno. */
+static int
+base_fail_errno(LPINT lpErrno)
+{
+	*lpErrno = errmap_from_errno(errno);
+	return SOCKET_ERROR;
+}
+
+/* INVALID_SOCKET, with code in *lpErrno. */
+static inline SOCKET
+base_fail_h(LPINT lpErrno, int code)
+{
+	*lpErrno = code;
+	return INVALID_SOCKET;
+}
+
+/* The socket a handle names, or NULL for a stale or foreign handle. */
+static inline struct base_sock *
+base_get(SOCKET s)
+{
+	struct base_sock *bs;
+	DWORD_PTR ctx = 0;
+
+	if (!handle_lookup(s, &ctx) || ctx - 1 >= UINT32_MAX)
+		return NULL;
+	bs = pool_at(&base_pool, (uint32_t)(ctx - 1));
+	if (bs == NULL ||
+	    atomic_load_explicit(&bs->self, memory_order_relaxed) != s)
+		return NULL;
+	return bs;
+}
+
+/* The socket's current kernel descriptor. */
+static inline int
+base_fd(struct base_sock *bs)
+{
+	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
+}
+
+/* Nothing: closes a descriptor of ours, leaving errno as it was. */
+static void
+base_close_quiet(int fd)
+{
+	int saved = errno;
+
+	(void)libc.close(fd);
+	errno = saved;
+}
+
+/*
+ * A new base handle that owns fd, or INVALID_SOCKET with *err (fd is left
+ * open for the caller to deal with).
+ */
+static SOCKET
+base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
+{
+	struct base_sock *bs;
+	SOCKET h;
+
+	if ((bs = pool_get(&base_pool)) == NULL) {
+		*err = WSAENOBUFS;
+		return INVALID_SOCKET;
+	}
+	memcpy(&bs->info, info, sizeof(bs->info));
+	bs->info.dwProviderReserved = 0;
+	atomic_store_explicit(&bs->flags, flags, memory_order_relaxed);
+	atomic_store_explicit(&bs->detached, 0, memory_order_relaxed);
+	atomic_store_explicit(&bs->fd, fd, memory_order_relaxed);
+	atomic_store_explicit(&bs->self, INVALID_SOCKET, memory_order_relaxed);
+	h = handle_create(info->dwCatalogEntryId,
+	    (DWORD_PTR)pool_index(&base_pool, bs) + 1, err);
+	if (h == INVALID_SOCKET) {
+		pool_put(&base_pool, bs);
+		return INVALID_SOCKET;
+	}
+	atomic_store_explicit(&bs->self, h, memory_order_release);
+	return h;
+}
+
+/* --- duplicate-socket tokens ------------------------------------------ */
+
+/* Whether info->dwProviderReserved holds a token of ours. */
+int
+base_is_token(const WSAPROTOCOL_INFOW *info)
+{
+	return info != NULL &&
+	    (info->dwProviderReserved & BASE_TOKEN_TAG_MASK) == BASE_TOKEN_TAG;
+}
+
+/* 0 and a new live token for fd in *tok, or WSAENOBUFS (table full). */
+static int
+base_token_new(int fd, int kind, DWORD flags, DWORD *tok)
+{
+	struct base_token *t;
+	unsigned i, idx, start;
+	uint32_t st;
+
+	start = atomic_load_explicit(&base_token_hint, memory_order_relaxed);
+	for (i = 0; i < BASE_TOKEN_SLOTS; i++) {
+		idx = (start + i) % BASE_TOKEN_SLOTS;
+		t = &base_tokens[idx];
+		st = atomic_load_explicit(&t->state, memory_order_acquire);
+		if ((st & BASE_TOK_STATE) != BASE_TOK_FREE)
+			continue;
+		if (!atomic_compare_exchange_strong_explicit(&t->state, &st,
+		    (st & ~BASE_TOK_STATE) | BASE_TOK_BUSY,
+		    memory_order_acquire, memory_order_relaxed))
+			continue;
+		t->fd = fd;
+		t->kind = kind;
+		t->flags = flags;
+		atomic_store_explicit(&t->state,
+		    (st & ~BASE_TOK_STATE) | BASE_TOK_LIVE,
+		    memory_order_release);
+		atomic_store_explicit(&base_token_hint, idx + 1,
+		    memory_order_relaxed);
+		*tok = BASE_TOKEN_TAG | ((st >> 2) & BASE_TOKEN_GEN_MASK) <<
+		    BASE_TOKEN_IDX_BITS | idx;
+		return 0;
+	}
+	return WSAENOBUFS;
+}
+
+/* Nothing: frees a slot claimed from state st, bumping its generation. */
+static void
+base_token_release(struct base_token *t, uint32_t st)
+{
+	atomic_store_explicit(&t->state, ((st >> 2) + 1) << 2 | BASE_TOK_FREE,
+	    memory_order_release);
+}
+
+/*
+ * Consume a token: 0 and its descriptor, kind and flags, or WSAEINVAL for
+ * a value that is not live (used, recycled or forged).
+ */
+static int
+base_token_take(DWORD tok, int *fd, int *kind, DWORD *flags)
+{
+	struct base_token *t;
+	uint32_t st;
+
+	t = &base_tokens[tok & (BASE_TOKEN_SLOTS - 1)];
+	st = atomic_load_explicit(&t->state, memory_order_acquire);
+	if ((st & BASE_TOK_STATE) != BASE_TOK_LIVE ||
+	    ((st >> 2) & BASE_TOKEN_GEN_MASK) !=
+	    ((tok >> BASE_TOKEN_IDX_BITS) & BASE_TOKEN_GEN_MASK))
+		return WSAEINVAL;
+	if (!atomic_compare_exchange_strong_explicit(&t->state, &st,
+	    (st & ~BASE_TOK_STATE) | BASE_TOK_BUSY, memory_order_acquire,
+	    memory_order_relaxed))
+		return WSAEINVAL;	/* another thread took it first */
+	*fd = t->fd;
+	*kind = t->kind;
+	*flags = t->flags;
+	base_token_release(t, st);
+	return 0;
+}
+
+/* Nothing: voids every live token, closing the descriptors we dup()ed. */
+static void
+base_token_flush(void)
+{
+	struct base_token *t;
+	uint32_t st;
+	unsigned i;
+
+	for (i = 0; i < BASE_TOKEN_SLOTS; i++) {
+		t = &base_tokens[i];
+		st = atomic_load_explicit(&t->state, memory_order_acquire);
+		if ((st & BASE_TOK_STATE) != BASE_TOK_LIVE ||
+		    !atomic_compare_exchange_strong_explicit(&t->state, &st,
+		    (st & ~BASE_TOK_STATE) | BASE_TOK_BUSY,
+		    memory_order_acquire, memory_order_relaxed))
+			continue;
+		if (t->kind == BASE_TOK_DUP)
+			base_close_quiet(t->fd);
+		base_token_release(t, st);
+	}
+}
+
+/* 0 and *info holding entry and an adopt token for fd, or a WSA code. */
+int
+base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
+    WSAPROTOCOL_INFOW *info)
+{
+	DWORD tok;
+	int err;
+
+	if (entry == NULL || info == NULL)
+		return WSAEFAULT;
+	if (fd < 0)
+		return WSAENOTSOCK;
+	if ((err = base_token_new(fd, BASE_TOK_ADOPT, 0, &tok)) != 0)
+		return err;
+	if (info != entry)
+		memcpy(info, entry, sizeof(*info));
+	info->dwProviderReserved = tok;
+	return 0;
+}
+
+/* --- the accessors the core uses -------------------------------------- */
+
+/* The kernel descriptor behind a base handle, or -1. */
+int
+base_kernel_fd(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	return bs == NULL ? -1 : base_fd(bs);
+}
+
+/* Nothing: points the socket at fd, which it now owns. */
+void
+base_set_fd(SOCKET s, int fd)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs == NULL)
+		return;
+	atomic_store_explicit(&bs->fd, fd, memory_order_release);
+	atomic_store_explicit(&bs->detached, 0, memory_order_release);
+}
+
+/* Nothing: WSPCloseSocket will free the socket without close(). */
+void
+base_detach(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs != NULL)
+		atomic_store_explicit(&bs->detached, 1, memory_order_release);
+}
+
+/* --- WSPSocket and WSPCloseSocket ------------------------------------- */
+
+/* 0 if dwFlags suit the entry's service flags, else WSAEINVAL. */
+static int
+base_check_flags(const WSAPROTOCOL_INFOW *e, DWORD f)
+{
+	DWORD xp = e->dwServiceFlags1;
+	int c, d;
+
+	if ((f & ~(DWORD)BASE_SOCK_FLAGS) != 0)
+		return WSAEINVAL;
+	if ((f & BASE_MP_FLAGS) == 0)
+		return 0;
+	if ((xp & XP1_SUPPORT_MULTIPOINT) == 0)
+		return WSAEINVAL;
+	c = !!(f & WSA_FLAG_MULTIPOINT_C_ROOT) +
+	    !!(f & WSA_FLAG_MULTIPOINT_C_LEAF);
+	d = !!(f & WSA_FLAG_MULTIPOINT_D_ROOT) +
+	    !!(f & WSA_FLAG_MULTIPOINT_D_LEAF);
+	if (c != 1 || d != 1)
+		return WSAEINVAL;
+	if ((f & WSA_FLAG_MULTIPOINT_C_ROOT) &&
+	    (xp & XP1_MULTIPOINT_CONTROL_PLANE) == 0)
+		return WSAEINVAL;
+	if ((f & WSA_FLAG_MULTIPOINT_D_ROOT) &&
+	    (xp & XP1_MULTIPOINT_DATA_PLANE) == 0)
+		return WSAEINVAL;
+	return 0;
+}
+
+/* The SOCK_CLOEXEC/SOCK_NONBLOCK bits dwFlags asks for. */
+static inline int
+base_open_flags(DWORD f)
+{
+	return ((f & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
+	    ((f & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0);
+}
+
+/* A base socket for a token's descriptor, or INVALID_SOCKET. */
+static SOCKET
+base_socket_shared(LPWSAPROTOCOL_INFOW info, LPINT lpErrno)
+{
+	SOCKET h;
+	DWORD flags;
+	int fd, kind, err;
+
+	if ((err = base_token_take(info->dwProviderReserved, &fd, &kind,
+	    &flags)) != 0)
+		return base_fail_h(lpErrno, err);
+	h = base_wrap(fd, info, flags, &err);
+	if (h == INVALID_SOCKET) {
+		/* The token is spent: do not leak the descriptor it owned. */
+		if (kind == BASE_TOK_DUP)
+			base_close_quiet(fd);
+		return base_fail_h(lpErrno, err);
+	}
+	return h;
+}
+
+/* WSPSocket: a new base socket, or INVALID_SOCKET. */
+static SOCKET WSPAPI
+base_socket(int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, GROUP g, DWORD dwFlags,
+    LPINT lpErrno)
+{
+	SOCKET h;
+	int fd, err, sflags = 0;
+
+	if (lpProtocolInfo == NULL)
+		return base_fail_h(lpErrno, WSAEFAULT);
+	if (base_is_token(lpProtocolInfo))
+		return base_socket_shared(lpProtocolInfo, lpErrno);
+	if (af == 0 || af == FROM_PROTOCOL_INFO)
+		af = lpProtocolInfo->iAddressFamily;
+	if (type == 0 || type == FROM_PROTOCOL_INFO)
+		type = lpProtocolInfo->iSocketType;
+	else {
+		/* A layer may still carry socket()'s flag bits in type. */
+		sflags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+		type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	if (protocol == 0 || protocol == FROM_PROTOCOL_INFO)
+		protocol = lpProtocolInfo->iProtocol;
+	if ((err = catalog_check(lpProtocolInfo, af, type, protocol)) != 0)
+		return base_fail_h(lpErrno, err);
+	if (g != 0)
+		return base_fail_h(lpErrno, WSAEINVAL);
+	if ((err = base_check_flags(lpProtocolInfo, dwFlags)) != 0)
+		return base_fail_h(lpErrno, err);
+
+	fd = libc.socket(af, type | sflags | base_open_flags(dwFlags),
+	    protocol);
+	if (fd < 0) {
+		*lpErrno = errmap_from_errno(errno);
+		return INVALID_SOCKET;
+	}
+	h = base_wrap(fd, lpProtocolInfo, dwFlags, &err);
+	if (h == INVALID_SOCKET) {
+		base_close_quiet(fd);
+		return base_fail_h(lpErrno, err);
+	}
+	return h;
+}
+
+/* WSPCloseSocket: 0, or SOCKET_ERROR (the handle is gone either way). */
+static int WSPAPI
+base_closesocket(SOCKET s, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	int fd, detached, err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	/* The handle table decides a race between two closes. */
+	if (handle_close(s, &err) != 0)
+		return base_fail(lpErrno, err);
+	fd = atomic_load_explicit(&bs->fd, memory_order_acquire);
+	detached = atomic_load_explicit(&bs->detached, memory_order_acquire);
+	atomic_store_explicit(&bs->self, INVALID_SOCKET, memory_order_relaxed);
+	pool_put(&base_pool, bs);
+	/* Linux frees the descriptor even when close() reports EINTR. */
+	if (!detached && fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* --- connection set-up ------------------------------------------------ */
+
+/* WSPBind: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT lpErrno)
+{
+	struct base_sock *bs;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (libc.bind(base_fd(bs), name, (socklen_t)namelen) != 0)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* 0 if connect data and QoS can be honoured (ignored), else a WSA code. */
+static int
+base_check_connect_data(LPWSABUF lpCallerData, LPWSABUF lpCalleeData)
+{
+	/* No base protocol carries connect data (XP1_CONNECT_DATA). */
+	if (lpCallerData != NULL && lpCallerData->len != 0)
+		return WSAEOPNOTSUPP;
+	if (lpCalleeData != NULL)
+		lpCalleeData->len = 0;
+	return 0;
+}
+
+/* WSPConnect: 0 or SOCKET_ERROR.  QoS is advisory and ignored. */
+static int WSPAPI
+base_connect(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+    LPQOS lpGQOS, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	int err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if ((err = base_check_connect_data(lpCallerData, lpCalleeData)) != 0)
+		return base_fail(lpErrno, err);
+	if (libc.connect(base_fd(bs), name, (socklen_t)namelen) != 0)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* WSPListen: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_listen(SOCKET s, int backlog, LPINT lpErrno)
+{
+	struct base_sock *bs;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (libc.listen(base_fd(bs), backlog) != 0)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* Nothing: closes an accepted connection so that the peer sees a reset. */
+static void
+base_refuse(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int saved = errno;
+
+	(void)libc.setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	(void)libc.close(fd);
+	errno = saved;
+}
+
+/*
+ * Ask the condition function about an accepted connection: 0 to keep it,
+ * else the WSA code to report (the connection is then closed).
+ */
+static int
+base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
+    LPCONDITIONPROC cond, DWORD_PTR data)
+{
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+	WSABUF caller, callee, *calleep = NULL;
+	GROUP g = 0;
+	int saved = errno, rc;
+
+	caller.buf = (CHAR *)peer;
+	caller.len = peerlen;
+	if (libc.getsockname(fd, (struct sockaddr *)&local, &locallen) == 0) {
+		callee.buf = (CHAR *)&local;
+		callee.len = locallen < sizeof(local) ? locallen :
+		    sizeof(local);
+		calleep = &callee;
+	}
+	errno = saved;
+	rc = cond(&caller, NULL, NULL, NULL, calleep, NULL, &g, data);
+	if (rc == BASE_CF_ACCEPT)
+		return 0;
+	base_refuse(fd);
+	if (rc == BASE_CF_REJECT)
+		return WSAECONNREFUSED;
+	if (rc == BASE_CF_DEFER)
+		return WSATRY_AGAIN;
+	return WSAEINVAL;
+}
+
+/*
+ * Accept one connection on s as a new base socket: kflags are accept4()'s
+ * SOCK_* bits, or -1 for accept(); wflags the new socket's dwFlags.
+ * The handle, or INVALID_SOCKET.
+ */
+static SOCKET
+base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC cond, DWORD_PTR data, int kflags, DWORD wflags,
+    LPINT lpErrno)
+{
+	struct sockaddr_storage peer;
+	struct sockaddr *ka = addr;
+	struct base_sock *bs;
+	socklen_t klen = 0, *kl = NULL;
+	SOCKET h;
+	int fd, err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail_h(lpErrno, WSAENOTSOCK);
+	if (addr != NULL) {
+		if (addrlen == NULL || *addrlen < 0)
+			return base_fail_h(lpErrno, WSAEFAULT);
+		klen = (socklen_t)*addrlen;
+		kl = &klen;
+	}
+	if (cond != NULL) {
+		/* The condition function sees the whole peer address. */
+		ka = (struct sockaddr *)&peer;
+		klen = sizeof(peer);
+		kl = &klen;
+	}
+	if (kflags < 0)
+		fd = libc.accept(base_fd(bs), ka, kl);
+	else
+		fd = libc.accept4(base_fd(bs), ka, kl, kflags);
+	if (fd < 0)
+		return base_fail_h(lpErrno, errmap_from_errno(errno));
+	if (cond != NULL) {
+		if ((err = base_condition(fd, &peer, klen, cond, data)) != 0)
+			return base_fail_h(lpErrno, err);
+		if (addr != NULL)
+			memcpy(addr, &peer, (size_t)*addrlen < klen ?
+			    (size_t)*addrlen : klen);
+	}
+	wflags |= atomic_load_explicit(&bs->flags, memory_order_relaxed) &
+	    WSA_FLAG_OVERLAPPED;
+	if ((h = base_wrap(fd, &bs->info, wflags, &err)) == INVALID_SOCKET) {
+		base_refuse(fd);
+		return base_fail_h(lpErrno, err);
+	}
+	if (addr != NULL)
+		*addrlen = (INT)klen;
+	return h;
+}
+
+/* WSPAccept: the accepted socket, or INVALID_SOCKET. */
+static SOCKET WSPAPI
+base_accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData, LPINT lpErrno)
+{
+	return base_accept_common(s, addr, addrlen, lpfnCondition,
+	    dwCallbackData, -1, 0, lpErrno);
+}
+
+/* WSPAccept4 (Linux member): the accepted socket, or INVALID_SOCKET. */
+static SOCKET WSPAPI
+base_accept4(SOCKET s, struct sockaddr *addr, LPINT addrlen, DWORD dwFlags,
+    LPINT lpErrno)
+{
+	if ((dwFlags & ~(DWORD)BASE_OPEN_FLAGS) != 0)
+		return base_fail_h(lpErrno, WSAEINVAL);
+	return base_accept_common(s, addr, addrlen, NULL, 0,
+	    base_open_flags(dwFlags), dwFlags, lpErrno);
+}
+
+/* --- data transfer ---------------------------------------------------- */
+
+/* Nothing: describes n WSABUFs (and an address) in m, using iov. */
+static inline void
+base_msg(struct msghdr *m, struct iovec *iov, const WSABUF *b, DWORD n,
+    const struct sockaddr *name, socklen_t namelen)
+{
+	DWORD i;
+
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = b[i].buf;
+		iov[i].iov_len = b[i].len;
+	}
+	memset(m, 0, sizeof(*m));
+	m->msg_name = (void *)(uintptr_t)name;
+	m->msg_namelen = name != NULL ? namelen : 0;
+	m->msg_iov = iov;
+	m->msg_iovlen = n;
+}
+
+/* sendmsg() of n (at most IOV_MAX) WSABUFs: bytes sent, or -1 and errno. */
+static __attribute__((noinline)) ssize_t
+base_sendv_big(int fd, const WSABUF *b, DWORD n, int flags,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	struct iovec iov[IOV_MAX];
+	struct msghdr m;
+
+	base_msg(&m, iov, b, n, to, tolen);
+	return libc.sendmsg(fd, &m, flags);
+}
+
+/* sendmsg() of n (at most IOV_MAX) WSABUFs: bytes sent, or -1 and errno. */
+static ssize_t
+base_sendv(int fd, const WSABUF *b, DWORD n, int flags,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	struct iovec iov[BASE_IOV_SMALL];
+	struct msghdr m;
+
+	if (n > BASE_IOV_SMALL)
+		return base_sendv_big(fd, b, n, flags, to, tolen);
+	base_msg(&m, iov, b, n, to, tolen);
+	return libc.sendmsg(fd, &m, flags);
+}
+
+/* recvmsg() into m: bytes received, or -1; *from_len and *oflags set. */
+static inline ssize_t
+base_recvmsg_into(int fd, struct msghdr *m, int flags, socklen_t *fromlen,
+    int *oflags)
+{
+	ssize_t r;
+
+	if ((r = libc.recvmsg(fd, m, flags)) >= 0) {
+		*oflags = m->msg_flags;
+		if (m->msg_name != NULL)
+			*fromlen = m->msg_namelen;
+	}
+	return r;
+}
+
+/* recvmsg() into n (at most IOV_MAX) WSABUFs: as base_recvv(). */
+static __attribute__((noinline)) ssize_t
+base_recvv_big(int fd, const WSABUF *b, DWORD n, int flags,
+    struct sockaddr *from, socklen_t *fromlen, int *oflags)
+{
+	struct iovec iov[IOV_MAX];
+	struct msghdr m;
+
+	base_msg(&m, iov, b, n, from, from != NULL ? *fromlen : 0);
+	return base_recvmsg_into(fd, &m, flags, fromlen, oflags);
+}
+
+/* recvmsg() into n WSABUFs: bytes received, or -1 and errno. */
+static ssize_t
+base_recvv(int fd, const WSABUF *b, DWORD n, int flags,
+    struct sockaddr *from, socklen_t *fromlen, int *oflags)
+{
+	struct iovec iov[BASE_IOV_SMALL];
+	struct msghdr m;
+
+	if (n > BASE_IOV_SMALL)
+		return base_recvv_big(fd, b, n, flags, from, fromlen, oflags);
+	base_msg(&m, iov, b, n, from, from != NULL ? *fromlen : 0);
+	return base_recvmsg_into(fd, &m, flags, fromlen, oflags);
+}
+
+/* WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
+static int WSPAPI
+base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	socklen_t tolen = lpTo != NULL ? (socklen_t)iTolen : 0;
+	ssize_t n;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
+		return base_fail(lpErrno, WSAEOPNOTSUPP);
+	if (lpNumberOfBytesSent == NULL ||
+	    (lpBuffers == NULL && dwBufferCount != 0))
+		return base_fail(lpErrno, WSAEFAULT);
+	if (dwBufferCount == 1) {
+		if (lpTo == NULL)
+			n = libc.send(base_fd(bs), lpBuffers->buf,
+			    lpBuffers->len, (int)dwFlags);
+		else
+			n = libc.sendto(base_fd(bs), lpBuffers->buf,
+			    lpBuffers->len, (int)dwFlags, lpTo, tolen);
+	} else {
+		if (dwBufferCount > IOV_MAX)
+			return base_fail(lpErrno, WSAEINVAL);
+		n = base_sendv(base_fd(bs), lpBuffers, dwBufferCount,
+		    (int)dwFlags, lpTo, tolen);
+	}
+	if (n < 0)
+		return base_fail_errno(lpErrno);
+	*lpNumberOfBytesSent = (DWORD)n;
+	return 0;
+}
+
+/* WSPSend: 0 and the bytes sent, or SOCKET_ERROR. */
+static int WSPAPI
+base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	return base_sendto(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	    dwFlags, NULL, 0, lpOverlapped, lpCompletionRoutine, lpThreadId,
+	    lpErrno);
+}
+
+/*
+ * WSPRecvFrom: 0, the bytes received and recvmsg()'s msg_flags in *lpFlags,
+ * or SOCKET_ERROR.  One buffer on a stream socket is a plain recv().
+ */
+static int WSPAPI
+base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	socklen_t fromlen = 0;
+	ssize_t n;
+	int oflags = 0;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
+		return base_fail(lpErrno, WSAEOPNOTSUPP);
+	if (lpNumberOfBytesRecvd == NULL || lpFlags == NULL ||
+	    (lpBuffers == NULL && dwBufferCount != 0))
+		return base_fail(lpErrno, WSAEFAULT);
+	if (lpFrom != NULL) {
+		if (lpFromlen == NULL || *lpFromlen < 0)
+			return base_fail(lpErrno, WSAEFAULT);
+		fromlen = (socklen_t)*lpFromlen;
+	}
+	if (dwBufferCount == 1 && bs->info.iSocketType == SOCK_STREAM) {
+		if (lpFrom == NULL)
+			n = libc.recv(base_fd(bs), lpBuffers->buf,
+			    lpBuffers->len, (int)*lpFlags);
+		else
+			n = libc.recvfrom(base_fd(bs), lpBuffers->buf,
+			    lpBuffers->len, (int)*lpFlags, lpFrom, &fromlen);
+	} else {
+		if (dwBufferCount > IOV_MAX)
+			return base_fail(lpErrno, WSAEINVAL);
+		n = base_recvv(base_fd(bs), lpBuffers, dwBufferCount,
+		    (int)*lpFlags, lpFrom, &fromlen, &oflags);
+	}
+	if (n < 0)
+		return base_fail_errno(lpErrno);
+	*lpNumberOfBytesRecvd = (DWORD)n;
+	*lpFlags = (DWORD)oflags;
+	if (lpFrom != NULL)
+		*lpFromlen = (INT)fromlen;
+	return 0;
+}
+
+/* WSPRecv: as WSPRecvFrom without an address. */
+static int WSPAPI
+base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	return base_recvfrom(s, lpBuffers, dwBufferCount,
+	    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, lpOverlapped,
+	    lpCompletionRoutine, lpThreadId, lpErrno);
+}
+
+/* WSPSendMsg (Linux member): 0 and the bytes sent, or SOCKET_ERROR. */
+static int WSPAPI
+base_sendmsg(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
+    LPDWORD lpNumberOfBytesSent, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	ssize_t n;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (lpNumberOfBytesSent == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	if ((n = libc.sendmsg(base_fd(bs), lpMsg, (int)dwFlags)) < 0)
+		return base_fail_errno(lpErrno);
+	*lpNumberOfBytesSent = (DWORD)n;
+	return 0;
+}
+
+/* WSPRecvMsg (Linux member): 0, the bytes received and msg_flags in
+ * *lpFlags, or SOCKET_ERROR. */
+static int WSPAPI
+base_recvmsg(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
+    LPDWORD lpNumberOfBytesRecvd, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	ssize_t n;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (lpMsg == NULL || lpFlags == NULL || lpNumberOfBytesRecvd == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	if ((n = libc.recvmsg(base_fd(bs), lpMsg, (int)*lpFlags)) < 0)
+		return base_fail_errno(lpErrno);
+	*lpNumberOfBytesRecvd = (DWORD)n;
+	*lpFlags = (DWORD)lpMsg->msg_flags;
+	return 0;
+}
+
+/* WSPShutdown: 0 or SOCKET_ERROR (SD_* are Linux's SHUT_* values). */
+static int WSPAPI
+base_shutdown(SOCKET s, int how, LPINT lpErrno)
+{
+	struct base_sock *bs;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (libc.shutdown(base_fd(bs), how) != 0)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* --- names and options ------------------------------------------------ */
+
+/* WSPGetSockName / WSPGetPeerName: 0 or SOCKET_ERROR. */
+static int
+base_name(SOCKET s, struct sockaddr *name, LPINT namelen, int peer,
+    LPINT lpErrno)
+{
+	struct base_sock *bs;
+	socklen_t len;
+	int rc;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (name == NULL || namelen == NULL || *namelen < 0)
+		return base_fail(lpErrno, WSAEFAULT);
+	len = (socklen_t)*namelen;
+	if (peer)
+		rc = libc.getpeername(base_fd(bs), name, &len);
+	else
+		rc = libc.getsockname(base_fd(bs), name, &len);
+	if (rc != 0)
+		return base_fail_errno(lpErrno);
+	*namelen = (INT)len;
+	return 0;
+}
+
+/* WSPGetSockName: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_getsockname(SOCKET s, struct sockaddr *name, LPINT namelen,
+    LPINT lpErrno)
+{
+	return base_name(s, name, namelen, 0, lpErrno);
+}
+
+/* WSPGetPeerName: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_getpeername(SOCKET s, struct sockaddr *name, LPINT namelen,
+    LPINT lpErrno)
+{
+	return base_name(s, name, namelen, 1, lpErrno);
+}
+
+/* SO_PROTOCOL_INFOW/A: 0 and the socket's entry, or a WSA code. */
+static int
+base_protocol_info(struct base_sock *bs, int optname, char *optval,
+    LPINT optlen)
+{
+	WSAPROTOCOL_INFOA a;
+	const void *src = &bs->info;
+	size_t size = sizeof(WSAPROTOCOL_INFOW);
+
+	if (optlen == NULL)
+		return WSAEFAULT;
+	if (optname == SO_PROTOCOL_INFOA) {
+		size = sizeof(WSAPROTOCOL_INFOA);
+		src = &a;
+	}
+	if (optval == NULL || *optlen < (INT)size) {
+		*optlen = (INT)size;
+		return WSAEFAULT;
+	}
+	if (optname == SO_PROTOCOL_INFOA)
+		catalog_info_to_a(&bs->info, &a);
+	memcpy(optval, src, size);
+	*optlen = (INT)size;
+	return 0;
+}
+
+/* WSPGetSockOpt: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_getsockopt(SOCKET s, int level, int optname, char *optval,
+    LPINT optlen, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	socklen_t len;
+	int err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (level == SOL_SOCKET && (optname == SO_PROTOCOL_INFOW ||
+	    optname == SO_PROTOCOL_INFOA)) {
+		if ((err = base_protocol_info(bs, optname, optval,
+		    optlen)) != 0)
+			return base_fail(lpErrno, err);
+		return 0;
+	}
+	if (optlen == NULL || *optlen < 0)
+		return base_fail(lpErrno, WSAEFAULT);
+	len = (socklen_t)*optlen;
+	if (libc.getsockopt(base_fd(bs), level, optname, optval, &len) != 0)
+		return base_fail_errno(lpErrno);
+	*optlen = (INT)len;
+	return 0;
+}
+
+/* WSPSetSockOpt: 0 or SOCKET_ERROR. */
+static int WSPAPI
+base_setsockopt(SOCKET s, int level, int optname, const char *optval,
+    int optlen, LPINT lpErrno)
+{
+	struct base_sock *bs;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (optlen < 0)
+		return base_fail(lpErrno, WSAEFAULT);
+	if (libc.setsockopt(base_fd(bs), level, optname, optval,
+	    (socklen_t)optlen) != 0)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* --- WSPIoctl --------------------------------------------------------- */
+
+/* Nothing: stores v in an out buffer as wide as the buffer allows. */
+static void
+base_put_ulong(void *out, DWORD cb, int v, LPDWORD lpcb)
+{
+	unsigned long ul = (unsigned long)v;
+	int i = v;
+
+	if (cb >= sizeof(ul)) {
+		memcpy(out, &ul, sizeof(ul));
+		*lpcb = sizeof(ul);
+	} else {
+		memcpy(out, &i, sizeof(i));
+		*lpcb = sizeof(i);
+	}
+}
+
+/* FIONBIO: 0 or a WSA code (the argument is an int or an unsigned long). */
+static int
+base_ioctl_fionbio(int fd, const void *in, DWORD cb, LPDWORD lpcb)
+{
+	unsigned long ul;
+	int i;
+
+	if (in == NULL || cb < sizeof(i))
+		return WSAEFAULT;
+	if (cb >= sizeof(ul)) {
+		memcpy(&ul, in, sizeof(ul));
+		i = ul != 0;
+	} else
+		memcpy(&i, in, sizeof(i));
+	if (libc.ioctl(fd, FIONBIO, &i) != 0)
+		return errmap_from_errno(errno);
+	*lpcb = 0;
+	return 0;
+}
+
+/* FIONREAD, SIOCATMARK: 0 and the kernel's answer, or a WSA code. */
+static int
+base_ioctl_int(int fd, unsigned long req, void *out, DWORD cb, LPDWORD lpcb)
+{
+	int v;
+
+	if (out == NULL || cb < sizeof(v))
+		return WSAEFAULT;
+	if (libc.ioctl(fd, req, &v) != 0)
+		return errmap_from_errno(errno);
+	base_put_ulong(out, cb, v, lpcb);
+	return 0;
+}
+
+/* Nothing: copies an answer of size n into an out buffer that holds it. */
+static int
+base_ioctl_answer(const void *v, size_t n, void *out, DWORD cb, LPDWORD lpcb)
+{
+	if (out == NULL || cb < n)
+		return WSAEFAULT;
+	memcpy(out, v, n);
+	*lpcb = (DWORD)n;
+	return 0;
+}
+
+/* WSPIoctl: 0 or SOCKET_ERROR; an unknown code is WSAEINVAL. */
+static int WSPAPI
+base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
+    DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
+    LPDWORD lpcbBytesReturned, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	int fd, err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
+		return base_fail(lpErrno, WSAEOPNOTSUPP);
+	if (lpcbBytesReturned == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	fd = base_fd(bs);
+	switch (dwIoControlCode) {
+	case FIONBIO:
+		err = base_ioctl_fionbio(fd, lpvInBuffer, cbInBuffer,
+		    lpcbBytesReturned);
+		break;
+	case FIONREAD:
+	case SIOCATMARK:
+		err = base_ioctl_int(fd, dwIoControlCode, lpvOutBuffer,
+		    cbOutBuffer, lpcbBytesReturned);
+		break;
+	case SIO_BASE_HANDLE:
+		err = base_ioctl_answer(&fd, sizeof(fd), lpvOutBuffer,
+		    cbOutBuffer, lpcbBytesReturned);
+		break;
+	case SIO_BSP_HANDLE:
+		err = base_ioctl_answer(&s, sizeof(s), lpvOutBuffer,
+		    cbOutBuffer, lpcbBytesReturned);
+		break;
+	default:
+		err = WSAEINVAL;
+		break;
+	}
+	if (err != 0)
+		return base_fail(lpErrno, err);
+	return 0;
+}
+
+/* --- WSPDuplicateSocket ----------------------------------------------- */
+
+/* 0 if pid is this process; WSAEOPNOTSUPP for another live one; else
+ * WSAEINVAL. */
+static int
+base_check_pid(DWORD pid)
+{
+	int saved, rc;
+
+	if (pid == (DWORD)getpid())
+		return 0;
+	if (pid == 0 || pid > INT_MAX)
+		return WSAEINVAL;
+	saved = errno;
+	rc = kill((pid_t)pid, 0) == 0 || errno == EPERM ? WSAEOPNOTSUPP :
+	    WSAEINVAL;
+	errno = saved;
+	return rc;
+}
+
+/* WSPDuplicateSocket: 0 and a one-shot token in *lpProtocolInfo, or
+ * SOCKET_ERROR. */
+static int WSPAPI
+base_duplicate_socket(SOCKET s, DWORD dwProcessId,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	DWORD tok;
+	int fd, err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail(lpErrno, WSAENOTSOCK);
+	if ((err = base_check_pid(dwProcessId)) != 0)
+		return base_fail(lpErrno, err);
+	if (lpProtocolInfo == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	/* The token owns its own descriptor, so it outlives the source. */
+	if ((fd = libc.fcntl(base_fd(bs), F_DUPFD_CLOEXEC, 0)) < 0)
+		return base_fail_errno(lpErrno);
+	err = base_token_new(fd, BASE_TOK_DUP,
+	    atomic_load_explicit(&bs->flags, memory_order_relaxed), &tok);
+	if (err != 0) {
+		base_close_quiet(fd);
+		return base_fail(lpErrno, err);
+	}
+	memcpy(lpProtocolInfo, &bs->info, sizeof(*lpProtocolInfo));
+	lpProtocolInfo->dwProviderReserved = tok;
+	return 0;
+}
+
+/* --- WSPJoinLeaf: IP multicast membership ----------------------------- */
+
+/* 0 after joining the group name names, or a WSA code. */
+static int
+base_join_group(int fd, int af, const struct sockaddr *name, int namelen)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	struct ip_mreqn mr;
+	struct ipv6_mreq mr6;
+	int rc;
+
+	if (name == NULL)
+		return WSAEFAULT;
+	if (af == AF_INET) {
+		if (namelen < (int)sizeof(sin))
+			return WSAEFAULT;
+		memcpy(&sin, name, sizeof(sin));
+		if (sin.sin_family != AF_INET ||
+		    !IN_MULTICAST(ntohl(sin.sin_addr.s_addr)))
+			return WSAEOPNOTSUPP;
+		memset(&mr, 0, sizeof(mr));
+		mr.imr_multiaddr = sin.sin_addr;
+		rc = libc.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof(mr));
+	} else {
+		if (namelen < (int)sizeof(sin6))
+			return WSAEFAULT;
+		memcpy(&sin6, name, sizeof(sin6));
+		if (sin6.sin6_family != AF_INET6 ||
+		    !IN6_IS_ADDR_MULTICAST(&sin6.sin6_addr))
+			return WSAEOPNOTSUPP;
+		mr6.ipv6mr_multiaddr = sin6.sin6_addr;
+		mr6.ipv6mr_interface = sin6.sin6_scope_id;
+		rc = libc.setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
+		    &mr6, sizeof(mr6));
+	}
+	return rc == 0 ? 0 : errmap_from_errno(errno);
+}
+
+/*
+ * WSPJoinLeaf: s itself (IP multipoint is non-rooted, so a c_leaf joins
+ * and keeps its handle), or INVALID_SOCKET.  Only IP multicast on a UDP
+ * multipoint socket; anything else is WSAEOPNOTSUPP.
+ */
+static SOCKET WSPAPI
+base_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+    LPQOS lpGQOS, DWORD dwFlags, LPINT lpErrno)
+{
+	struct base_sock *bs;
+	int af, err;
+
+	if ((bs = base_get(s)) == NULL)
+		return base_fail_h(lpErrno, WSAENOTSOCK);
+	af = bs->info.iAddressFamily;
+	if ((atomic_load_explicit(&bs->flags, memory_order_relaxed) &
+	    BASE_MP_FLAGS) == 0 || bs->info.iSocketType != SOCK_DGRAM ||
+	    (af != AF_INET && af != AF_INET6))
+		return base_fail_h(lpErrno, WSAEOPNOTSUPP);
+	if (dwFlags != BASE_JL_SENDER_ONLY &&
+	    dwFlags != BASE_JL_RECEIVER_ONLY && dwFlags != BASE_JL_BOTH)
+		return base_fail_h(lpErrno, WSAEINVAL);
+	if ((err = base_check_connect_data(lpCallerData, lpCalleeData)) != 0)
+		return base_fail_h(lpErrno, err);
+	/* A sender needs no membership: it sends to the group address. */
+	if (dwFlags != BASE_JL_SENDER_ONLY &&
+	    (err = base_join_group(base_fd(bs), af, name, namelen)) != 0)
+		return base_fail_h(lpErrno, err);
+	return s;
+}
+
+/* --- addresses as strings --------------------------------------------- */
+
+/* WSPAddressToString: 0 and the string, or SOCKET_ERROR (WSAEFAULT with
+ * the length needed, in WCHARs with the terminator). */
+static INT WSPAPI
+base_address_to_string(LPSOCKADDR lpsaAddress, DWORD dwAddressLength,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPWSTR lpszAddressString,
+    LPDWORD lpdwAddressStringLength, LPINT lpErrno)
+{
+	char u8[BASE_ADDRSTR_MAX];
+	WCHAR w[BASE_ADDRSTR_MAX];
+	size_t need;
+	int err;
+
+	if (lpsaAddress == NULL || lpdwAddressStringLength == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	err = addrstr_format(lpsaAddress, dwAddressLength, u8, sizeof(u8),
+	    &need);
+	if (err != 0)
+		return base_fail(lpErrno, err == WSAEFAULT ? WSAEINVAL : err);
+	need = wstr_from_utf8(w, BASE_ADDRSTR_MAX, u8) + 1;
+	if (need > BASE_ADDRSTR_MAX)
+		return base_fail(lpErrno, WSAEINVAL);
+	if (lpszAddressString == NULL || *lpdwAddressStringLength < need) {
+		*lpdwAddressStringLength = (DWORD)need;
+		return base_fail(lpErrno, WSAEFAULT);
+	}
+	memcpy(lpszAddressString, w, need * sizeof(WCHAR));
+	*lpdwAddressStringLength = (DWORD)need;
+	return 0;
+}
+
+/* WSPStringToAddress: 0 and the address, or SOCKET_ERROR (WSAEINVAL for a
+ * bad string, WSAEFAULT and the size needed for a short buffer). */
+static INT WSPAPI
+base_string_to_address(LPWSTR AddressString, INT AddressFamily,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, LPSOCKADDR lpAddress,
+    LPINT lpAddressLength, LPINT lpErrno)
+{
+	char u8[BASE_ADDRSTR_MAX * 3];
+	int err;
+
+	/* lpAddress NULL is a size query: WSAEFAULT and the size needed. */
+	if (AddressString == NULL || lpAddressLength == NULL)
+		return base_fail(lpErrno, WSAEFAULT);
+	if (AddressFamily == AF_UNSPEC && lpProtocolInfo != NULL)
+		AddressFamily = lpProtocolInfo->iAddressFamily;
+	if (wstr_to_utf8(u8, sizeof(u8), AddressString) >= sizeof(u8))
+		return base_fail(lpErrno, WSAEINVAL);
+	if ((err = addrstr_parse(u8, AddressFamily, lpAddress,
+	    lpAddressLength)) != 0)
+		return base_fail(lpErrno, err);
+	return 0;
+}
+
+/* --- what Linux cannot do --------------------------------------------- */
+
+/* The stubs: SOCKET_ERROR (or FALSE) with WSAEOPNOTSUPP. */
+static int WSPAPI
+base_no_async_select(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent,
+    LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static int WSPAPI
+base_no_cancel_blocking_call(LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static int WSPAPI
+base_no_enum_network_events(SOCKET s, WSAEVENT hEventObject,
+    LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static int WSPAPI
+base_no_event_select(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
+    LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static BOOL WSPAPI
+base_no_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+    LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags, LPINT lpErrno)
+{
+	*lpErrno = WSAEOPNOTSUPP;
+	return FALSE;
+}
+
+static BOOL WSPAPI
+base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
+    LPINT lpErrno)
+{
+	*lpErrno = WSAEOPNOTSUPP;
+	return FALSE;
+}
+
+static int WSPAPI
+base_no_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
+    LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static int WSPAPI
+base_no_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
+    LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+static int WSPAPI
+base_no_select(int nfds, fd_set *readfds, fd_set *writefds,
+    fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno)
+{
+	return base_fail(lpErrno, WSAEOPNOTSUPP);
+}
+
+/* --- start-up --------------------------------------------------------- */
+
+static int WSPAPI base_cleanup(LPINT lpErrno);
+
+static const WSPPROC_TABLE base_procs = {
+	.lpWSPAccept = base_accept,
+	.lpWSPAddressToString = base_address_to_string,
+	.lpWSPAsyncSelect = base_no_async_select,
+	.lpWSPBind = base_bind,
+	.lpWSPCancelBlockingCall = base_no_cancel_blocking_call,
+	.lpWSPCleanup = base_cleanup,
+	.lpWSPCloseSocket = base_closesocket,
+	.lpWSPConnect = base_connect,
+	.lpWSPDuplicateSocket = base_duplicate_socket,
+	.lpWSPEnumNetworkEvents = base_no_enum_network_events,
+	.lpWSPEventSelect = base_no_event_select,
+	.lpWSPGetOverlappedResult = base_no_get_overlapped_result,
+	.lpWSPGetPeerName = base_getpeername,
+	.lpWSPGetSockName = base_getsockname,
+	.lpWSPGetSockOpt = base_getsockopt,
+	.lpWSPGetQOSByName = base_no_get_qos_by_name,
+	.lpWSPIoctl = base_ioctl,
+	.lpWSPJoinLeaf = base_joinleaf,
+	.lpWSPListen = base_listen,
+	.lpWSPRecv = base_recv,
+	.lpWSPRecvDisconnect = base_no_recv_disconnect,
+	.lpWSPRecvFrom = base_recvfrom,
+	.lpWSPSelect = base_no_select,
+	.lpWSPSend = base_send,
+	.lpWSPSendDisconnect = base_no_send_disconnect,
+	.lpWSPSendTo = base_sendto,
+	.lpWSPSetSockOpt = base_setsockopt,
+	.lpWSPShutdown = base_shutdown,
+	.lpWSPSocket = base_socket,
+	.lpWSPStringToAddress = base_string_to_address,
+	.lpWSPSendMsg = base_sendmsg,
+	.lpWSPRecvMsg = base_recvmsg,
+	.lpWSPAccept4 = base_accept4,
+};
+
+/* A version word as a number that orders (major, minor) correctly. */
+static inline unsigned
+base_version_key(WORD v)
+{
+	return (unsigned)LOBYTE(v) << 8 | HIBYTE(v);
+}
+
+/* The base's WSPStartup: 0, or WSAEFAULT or WSAVERNOTSUPPORTED. */
+int WSPAPI
+base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+    LPWSPPROC_TABLE lpProcTable)
+{
+	if (lpWSPData == NULL || lpProcTable == NULL ||
+	    lpProtocolInfo == NULL)
+		return WSAEFAULT;
+	lpWSPData->wHighVersion = BASE_VERSION;
+	if (base_version_key(wVersionRequested) <
+	    base_version_key(BASE_VERSION)) {
+		lpWSPData->wVersion = BASE_VERSION;
+		return WSAVERNOTSUPPORTED;
+	}
+	libc_init();
+	lpWSPData->wVersion = BASE_VERSION;	/* min(request, 2.2) */
+	memcpy(lpWSPData->szDescription, base_description,
+	    sizeof(base_description));
+	lpWSPData->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
+	*lpProcTable = base_procs;
+
+	while (atomic_flag_test_and_set_explicit(&base_upcall_lock,
+	    memory_order_acquire))
+		;
+	base_upcalls = UpcallTable;	/* keep the most recent */
+	atomic_flag_clear_explicit(&base_upcall_lock, memory_order_release);
+	atomic_fetch_add_explicit(&base_starts, 1, memory_order_acq_rel);
+	return 0;
+}
+
+/* WSPCleanup: 0, or SOCKET_ERROR with WSANOTINITIALISED.  The last one
+ * voids the tokens nobody used. */
+static int WSPAPI
+base_cleanup(LPINT lpErrno)
+{
+	int n;
+
+	n = atomic_load_explicit(&base_starts, memory_order_acquire);
+	do {
+		if (n <= 0)
+			return base_fail(lpErrno, WSANOTINITIALISED);
+	} while (!atomic_compare_exchange_weak_explicit(&base_starts, &n,
+	    n - 1, memory_order_acq_rel, memory_order_acquire));
+	if (n == 1)
+		base_token_flush();
+	return 0;
+}
+
+_Static_assert(sizeof(base_description) <=
+    sizeof(((WSPDATA *)0)->szDescription), "the description fits");
