@@ -682,8 +682,17 @@ base_msg(struct msghdr *m, struct iovec *iov, const WSABUF *b, DWORD n,
 	m->msg_iovlen = n;
 }
 
+/*
+ * The multi-buffer paths live out of line (noinline), so the single-buffer
+ * fast path keeps a small stack frame; only the rare large arrays pay for
+ * an IOV_MAX-sized one.
+ */
+#define BASE_COLD	__attribute__((noinline, cold))
+#define BASE_OUTLINE	__attribute__((noinline))
+#define BASE_INLINE	inline __attribute__((always_inline))
+
 /* sendmsg() of n (at most IOV_MAX) WSABUFs: bytes sent, or -1 and errno. */
-static __attribute__((noinline)) ssize_t
+static BASE_COLD ssize_t
 base_sendv_big(int fd, const WSABUF *b, DWORD n, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
@@ -695,7 +704,7 @@ base_sendv_big(int fd, const WSABUF *b, DWORD n, int flags,
 }
 
 /* sendmsg() of n (at most IOV_MAX) WSABUFs: bytes sent, or -1 and errno. */
-static ssize_t
+static BASE_OUTLINE ssize_t
 base_sendv(int fd, const WSABUF *b, DWORD n, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
@@ -724,7 +733,7 @@ base_recvmsg_into(int fd, struct msghdr *m, int flags, socklen_t *fromlen,
 }
 
 /* recvmsg() into n (at most IOV_MAX) WSABUFs: as base_recvv(). */
-static __attribute__((noinline)) ssize_t
+static BASE_COLD ssize_t
 base_recvv_big(int fd, const WSABUF *b, DWORD n, int flags,
     struct sockaddr *from, socklen_t *fromlen, int *oflags)
 {
@@ -736,7 +745,7 @@ base_recvv_big(int fd, const WSABUF *b, DWORD n, int flags,
 }
 
 /* recvmsg() into n WSABUFs: bytes received, or -1 and errno. */
-static ssize_t
+static BASE_OUTLINE ssize_t
 base_recvv(int fd, const WSABUF *b, DWORD n, int flags,
     struct sockaddr *from, socklen_t *fromlen, int *oflags)
 {
@@ -749,13 +758,12 @@ base_recvv(int fd, const WSABUF *b, DWORD n, int flags,
 	return base_recvmsg_into(fd, &m, flags, fromlen, oflags);
 }
 
-/* WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
-static int WSPAPI
-base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+/* WSPSend and WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
+static BASE_INLINE int
+base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
     int iTolen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-    LPWSATHREADID lpThreadId, LPINT lpErrno)
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
 {
 	struct base_sock *bs;
 	socklen_t tolen = lpTo != NULL ? (socklen_t)iTolen : 0;
@@ -794,21 +802,32 @@ base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
-	return base_sendto(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
-	    dwFlags, NULL, 0, lpOverlapped, lpCompletionRoutine, lpThreadId,
-	    lpErrno);
+	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	    dwFlags, NULL, 0, lpOverlapped, lpCompletionRoutine, lpErrno);
+}
+
+/* WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
+static int WSPAPI
+base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	    dwFlags, lpTo, iTolen, lpOverlapped, lpCompletionRoutine, lpErrno);
 }
 
 /*
- * WSPRecvFrom: 0, the bytes received and recvmsg()'s msg_flags in *lpFlags,
- * or SOCKET_ERROR.  One buffer on a stream socket is a plain recv().
+ * WSPRecv and WSPRecvFrom: 0, the bytes received and recvmsg()'s msg_flags
+ * in *lpFlags, or SOCKET_ERROR.  One buffer on a stream socket is a plain
+ * recv(), which has no flags to report.
  */
-static int WSPAPI
-base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+static BASE_INLINE int
+base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-    LPWSATHREADID lpThreadId, LPINT lpErrno)
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
 {
 	struct base_sock *bs;
 	socklen_t fromlen = 0;
@@ -849,7 +868,7 @@ base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
-/* WSPRecv: as WSPRecvFrom without an address. */
+/* WSPRecv: 0, the bytes received and the flags, or SOCKET_ERROR. */
 static int WSPAPI
 base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
@@ -857,9 +876,21 @@ base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
-	return base_recvfrom(s, lpBuffers, dwBufferCount,
-	    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, lpOverlapped,
-	    lpCompletionRoutine, lpThreadId, lpErrno);
+	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
+	    lpFlags, NULL, NULL, lpOverlapped, lpCompletionRoutine, lpErrno);
+}
+
+/* WSPRecvFrom: as WSPRecv, with the sender's address. */
+static int WSPAPI
+base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
+	    lpFlags, lpFrom, lpFromlen, lpOverlapped, lpCompletionRoutine,
+	    lpErrno);
 }
 
 /* WSPSendMsg (Linux member): 0 and the bytes sent, or SOCKET_ERROR. */

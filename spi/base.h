@@ -18,10 +18,12 @@ int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
     LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
     LPWSPPROC_TABLE lpProcTable);
 
-/* The kernel descriptor behind a base handle, or -1. */
+/* The kernel descriptor behind a base handle, or -1 for anything else (a
+ * stale handle, a kernel descriptor, a layer's handle). */
 int base_kernel_fd(SOCKET s);
 
-/* Point a base socket at another kernel descriptor of the same file. */
+/* Point a base socket at another kernel descriptor of the same file; the
+ * socket owns fd from now on (a base_detach is undone). */
 void base_set_fd(SOCKET s, int fd);
 
 /* The kernel already closed the descriptor (dup2 over it): the socket's

@@ -2188,6 +2188,24 @@ Test(dup, forged_token_is_refused)
 	cl(s);
 }
 
+Test(dup, used_tokens_free_their_slots)
+{
+	WSAPROTOCOL_INFOW tok;
+	SOCKET s, d;
+	int i, err = 0;
+
+	/* Far more tokens than any table holds at once. */
+	s = mk(AF_INET, SOCK_DGRAM, 0);
+	for (i = 0; i < 5000; i++) {
+		cr_assert_eq(procs.lpWSPDuplicateSocket(s, (DWORD)getpid(),
+		    &tok, &err), 0, "token %d: %d", i, err);
+		d = procs.lpWSPSocket(0, 0, 0, &tok, 0, 0, &err);
+		cr_assert_neq(d, INVALID_SOCKET, "socket %d: %d", i, err);
+		cl(d);
+	}
+	cl(s);
+}
+
 Test(dup, plain_entries_are_no_tokens)
 {
 	const struct catalog *c = catalog_builtin();
