@@ -423,7 +423,7 @@ base_socket(int af, int type, int protocol,
     LPINT lpErrno)
 {
 	SOCKET h;
-	int fd, err, sflags = 0;
+	int fd, err, keep0, sflags = 0;
 
 	if (lpProtocolInfo == NULL)
 		return base_fail_h(lpErrno, WSAEFAULT);
@@ -438,6 +438,13 @@ base_socket(int af, int type, int protocol,
 		sflags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
 		type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	}
+	/*
+	 * An entry that protocol 0 selects is the kernel's default for its
+	 * type, so a 0 the caller gave goes to socket() as it is: strace
+	 * shows the same call as without the shim.
+	 */
+	keep0 = protocol == 0 &&
+	    (lpProtocolInfo->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO);
 	if (protocol == 0 || protocol == FROM_PROTOCOL_INFO)
 		protocol = lpProtocolInfo->iProtocol;
 	if ((err = catalog_check(lpProtocolInfo, af, type, protocol)) != 0)
@@ -448,7 +455,7 @@ base_socket(int af, int type, int protocol,
 		return base_fail_h(lpErrno, err);
 
 	fd = libc.socket(af, type | sflags | base_open_flags(dwFlags),
-	    protocol);
+	    keep0 ? 0 : protocol);
 	if (fd < 0) {
 		*lpErrno = errmap_from_errno(errno);
 		return INVALID_SOCKET;

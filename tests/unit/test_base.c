@@ -675,6 +675,7 @@ Test(socket, open_flags_are_atomic)
 static int fake_errno;
 static int fake_calls;
 static int fake_type;
+static int fake_protocol;
 
 /* A socket() that fails with fake_errno, or passes type on. */
 static int
@@ -682,6 +683,7 @@ fake_socket(int domain, int type, int protocol)
 {
 	fake_calls++;
 	fake_type = type;
+	fake_protocol = protocol;
 	if (fake_errno != 0) {
 		errno = fake_errno;
 		return -1;
@@ -715,6 +717,37 @@ Test(socket, open_flags_reach_the_socket_call)
 	s = procs.lpWSPSocket(0, 0, 0, &udp, 0, WSA_FLAG_OVERLAPPED, &err);
 	cr_assert_neq(s, INVALID_SOCKET);
 	cr_expect_eq(fake_type, SOCK_DGRAM);
+	cl(s);
+}
+
+Test(socket, protocol_zero_reaches_the_kernel_as_zero)
+{
+	WSAPROTOCOL_INFOW tcp = *entry(AF_INET, SOCK_STREAM), other;
+	SOCKET s;
+	int err = 0;
+
+	/* What strace shows must match the program's own call. */
+	libc.socket = fake_socket;
+	s = procs.lpWSPSocket(AF_INET, SOCK_STREAM, 0, &tcp, 0, 0, &err);
+	cr_assert_neq(s, INVALID_SOCKET);
+	cr_expect_eq(fake_protocol, 0);
+	cl(s);
+	s = procs.lpWSPSocket(AF_INET, SOCK_STREAM, FROM_PROTOCOL_INFO, &tcp,
+	    0, 0, &err);
+	cr_assert_neq(s, INVALID_SOCKET);
+	cr_expect_eq(fake_protocol, IPPROTO_TCP);
+	cl(s);
+	s = procs.lpWSPSocket(AF_INET, SOCK_STREAM, IPPROTO_TCP, &tcp, 0, 0,
+	    &err);
+	cr_assert_neq(s, INVALID_SOCKET);
+	cr_expect_eq(fake_protocol, IPPROTO_TCP);
+	cl(s);
+	/* An entry that protocol 0 does not select names its protocol. */
+	other = tcp;
+	other.dwProviderFlags &= ~(DWORD)PFL_MATCHES_PROTOCOL_ZERO;
+	s = procs.lpWSPSocket(AF_INET, SOCK_STREAM, 0, &other, 0, 0, &err);
+	cr_assert_neq(s, INVALID_SOCKET);
+	cr_expect_eq(fake_protocol, IPPROTO_TCP);
 	cl(s);
 }
 
