@@ -110,11 +110,8 @@ static _Atomic int base_starts;
 static atomic_flag base_upcall_lock = ATOMIC_FLAG_INIT;
 static WSPUPCALLTABLE base_upcalls;
 
-static const WCHAR base_description[] = {
-	'l', 'i', 'b', 'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 'b', 'a', 's',
-	'e', ' ', 'p', 'r', 'o', 'v', 'i', 'd', 'e', 'r', ' ', '(', 'L', 'i',
-	'n', 'u', 'x', ' ', 's', 'o', 'c', 'k', 'e', 't', 's', ')', 0
-};
+static const WCHAR base_description[] =
+    u"libwspshim base provider (Linux sockets)";
 
 /* SOCKET_ERROR, with code in *lpErrno. */
 static inline int
@@ -1350,7 +1347,12 @@ base_string_to_address(LPWSTR AddressString, INT AddressFamily,
 
 /* --- what Linux cannot do --------------------------------------------- */
 
-/* The stubs: SOCKET_ERROR (or FALSE) with WSAEOPNOTSUPP. */
+/*
+ * The stubs: each answers SOCKET_ERROR (FALSE for the BOOL ones) with
+ * WSAEOPNOTSUPP.  docs/base-provider.md says why each cannot be done.
+ */
+
+/* WSPAsyncSelect: there are no window messages. */
 static int WSPAPI
 base_no_async_select(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent,
     LPINT lpErrno)
@@ -1358,12 +1360,14 @@ base_no_async_select(SOCKET s, HWND hWnd, unsigned int wMsg, LONG lEvent,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPCancelBlockingCall: there are no Winsock 1 blocking hooks. */
 static int WSPAPI
 base_no_cancel_blocking_call(LPINT lpErrno)
 {
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPEnumNetworkEvents: event objects belong to the application API. */
 static int WSPAPI
 base_no_enum_network_events(SOCKET s, WSAEVENT hEventObject,
     LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
@@ -1371,6 +1375,7 @@ base_no_enum_network_events(SOCKET s, WSAEVENT hEventObject,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPEventSelect: likewise. */
 static int WSPAPI
 base_no_event_select(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
     LPINT lpErrno)
@@ -1378,6 +1383,7 @@ base_no_event_select(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPGetOverlappedResult: the base does no overlapped I/O. */
 static BOOL WSPAPI
 base_no_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
     LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags, LPINT lpErrno)
@@ -1386,6 +1392,7 @@ base_no_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 	return FALSE;
 }
 
+/* WSPGetQOSByName: there is no QoS. */
 static BOOL WSPAPI
 base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
     LPINT lpErrno)
@@ -1394,6 +1401,7 @@ base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
 	return FALSE;
 }
 
+/* WSPRecvDisconnect: no base protocol carries disconnect data. */
 static int WSPAPI
 base_no_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
     LPINT lpErrno)
@@ -1401,6 +1409,7 @@ base_no_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPSendDisconnect: likewise; WSPShutdown is the way. */
 static int WSPAPI
 base_no_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
     LPINT lpErrno)
@@ -1408,6 +1417,7 @@ base_no_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
+/* WSPSelect: the shim polls kernel descriptors itself. */
 static int WSPAPI
 base_no_select(int nfds, fd_set *readfds, fd_set *writefds,
     fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno)

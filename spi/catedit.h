@@ -18,8 +18,10 @@ struct catalog_edit {
 	DWORD			next_id;	/* next entry id to hand out */
 };
 
-/* Start an edit from a copy of c (next_id one past its highest id unless
- * given; 0 means compute).  0 or WSAENOBUFS. */
+/* Start an edit from a copy of c (NULL: the catalog in force), next_id
+ * one past its highest id unless given (0 means compute; a given next_id
+ * at or below an id in c is raised past it, so no id is handed out
+ * twice).  0 or WSAENOBUFS. */
 int catedit_begin(struct catalog_edit *ed, const struct catalog *c,
     DWORD next_id);
 
@@ -32,7 +34,15 @@ void catedit_free(struct catalog_edit *ed);
  * over[] (a base entry or an existing chain) a chain entry with the layer
  * on top, named "NAME over [BASE NAME]", inserted before everything else
  * in catalog order.  The layered entry's id goes to *layer_id.  0, or
- * WSAEINVAL (unknown or layered id in over[], chain too long), WSAENOBUFS.
+ * WSAEINVAL (unknown, layered or repeated id in over[], chain too long),
+ * WSAENOBUFS; on failure the edit is unchanged.
+ *
+ * The new entries come in this order and take consecutive ids: the
+ * layered entry, then one chain for each of over[0..n-1].  A chain copies
+ * the protocol fields of the entry it goes over, with the layer's
+ * ProviderId, path and params, and ChainEntries [layer, the over entry's
+ * chain...]; over a chain called "X", its name is "NAME over [X]", so the
+ * base's name stays at the end, brackets and all, as on Windows.
  */
 int catedit_add_layer(struct catalog_edit *ed, const GUID *provider_id,
     const char *path, const char *name, const char *params,

@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "core.h"
 #include "errmap.h"
+#include "layerenv.h"
 #include "libc.h"
 #include "log.h"
 #include "pool.h"
@@ -108,6 +109,10 @@ core_init(void)
 	libc_init();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
+	/* WSPSHIM_LAYERS goes over the catalog in force (the catalog
+	 * file's, loaded first), before any socket is made through the core;
+	 * a layer it cannot find fails its chains through the loader. */
+	layerenv_init(provider_set_unusable);
 	fdtab_init();
 	pthread_atfork(core_atfork_prepare, core_atfork_parent,
 	    core_atfork_child);

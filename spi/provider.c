@@ -1,18 +1,24 @@
 /*
  * provider.c - the provider registry, chain start-up and the upcall table.
  *
- * A provider is loaded once per process (the base is built in; plugins
- * come from dlopen) and started once per catalog entry that uses it.  The
- * registry lock only guards the list: it is never held while a provider's
- * WSPStartup runs, because real layers call WSCEnumProtocols, or start the
- * next provider, from inside it.
+ * A provider instance serves one catalog entry (the base is built in;
+ * plugins come from dlopen, and a file that already serves another entry
+ * is loaded again from a copy, so each instance has its own globals).  It
+ * is started once per chain that uses it.  Loads are serialised by one
+ * lock; the registry list only grows and is read without a lock.  No lock
+ * is held while a provider's WSPStartup or WSPCleanup runs, because real
+ * layers call WSCEnumProtocols, or start the next provider, from inside it.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -21,11 +27,16 @@
 #include "libc.h"
 #include "log.h"
 #include "provider.h"
+#include "tls.h"
 #include "wstr.h"
 #include "export.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t chain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t chain_cond = PTHREAD_COND_INITIALIZER;
+/* Recursive: a plugin's constructor may make a socket whose chain loads
+ * another plugin. */
+static pthread_mutex_t load_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct provider *providers;
 static struct chain *chains;
 
@@ -41,66 +52,266 @@ guid_eq(const GUID *a, const GUID *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/* The registered provider for entry e, loading it if needed.  0 or a WSA
- * code (the reason is logged once, naming the file). */
+/* The registry's first instance (an acquire load: the list only grows,
+ * and an instance is complete before it is linked in). */
+static struct provider *
+provider_first(void)
+{
+	return __atomic_load_n(&providers, __ATOMIC_ACQUIRE);
+}
+
+/* Nothing: links p into the registry (load_lock held). */
+static void
+provider_link(struct provider *p)
+{
+	p->next = providers;
+	__atomic_store_n(&providers, p, __ATOMIC_RELEASE);
+}
+
+/* The instance serving catalog entry id from path, or NULL. */
+static struct provider *
+provider_find(DWORD id, const char *path)
+{
+	struct provider *p;
+
+	for (p = provider_first(); p != NULL; p = p->next)
+		if (p->entry_id == id && strcmp(p->path, path) == 0)
+			return p;
+	return NULL;
+}
+
+/* An instance of path that could not load, or NULL. */
+static struct provider *
+provider_find_failed(const char *path)
+{
+	struct provider *p;
+
+	for (p = provider_first(); p != NULL; p = p->next)
+		if (p->error != 0 && strcmp(p->path, path) == 0)
+			return p;
+	return NULL;
+}
+
+/* Whether a loaded instance already has this dlopen handle. */
+static int
+provider_has_dl(void *dl)
+{
+	struct provider *p;
+
+	for (p = provider_first(); p != NULL; p = p->next)
+		if (p->dl == dl)
+			return 1;
+	return 0;
+}
+
+/* dl_iterate_phdr callback: 1 when the object is named *(char **)arg. */
+static int
+provider_name_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	return info->dlpi_name != NULL &&
+	    strcmp(info->dlpi_name, *(const char **)arg) == 0;
+}
+
+/*
+ * A descriptor of the same file as fd whose /proc/self/fd/N name no
+ * loaded object has: the dynamic linker matches objects by name before it
+ * looks at the file, so a number reused after an earlier copy was loaded
+ * and its descriptor closed would give back that copy.  fd is closed if
+ * another is returned; -1 (fd closed) on failure.
+ */
+static int
+provider_fresh_fd(int fd, char *name, size_t size)
+{
+	const char *n = name;
+	int nfd;
+
+	for (;;) {
+		snprintf(name, size, "/proc/self/fd/%d", fd);
+		if (dl_iterate_phdr(provider_name_cb, &n) == 0)
+			return fd;
+		nfd = libc.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		libc.close(fd);
+		if (nfd < 0)
+			return -1;
+		fd = nfd;
+	}
+}
+
+/* Copy the file at path into a new memfd: the descriptor, or -1 with
+ * *why set. */
+static int
+provider_copy(const char *path, const char **why)
+{
+	const char *base = strrchr(path, '/');
+	char buf[16384];
+	ssize_t n, w, off;
+	int src, dst;
+
+	if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if ((dst = memfd_create(base != NULL ? base + 1 : path,
+	    MFD_CLOEXEC)) < 0) {
+		*why = strerror(errno);
+		libc.close(src);
+		return -1;
+	}
+	while ((n = libc.read(src, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		for (off = 0; off < n; off += w) {
+			w = libc.write(dst, buf + off, (size_t)(n - off));
+			if (w < 0 && errno != EINTR)
+				goto fail;
+			if (w < 0)
+				w = 0;
+		}
+	}
+	libc.close(src);
+	return dst;
+fail:
+	*why = strerror(errno);
+	libc.close(src);
+	libc.close(dst);
+	return -1;
+}
+
+/*
+ * Load a separate copy of the plugin at path (the module is already
+ * loaded for another catalog entry, and dlopen of the same file, or of
+ * another name for it, returns that same module): copy it into a memfd,
+ * dlopen it through /proc/self/fd, close the memfd.  The handle, or NULL
+ * (logged).
+ */
+static void *
+provider_open_copy(const char *path)
+{
+	const char *why = NULL;
+	char name[64];
+	void *dl;
+	int fd;
+
+	if ((fd = provider_copy(path, &why)) < 0 ||
+	    (fd = provider_fresh_fd(fd, name, sizeof(name))) < 0) {
+		log_msg("provider %s: cannot load a separate copy: %s", path,
+		    why != NULL ? why : strerror(errno));
+		return NULL;
+	}
+	dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (dl == NULL)
+		log_msg("provider %s: cannot load a separate copy: %s", path,
+		    dlerror());
+	libc.close(fd);
+	return dl;
+}
+
+/*
+ * Load p's file and find its own WSPStartup (one that a library it links,
+ * libwspshim.so included, exports does not count).  0, or
+ * WSAEPROVIDERFAILEDINIT after one log line naming the file and why.
+ */
+static int
+provider_open(struct provider *p)
+{
+	struct link_map *own, *where;
+	Dl_info info;
+	void *dl, *sym;
+
+	dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+	if (dl == NULL) {
+		log_msg("provider %s: cannot load: %s", p->path, dlerror());
+		return WSAEPROVIDERFAILEDINIT;
+	}
+	if (provider_has_dl(dl)) {
+		/* The module serves another catalog entry already. */
+		dlclose(dl);
+		if ((dl = provider_open_copy(p->path)) == NULL)
+			return WSAEPROVIDERFAILEDINIT;
+	}
+	sym = dlsym(dl, "WSPStartup");
+	if (sym == NULL || dlinfo(dl, RTLD_DI_LINKMAP, &own) != 0 ||
+	    dladdr1(sym, &info, (void **)&where, RTLD_DL_LINKMAP) == 0 ||
+	    where != own) {
+		log_msg("provider %s: no WSPStartup export", p->path);
+		dlclose(dl);
+		return WSAEPROVIDERFAILEDINIT;
+	}
+	p->dl = dl;
+	p->base = info.dli_fbase;
+	p->startup = (LPWSPSTARTUP)sym;
+	return 0;
+}
+
+/* A new registry instance for entry e (id), loaded, or failed with the
+ * reason logged; NULL when memory runs out.  load_lock held. */
+static struct provider *
+provider_new(const struct catalog_entry *e, DWORD id, int error)
+{
+	struct provider *p, *failed;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->path = strdup(e->path)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->entry_id = id;
+	p->id = e->info.ProviderId;
+	if (error != 0) {
+		p->error = error;
+	} else if ((failed = provider_find_failed(e->path)) != NULL) {
+		p->error = failed->error;	/* said once already */
+	} else {
+		wsp_tls.depth++;
+		p->error = provider_open(p);
+		wsp_tls.depth--;
+	}
+	provider_link(p);
+	return p;
+}
+
+/* The instance for entry e, loading it if needed.  0 or a WSA code (the
+ * reason is logged once, naming the file). */
 static int
 provider_load(const struct catalog_entry *e, struct provider **out)
 {
+	DWORD id = e->info.dwCatalogEntryId;
 	struct provider *p;
-	void *dl, *sym;
 
 	if (guid_eq(&e->info.ProviderId, &catalog_base_guid)) {
 		*out = &base_provider;
 		return 0;
 	}
-	pthread_mutex_lock(&registry_lock);
-	for (p = providers; p != NULL; p = p->next)
-		if (strcmp(p->path, e->path) == 0)
-			break;
-	pthread_mutex_unlock(&registry_lock);
-	if (p != NULL) {
-		*out = p;
-		return 0;
-	}
-
-	dl = dlopen(e->path, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL) {
-		log_msg("provider %s: cannot load: %s", e->path, dlerror());
+	if (e->path == NULL) {
+		log_once("catalog entry %u names no provider file", id);
 		return WSAEPROVIDERFAILEDINIT;
 	}
-	sym = dlsym(dl, "WSPStartup");
-	if (sym == NULL) {
-		log_msg("provider %s: no WSPStartup export", e->path);
-		dlclose(dl);
-		return WSAEPROVIDERFAILEDINIT;
+	if ((p = provider_find(id, e->path)) == NULL) {
+		pthread_mutex_lock(&load_lock);
+		if ((p = provider_find(id, e->path)) == NULL)
+			p = provider_new(e, id, 0);
+		pthread_mutex_unlock(&load_lock);
+		if (p == NULL)
+			return WSAENOBUFS;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->path = strdup(e->path)) == NULL) {
-		free(p);
-		dlclose(dl);
-		return WSAENOBUFS;
-	}
-	p->id = e->info.ProviderId;
-	p->dl = dl;
-	p->startup = (LPWSPSTARTUP)sym;
-
-	pthread_mutex_lock(&registry_lock);
-	struct provider *q;
-	for (q = providers; q != NULL; q = q->next)
-		if (strcmp(q->path, e->path) == 0)
-			break;
-	if (q == NULL) {
-		p->next = providers;
-		providers = p;
-	}
-	pthread_mutex_unlock(&registry_lock);
-	if (q != NULL) {		/* another thread won the race */
-		free(p->path);
-		free(p);
-		p = q;
-	}
+	if (p->error != 0)
+		return p->error;
 	*out = p;
 	return 0;
+}
+
+void
+provider_set_unusable(DWORD id, const char *path)
+{
+	struct catalog_entry e = { .path = path };
+
+	e.info.dwCatalogEntryId = id;
+	pthread_mutex_lock(&load_lock);
+	if (provider_find(id, path) == NULL)
+		provider_new(&e, id, WSAEPROVIDERFAILEDINIT);
+	pthread_mutex_unlock(&load_lock);
 }
 
 /* Whether a filled proc table is usable: 0, or WSAEINVALIDPROCTABLE. */
@@ -132,7 +343,10 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 		return err;
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
+	/* Whatever the provider calls goes straight to libc. */
+	wsp_tls.depth++;
 	err = p->startup(WSPSHIM_SPI_VERSION, &d, info, provider_upcalls, &t);
+	wsp_tls.depth--;
 	if (err != 0) {
 		log_msg("provider %s: WSPStartup failed: %d", p->path, err);
 		return err;
@@ -154,8 +368,10 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 	}
 	if (err != 0) {
 		/* The provider did start: balance it before refusing it. */
+		wsp_tls.depth++;
 		if (t.lpWSPCleanup != NULL)
 			t.lpWSPCleanup(&cerr);
+		wsp_tls.depth--;
 		return err;
 	}
 	pthread_mutex_lock(&registry_lock);
@@ -170,7 +386,7 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 void
 provider_cleanup(struct provider *p)
 {
-	int err;
+	int err, rc;
 
 	pthread_mutex_lock(&registry_lock);
 	if (p->starts == 0) {
@@ -179,7 +395,10 @@ provider_cleanup(struct provider *p)
 	}
 	p->starts--;
 	pthread_mutex_unlock(&registry_lock);
-	if (p->procs.lpWSPCleanup(&err) != 0)
+	wsp_tls.depth++;
+	rc = p->procs.lpWSPCleanup(&err);
+	wsp_tls.depth--;
+	if (rc != 0)
 		log_msg("provider %s: WSPCleanup failed: %d", p->path, err);
 }
 
@@ -220,10 +439,39 @@ chain_start(struct chain *c)
 	return 0;
 }
 
+/* Wait until no other thread starts or cleans up c (chain_lock held).
+ * 0, or WSAEINPROGRESS when this thread is the one doing it. */
+static int
+chain_wait(struct chain *c)
+{
+	while (c->busy && !pthread_equal(c->busy_thread, pthread_self()))
+		pthread_cond_wait(&chain_cond, &chain_lock);
+	return c->busy ? WSAEINPROGRESS : 0;
+}
+
+/* Mark c busy in this thread and drop chain_lock. */
+static void
+chain_busy(struct chain *c)
+{
+	c->busy = 1;
+	c->busy_thread = pthread_self();
+	pthread_mutex_unlock(&chain_lock);
+}
+
+/* Take chain_lock back, mark c idle and wake the waiters. */
+static void
+chain_idle(struct chain *c)
+{
+	pthread_mutex_lock(&chain_lock);
+	c->busy = 0;
+	pthread_cond_broadcast(&chain_cond);
+}
+
 struct chain *
 chain_get(const struct catalog_entry *e, int *err)
 {
 	struct chain *c;
+	int rc;
 
 	pthread_mutex_lock(&chain_lock);
 	for (c = chains; c != NULL; c = c->next)
@@ -240,14 +488,20 @@ chain_get(const struct catalog_entry *e, int *err)
 		c->next = chains;
 		chains = c;
 	}
-	if (c->procs == NULL && c->error == 0) {
-		c->error = chain_start(c);
-		if (c->error == 0)
+	if ((rc = chain_wait(c)) == 0 && c->procs == NULL && c->error == 0) {
+		/* Start it with no lock held: see the file comment. */
+		chain_busy(c);
+		rc = chain_start(c);
+		chain_idle(c);
+		c->error = rc;
+		if (rc == 0)
 			__atomic_store_n(&c->started, 1, __ATOMIC_RELEASE);
 	}
+	if (rc == 0)
+		rc = c->error;
 	pthread_mutex_unlock(&chain_lock);
-	if (c->error != 0) {
-		*err = c->error;
+	if (rc != 0) {
+		*err = rc;
 		return NULL;
 	}
 	return c;
@@ -256,16 +510,22 @@ chain_get(const struct catalog_entry *e, int *err)
 void
 chain_cleanup_idle(void)
 {
+	struct provider *top;
 	struct chain *c;
 
 	pthread_mutex_lock(&chain_lock);
+	/* New chains go in at the head, so c->next stays valid while the
+	 * lock is dropped. */
 	for (c = chains; c != NULL; c = c->next) {
-		if (c->procs == NULL ||
+		if (chain_wait(c) != 0 || c->procs == NULL ||
 		    __atomic_load_n(&c->live, __ATOMIC_ACQUIRE) != 0)
 			continue;
-		provider_cleanup(c->top);
+		top = c->top;
 		c->procs = NULL;
 		c->started = 0;
+		chain_busy(c);
+		provider_cleanup(top);
+		chain_idle(c);
 	}
 	pthread_mutex_unlock(&chain_lock);
 }
@@ -273,6 +533,7 @@ chain_cleanup_idle(void)
 void
 provider_atfork_prepare(void)
 {
+	pthread_mutex_lock(&load_lock);
 	pthread_mutex_lock(&chain_lock);
 	pthread_mutex_lock(&registry_lock);
 }
@@ -282,13 +543,27 @@ provider_atfork_parent(void)
 {
 	pthread_mutex_unlock(&registry_lock);
 	pthread_mutex_unlock(&chain_lock);
+	pthread_mutex_unlock(&load_lock);
 }
 
 void
 provider_atfork_child(void)
 {
+	pthread_mutexattr_t a;
+	struct chain *c;
+
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&chain_lock, NULL);
+	pthread_cond_init(&chain_cond, NULL);
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&load_lock, &a);
+	pthread_mutexattr_destroy(&a);
+	/* A start-up another thread was in the middle of never ends here:
+	 * that thread is gone. */
+	for (c = chains; c != NULL; c = c->next)
+		if (c->busy && !pthread_equal(c->busy_thread, pthread_self()))
+			c->busy = 0;
 }
 
 /*
@@ -512,6 +787,24 @@ fail:
 	if (lpErrno != NULL)
 		*lpErrno = err;
 	return SOCKET_ERROR;
+}
+
+/* The layered entry id of the instance whose code called, or 0.  Not
+ * inlined: the return address must be the caller's. */
+WSPSHIM_EXPORT __attribute__((noinline)) DWORD WSPAPI
+WSPShimSelfCatalogEntryId(void)
+{
+	void *from = __builtin_extract_return_addr(__builtin_return_address(0));
+	struct provider *p;
+	Dl_info info;
+
+	if (dladdr(from, &info) == 0 || info.dli_fbase == NULL)
+		return 0;
+	for (p = provider_first(); p != NULL; p = p->next)
+		if (p->error == 0 && p->dl != NULL &&
+		    p->base == info.dli_fbase)
+			return p->entry_id;
+	return 0;
 }
 
 WSPSHIM_EXPORT int WSPAPI

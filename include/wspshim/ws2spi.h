@@ -290,6 +290,17 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
  * WSAEPROVIDERFAILEDINIT, WSAEINVALIDPROCTABLE or the next provider's own
  * WSPStartup error.
  *
+ * WSPShimSelfCatalogEntryId: the layered catalog entry id of the calling
+ * layer, the value to pass as dwSelfCatalogEntryId above; 0 when the
+ * caller is not a layer the core loaded.  The core loads one module
+ * instance per layered entry (a file named at several positions of one
+ * chain, as in WSPSHIM_LAYERS=null,null, is loaded once per position, each
+ * copy with its own globals), so the answer is exact even where searching
+ * ProtocolChain for the layer's ids would be ambiguous.  The caller is
+ * found by its return address, so call it from the layer's own code, not
+ * through a library shared by several layers.  Cheap (no lock), usable
+ * in WSPStartup and in every operation.
+ *
  * A layer may instead do it the Windows way (WSCEnumProtocols,
  * WSCGetProviderPath, dlopen and dlsym("WSPStartup")): libwspshim.so
  * exports the base provider's WSPStartup under that name.
@@ -300,6 +311,7 @@ int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
+DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
 
 /*
  * The parameter string of a layered catalog entry (what `wspshim install
