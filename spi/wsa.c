@@ -294,11 +294,10 @@ WSADuplicateSocketA(SOCKET s, DWORD dwProcessId,
 {
 	WSAPROTOCOL_INFOW w;
 
-	if (lpProtocolInfo == NULL) {
-		if (!wsa_started())
-			return SOCKET_ERROR;
-		return wsa_fail(WSAEFAULT);
-	}
+	/* With no struct the W form reports, in its own order: not a
+	 * socket, a bad process id, then WSAEFAULT. */
+	if (lpProtocolInfo == NULL)
+		return WSADuplicateSocketW(s, dwProcessId, NULL);
 	if (WSADuplicateSocketW(s, dwProcessId, &w) != 0)
 		return SOCKET_ERROR;
 	catalog_info_to_a(&w, lpProtocolInfo);
