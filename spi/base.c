@@ -57,12 +57,6 @@
 			 WSA_FLAG_ACCESS_SYSTEM_SECURITY | BASE_OPEN_FLAGS)
 
 /* Condition-function answers and WSPJoinLeaf flags (Winsock values). */
-#define BASE_CF_ACCEPT		0x0000
-#define BASE_CF_REJECT		0x0001
-#define BASE_CF_DEFER		0x0002
-#define BASE_JL_SENDER_ONLY	0x01
-#define BASE_JL_RECEIVER_ONLY	0x02
-#define BASE_JL_BOTH		0x04
 
 /* WSABUF arrays up to this size convert to iovecs in a small stack frame. */
 #define BASE_IOV_SMALL		8
@@ -581,12 +575,12 @@ base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
 	}
 	errno = saved;
 	rc = cond(&caller, NULL, NULL, NULL, calleep, NULL, &g, data);
-	if (rc == BASE_CF_ACCEPT)
+	if (rc == CF_ACCEPT)
 		return 0;
 	base_refuse(fd);
-	if (rc == BASE_CF_REJECT)
+	if (rc == CF_REJECT)
 		return WSAECONNREFUSED;
-	if (rc == BASE_CF_DEFER)
+	if (rc == CF_DEFER)
 		return WSATRY_AGAIN;
 	return WSAEINVAL;
 }
@@ -1278,13 +1272,13 @@ base_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
 	    BASE_MP_FLAGS) == 0 || bs->info.iSocketType != SOCK_DGRAM ||
 	    (af != AF_INET && af != AF_INET6))
 		return base_fail_h(lpErrno, WSAEOPNOTSUPP);
-	if (dwFlags != BASE_JL_SENDER_ONLY &&
-	    dwFlags != BASE_JL_RECEIVER_ONLY && dwFlags != BASE_JL_BOTH)
+	if (dwFlags != JL_SENDER_ONLY &&
+	    dwFlags != JL_RECEIVER_ONLY && dwFlags != JL_BOTH)
 		return base_fail_h(lpErrno, WSAEINVAL);
 	if ((err = base_check_connect_data(lpCallerData, lpCalleeData)) != 0)
 		return base_fail_h(lpErrno, err);
 	/* A sender needs no membership: it sends to the group address. */
-	if (dwFlags != BASE_JL_SENDER_ONLY &&
+	if (dwFlags != JL_SENDER_ONLY &&
 	    (err = base_join_group(base_fd(bs), af, name, namelen)) != 0)
 		return base_fail_h(lpErrno, err);
 	return s;

@@ -127,6 +127,16 @@ typedef INT (WSAAPI *LPCONDITIONPROC)(LPWSABUF lpCallerId,
     LPWSABUF lpCallerData, LPQOS lpSQOS, LPQOS lpGQOS, LPWSABUF lpCalleeId,
     LPWSABUF lpCalleeData, GROUP *g, DWORD_PTR dwCallbackData);
 
+/* What a WSAAccept condition function answers. */
+#define CF_ACCEPT	0x0000
+#define CF_REJECT	0x0001
+#define CF_DEFER	0x0002
+
+/* WSAJoinLeaf directions. */
+#define JL_SENDER_ONLY		0x01
+#define JL_RECEIVER_ONLY	0x02
+#define JL_BOTH			0x04
+
 /* Protocol catalog entries. */
 #define MAX_PROTOCOL_CHAIN	7
 #define BASE_PROTOCOL		1

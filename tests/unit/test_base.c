@@ -39,14 +39,6 @@
 #define NB	WSA_FLAG_WSPSHIM_NONBLOCK
 #define NOINHERIT WSA_FLAG_NO_HANDLE_INHERIT
 
-/* Winsock's condition-function answers and WSPJoinLeaf flags. */
-#define CF_ACCEPT	0
-#define CF_REJECT	1
-#define CF_DEFER	2
-#define JL_SENDER_ONLY	1
-#define JL_RECEIVER_ONLY 2
-#define JL_BOTH		4
-
 #define WAIT_MS		3000
 
 static WSPPROC_TABLE procs;
