@@ -56,8 +56,6 @@
 #define BASE_SOCK_FLAGS	(WSA_FLAG_OVERLAPPED | BASE_MP_FLAGS |		\
 			 WSA_FLAG_ACCESS_SYSTEM_SECURITY | BASE_OPEN_FLAGS)
 
-/* Condition-function answers and WSPJoinLeaf flags (Winsock values). */
-
 /* WSABUF arrays up to this size convert to iovecs in a small stack frame. */
 #define BASE_IOV_SMALL		8
 
