@@ -231,6 +231,7 @@ WSPSHIM_EXPORT int WSAAPI
 WSAEnumProtocolsA(LPINT lpiProtocols, LPWSAPROTOCOL_INFOA lpProtocolBuffer,
     LPDWORD lpdwBufferLength)
 {
+	const struct catalog *c;
 	WSAPROTOCOL_INFOW *w;
 	DWORD wlen = 0, need;
 	int n, i, err;
@@ -239,9 +240,10 @@ WSAEnumProtocolsA(LPINT lpiProtocols, LPWSAPROTOCOL_INFOA lpProtocolBuffer,
 		return SOCKET_ERROR;
 	if (lpdwBufferLength == NULL)
 		return wsa_fail(WSAEFAULT);
-	/* Size the W answer, then convert it into the caller's buffer. */
-	n = catalog_enum(catalog_current(), lpiProtocols, 0, NULL, &wlen,
-	    &err);
+	/* Size the W answer, then convert it into the caller's buffer; both
+	 * steps read one catalog, even if another is published meanwhile. */
+	c = catalog_current();
+	n = catalog_enum(c, lpiProtocols, 0, NULL, &wlen, &err);
 	if (n == SOCKET_ERROR && err != WSAENOBUFS)
 		return wsa_fail(err);
 	n = (int)(wlen / sizeof(WSAPROTOCOL_INFOW));
@@ -258,7 +260,7 @@ WSAEnumProtocolsA(LPINT lpiProtocols, LPWSAPROTOCOL_INFOA lpProtocolBuffer,
 		return wsa_fail(WSAEFAULT);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return wsa_fail(WSAENOBUFS);
-	n = catalog_enum(catalog_current(), lpiProtocols, 0, w, &wlen, &err);
+	n = catalog_enum(c, lpiProtocols, 0, w, &wlen, &err);
 	if (n == SOCKET_ERROR) {
 		free(w);
 		return wsa_fail(err);
