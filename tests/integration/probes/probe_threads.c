@@ -1,0 +1,124 @@
+/*
+ * probe_threads - 16 threads open, use, duplicate and close sockets at
+ * once.
+ *
+ *	probe_threads [SECONDS]
+ *
+ * Each thread loops for SECONDS (default 3) or MAXITER iterations: it
+ * opens a socket of the next transport, sends the echo server a payload
+ * unique to (thread, iteration), sometimes through a dup()ed descriptor
+ * after closing the original, and checks that exactly its own bytes come
+ * back.  Descriptor numbers are reused between threads all the time, so a
+ * stale or shared table entry shows up as lost or foreign data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define NTHREAD	16
+#define MAXITER	1000
+
+/* TCP is a small share: each connection leaves a TIME_WAIT behind. */
+static const enum transport rota[] = {
+	T_TCP4, T_UNIX_STREAM, T_UDP4C, T_UNIX_SEQPACKET, T_UNIX_DGRAM,
+	T_TCP6, T_UNIX_STREAM, T_UDP6C, T_UNIX_SEQPACKET,
+};
+
+static struct peer peers[T_COUNT];
+static struct timespec deadline;
+static long counts[NTHREAD];
+
+static int
+expired(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline.tv_sec || (now.tv_sec ==
+	    deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+}
+
+/* One iteration of thread id: a fresh socket, a round trip, maybe through
+ * a duplicate, then close. */
+static void
+iteration(int id, long i)
+{
+	const struct peer *p = &peers[rota[(size_t)(i + id) %
+	    (sizeof(rota) / sizeof(rota[0]))]];
+	size_t n = 1 + (size_t)((i * 7919 + id * 104729) % 3000);
+	unsigned long seed = (unsigned long)id * 1000003UL + (unsigned long)i;
+	int fd, d;
+
+	fd = peer_socket(p, (i & 1) ? SOCK_CLOEXEC : 0);
+	round_trip(fd, p->type, n, seed);
+	switch (i % 4) {
+	case 1:
+		if ((d = dup(fd)) < 0 || close(fd) != 0)
+			fail_errno("thread %d: dup(%d) and close", id, fd);
+		round_trip(d, p->type, n, seed + 1);
+		fd = d;
+		break;
+	case 2:
+		if ((d = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			fail_errno("thread %d: F_DUPFD_CLOEXEC(%d)", id, fd);
+		round_trip(d, p->type, n, seed + 2);
+		round_trip(fd, p->type, n, seed + 3);
+		if (close(d) != 0)
+			fail_errno("thread %d: close(%d)", id, d);
+		break;
+	}
+	if (close(fd) != 0)
+		fail_errno("thread %d: close(%d)", id, fd);
+}
+
+static void *
+worker(void *arg)
+{
+	int id = (int)(long)arg;
+	long i;
+
+	for (i = 0; i < MAXITER && !expired(); i++)
+		iteration(id, i);
+	counts[id] = i;
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t th[NTHREAD];
+	long secs = argc > 1 ? strtol(argv[1], NULL, 10) : 3, total = 0;
+	int t, rc;
+
+	probe_init("probe_threads");
+	if (secs <= 0 || secs > 20)
+		secs = 3;
+	for (t = 0; t < T_COUNT; t++)
+		peer_get((enum transport)t, &peers[t]);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += secs;
+	for (t = 0; t < NTHREAD; t++)
+		if ((rc = pthread_create(&th[t], NULL, worker,
+		    (void *)(long)t)) != 0) {
+			errno = rc;
+			fail_errno("pthread_create");
+		}
+	for (t = 0; t < NTHREAD; t++) {
+		pthread_join(th[t], NULL);
+		if (counts[t] == 0)
+			fail("thread %d made no round trip", t);
+		total += counts[t];
+	}
+	fprintf(stderr, "probe_threads: %ld iterations in %lds\n", total,
+	    secs);
+	printf("%d threads: every round trip intact\n", NTHREAD);
+	return 0;
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Echo round trips on every transport with every send/receive family:
+# send/recv, sendto/recvfrom, sendmsg/recvmsg, sendmmsg/recvmmsg,
+# write/read and writev/readv, each compared with the unpreloaded run.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=modes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/modes.sh"
+
+need_probes
+echo_start
+
+for t in tcp4 tcp6 udp4 udp4c udp6 udp6c unix-stream unix-dgram \
+    unix-seqpacket; do
+	for api in send sendto msg mmsg rw rwv; do
+		check_modes "$t $api round trip" "$PROBES/probe_io" "$t" "$api"
+	done
+done
+done_testing
