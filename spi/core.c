@@ -16,6 +16,7 @@
 
 #include "base.h"
 #include "catalog.h"
+#include "catfile.h"
 #include "core.h"
 #include "errmap.h"
 #include "layerenv.h"
@@ -109,6 +110,8 @@ core_init(void)
 	libc_init();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
+	/* The catalog file, before anything reads the catalog in force. */
+	catfile_load();
 	/* WSPSHIM_LAYERS goes over the catalog in force (the catalog
 	 * file's, loaded first), before any socket is made through the core;
 	 * a layer it cannot find fails its chains through the loader. */

@@ -272,6 +272,56 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
     WCHAR *lpszProviderDllPath, LPINT lpProviderDllPathLen, LPINT lpErrno);
 
 /*
+ * Installer calls.  They change the catalog FILE (docs/catalog-file.md)
+ * under its lock, atomically; a process already running keeps the catalog
+ * it loaded at start-up, and the next process started sees the change.
+ * The file changed is the one the process would load: WSPSHIM_CATALOG,
+ * else the per-user file if there is one, else the system file.  Each
+ * returns 0, or SOCKET_ERROR with *lpErrno: WSAEFAULT (a NULL pointer),
+ * WSAEINVAL (bad ids, a GUID already installed or not installed),
+ * WSAEACCES (the file cannot be locked or written; the log line says
+ * why), WSANO_RECOVERY (the file is corrupt; the log line names the line),
+ * WSAENOBUFS.
+ *
+ * WSCInstallProvider: append the dwNumberOfEntries entries, each with the
+ * next catalog entry id, ProviderId *lpProviderId and the provider path.
+ * A chain's ChainEntries must name installed entries and end on a base
+ * entry.  WSAEINVAL when the GUID is already installed.
+ */
+int WSPAPI WSCInstallProvider(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno);
+
+/* Remove every entry of the provider, and every chain that names one. */
+int WSPAPI WSCDeinstallProvider(LPGUID lpProviderId, LPINT lpErrno);
+
+/*
+ * Put the listed entries first, in this order; the others keep their
+ * order after them (Winsock wants the whole list; a whole list works the
+ * same here).  Returns 0 or the WSA code itself: WSAEINVAL (an unknown or
+ * repeated id), WSAEFAULT, WSAEACCES, WSANO_RECOVERY, WSAENOBUFS.
+ */
+int WSPAPI WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId,
+    DWORD dwNumberOfEntries);
+
+/*
+ * Install a layer: a hidden layered entry (ChainLen 0) named lpszLspName
+ * for the provider, and a chain with the layer on top over each protocol
+ * in lpProtocolInfoList, named "NAME over [BASE]", first in catalog order.
+ * A listed struct whose dwCatalogEntryId names a base or chain entry
+ * stands for that entry; any other stands for every base entry with its
+ * iAddressFamily, iSocketType and iProtocol.  dwServiceFlags may be 0 or
+ * XP1_IFS_HANDLES (the layer hands out the handles of the provider below
+ * it); without it, XP1_IFS_HANDLES is cleared in the new entries.  The
+ * layered entry's id goes to *lpdwCatalogEntryId (may be NULL).
+ */
+int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
+    const LPWSTR lpszProviderDllPath, const LPWSTR lpszLspName,
+    DWORD dwServiceFlags, LPWSAPROTOCOL_INFOW lpProtocolInfoList,
+    DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno);
+
+/*
  * libwspshim helpers for layer authors (not in Winsock).
  *
  * WSPShimNextProtocolInfo: the struct a layer passes to the provider below
@@ -322,6 +372,16 @@ DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
  */
 int WSPAPI WSPShimGetLayerParams(DWORD dwCatalogEntryId, char *lpszParams,
     LPINT lpLength, LPINT lpErrno);
+
+/*
+ * Set the parameter string of a catalog entry in the catalog FILE (as the
+ * installer calls above; "" removes it).  For a layered entry, the chains
+ * it tops get the same string.  0, or SOCKET_ERROR with WSAEFAULT (NULL
+ * lpszParams), WSAEINVAL (unknown id), WSAEACCES, WSANO_RECOVERY or
+ * WSAENOBUFS.
+ */
+int WSPAPI WSPShimSetLayerParams(DWORD dwCatalogEntryId,
+    const char *lpszParams, LPINT lpErrno);
 
 /*
  * The entry point the program called for the operation a layer is

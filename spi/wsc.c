@@ -1,0 +1,609 @@
+/*
+ * wsc.c - the installer calls: WSCInstallProvider, WSCDeinstallProvider,
+ * WSCWriteProviderOrder, WSCInstallProviderAndChains, and the libwspshim
+ * extension WSPShimSetLayerParams.
+ *
+ * Each one is a single locked read-change-write of the catalog file
+ * (catfile_update), so it is all or nothing and two installers never lose
+ * each other's entries.  They change the file only: a running process
+ * keeps the catalog it loaded at start-up, as Windows processes keep the
+ * catalog they read in WSAStartup until they look again.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catfile.h"
+#include "errmap.h"
+#include "export.h"
+#include "log.h"
+#include "wstr.h"
+
+/* Whether two GUIDs are equal. */
+static int
+wsc_guid_eq(const GUID *a, const GUID *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* The index of the entry with this id in ed, or -1. */
+static long
+wsc_find(const struct catalog_edit *ed, DWORD id)
+{
+	size_t i;
+
+	for (i = 0; i < ed->cat.count; i++)
+		if (ed->e[i].info.dwCatalogEntryId == id)
+			return (long)i;
+	return -1;
+}
+
+/* WSAEINVAL, with err saying the provider is already there, if ed has an
+ * entry of provider id; else 0. */
+static int
+wsc_check_new_guid(const struct catalog_edit *ed, const GUID *id,
+    struct catfile_error *err)
+{
+	char g[40];
+	size_t i;
+
+	for (i = 0; i < ed->cat.count; i++)
+		if (wsc_guid_eq(&ed->e[i].info.ProviderId, id)) {
+			err->line = 0;
+			snprintf(err->msg, sizeof(err->msg), "provider %s is "
+			    "already installed (entry %u)",
+			    catfile_guid_str(id, g, sizeof(g)),
+			    ed->e[i].info.dwCatalogEntryId);
+			return WSAEINVAL;
+		}
+	return 0;
+}
+
+/* code, with err's message set. */
+static int
+wsc_say(struct catfile_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+wsc_say(struct catfile_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/*
+ * Replace ed's entries with the n at v (whose strings are borrowed: the
+ * new edit copies them), keeping the counter at least next_id.  0 or
+ * WSAENOBUFS, with ed unchanged on failure.
+ */
+static int
+wsc_rebuild(struct catalog_edit *ed, const struct catalog_entry *v,
+    size_t n, DWORD next_id)
+{
+	struct catalog_edit ned;
+	struct catalog c;
+
+	c.count = n;
+	c.entries = v;
+	if (catedit_begin(&ned, &c, next_id) != 0)
+		return WSAENOBUFS;
+	catedit_free(ed);
+	*ed = ned;
+	ed->cat.entries = ed->e;
+	return 0;
+}
+
+/* --- WSCInstallProvider ------------------------------------------------ */
+
+struct wsc_install_arg {
+	const GUID		*id;
+	const char		*path;
+	const WSAPROTOCOL_INFOW	*list;
+	size_t			 n;
+	DWORD			 first;
+};
+
+/* 0 if chain pc may go in catalog ed, else WSAEINVAL with err. */
+static int
+wsc_check_chain(const struct catalog_edit *ed, const WSAPROTOCOLCHAIN *pc,
+    size_t k, struct catfile_error *err)
+{
+	long j;
+	int i;
+
+	if (pc->ChainLen < 0 || pc->ChainLen > MAX_PROTOCOL_CHAIN)
+		return wsc_say(err, WSAEINVAL, "entry %zu: ChainLen %d is not "
+		    "0 to %d", k, pc->ChainLen, MAX_PROTOCOL_CHAIN);
+	if (pc->ChainLen < 2)
+		return 0;
+	for (i = 0; i < pc->ChainLen; i++)
+		if (wsc_find(ed, pc->ChainEntries[i]) < 0)
+			return wsc_say(err, WSAEINVAL, "entry %zu: its chain "
+			    "names entry %u, which is not installed", k,
+			    pc->ChainEntries[i]);
+	j = wsc_find(ed, pc->ChainEntries[pc->ChainLen - 1]);
+	if (ed->e[j].info.ProtocolChain.ChainLen != BASE_PROTOCOL)
+		return wsc_say(err, WSAEINVAL, "entry %zu: its chain ends on "
+		    "entry %u, which is not a base entry", k,
+		    pc->ChainEntries[pc->ChainLen - 1]);
+	return 0;
+}
+
+/* 0 once the new entries are appended to ed, or a WSA code. */
+static int
+wsc_install_edit(struct catalog_edit *ed, void *varg,
+    struct catfile_error *err)
+{
+	struct wsc_install_arg *a = varg;
+	struct catalog_entry *v, *ne;
+	DWORD id = ed->next_id;
+	size_t i;
+	int rc;
+
+	if ((rc = wsc_check_new_guid(ed, a->id, err)) != 0)
+		return rc;
+	for (i = 0; i < a->n; i++)
+		if ((rc = wsc_check_chain(ed, &a->list[i].ProtocolChain, i,
+		    err)) != 0)
+			return rc;
+	if (id == 0 || (DWORD)(id + a->n) < id)
+		return wsc_say(err, WSAENOBUFS, "catalog entry ids are used "
+		    "up");
+	if ((v = calloc(ed->cat.count + a->n, sizeof(*v))) == NULL)
+		return WSAENOBUFS;
+	memcpy(v, ed->e, ed->cat.count * sizeof(*v));
+	for (i = 0; i < a->n; i++) {
+		ne = &v[ed->cat.count + i];
+		ne->info = a->list[i];
+		ne->info.ProviderId = *a->id;
+		ne->info.dwCatalogEntryId = id + (DWORD)i;
+		if (ne->info.ProtocolChain.ChainLen == BASE_PROTOCOL)
+			ne->info.ProtocolChain.ChainEntries[0] = id + (DWORD)i;
+		ne->path = a->path;
+		ne->params = NULL;
+	}
+	rc = wsc_rebuild(ed, v, ed->cat.count + a->n, id + (DWORD)a->n);
+	free(v);
+	a->first = id;
+	return rc;
+}
+
+/* 0 and *first_id (the first new entry), or a WSA code with err. */
+int
+wsc_install_provider(const char *file, const GUID *id, const char *path,
+    const WSAPROTOCOL_INFOW *list, size_t n, DWORD *first_id,
+    struct catfile_error *err)
+{
+	struct wsc_install_arg a = { id, path, list, n, 0 };
+	int rc;
+
+	if (id == NULL || path == NULL || list == NULL)
+		return wsc_say(err, WSAEFAULT, "a NULL argument");
+	if (n == 0 || *path == '\0')
+		return wsc_say(err, WSAEINVAL, n == 0 ? "no entries to "
+		    "install" : "an empty provider path");
+	rc = catfile_update(file, wsc_install_edit, &a, err);
+	if (rc == 0 && first_id != NULL)
+		*first_id = a.first;
+	return rc;
+}
+
+/* --- WSCInstallProviderAndChains ---------------------------------------- */
+
+struct wsc_layer_arg {
+	const GUID		*id;
+	const char		*path, *name, *params;
+	DWORD			 xp1;
+	const DWORD		*over;	/* ids, or ... */
+	const WSAPROTOCOL_INFOW	*infos;	/* ... protocols to match */
+	size_t			 n;
+	DWORD			 layer;
+};
+
+/* Nothing: appends id to ids (*n of them) unless it is there. */
+static void
+wsc_add_id(DWORD *ids, size_t *n, DWORD id)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	ids[(*n)++] = id;
+}
+
+/*
+ * The ids to layer over for the protocols in infos: an entry whose
+ * dwCatalogEntryId names a base or chain entry of ed is that entry;
+ * otherwise every base entry with the same family, type and protocol.
+ * 0 and *out (malloc'd, *nout ids), or a WSA code with err.
+ */
+static int
+wsc_resolve_infos(const struct catalog_edit *ed,
+    const WSAPROTOCOL_INFOW *infos, size_t n, DWORD **out, size_t *nout,
+    struct catfile_error *err)
+{
+	const WSAPROTOCOL_INFOW *p, *e;
+	size_t i, j, m = 0, before;
+	DWORD *ids;
+	long k;
+
+	if ((ids = calloc(ed->cat.count + 1, sizeof(*ids))) == NULL)
+		return WSAENOBUFS;
+	for (i = 0; i < n; i++) {
+		p = &infos[i];
+		k = wsc_find(ed, p->dwCatalogEntryId);
+		if (k >= 0 && ed->e[k].info.ProtocolChain.ChainLen >=
+		    BASE_PROTOCOL) {
+			wsc_add_id(ids, &m, p->dwCatalogEntryId);
+			continue;
+		}
+		before = m;
+		for (j = 0; j < ed->cat.count; j++) {
+			e = &ed->e[j].info;
+			if (e->ProtocolChain.ChainLen == BASE_PROTOCOL &&
+			    e->iAddressFamily == p->iAddressFamily &&
+			    e->iSocketType == p->iSocketType &&
+			    e->iProtocol == p->iProtocol)
+				wsc_add_id(ids, &m, e->dwCatalogEntryId);
+		}
+		if (m == before) {
+			free(ids);
+			return wsc_say(err, WSAEINVAL, "protocol %zu (entry "
+			    "%u, family %d, type %d, protocol %d) matches no "
+			    "base or chain entry", i, p->dwCatalogEntryId,
+			    p->iAddressFamily, p->iSocketType,
+			    p->iProtocol);
+		}
+	}
+	*out = ids;
+	*nout = m;
+	return 0;
+}
+
+/* 0 if every id in over can have a layer put over it, else WSAEINVAL
+ * with err naming the first that cannot. */
+static int
+wsc_check_over(const struct catalog_edit *ed, const DWORD *over, size_t n,
+    struct catfile_error *err)
+{
+	size_t i, j;
+	long k;
+	int len;
+
+	for (i = 0; i < n; i++) {
+		if ((k = wsc_find(ed, over[i])) < 0)
+			return wsc_say(err, WSAEINVAL, "no catalog entry %u",
+			    over[i]);
+		len = ed->e[k].info.ProtocolChain.ChainLen;
+		if (len == LAYERED_PROTOCOL)
+			return wsc_say(err, WSAEINVAL, "entry %u is a layered "
+			    "entry; install over a base or chain entry",
+			    over[i]);
+		if (len >= MAX_PROTOCOL_CHAIN)
+			return wsc_say(err, WSAEINVAL, "chain %u is already "
+			    "%d long", over[i], len);
+		for (j = 0; j < i; j++)
+			if (over[j] == over[i])
+				return wsc_say(err, WSAEINVAL, "entry %u is "
+				    "listed twice", over[i]);
+	}
+	return 0;
+}
+
+/* 0 once the layer and its chains are in ed, or a WSA code. */
+static int
+wsc_layer_edit(struct catalog_edit *ed, void *varg,
+    struct catfile_error *err)
+{
+	struct wsc_layer_arg *a = varg;
+	DWORD *ids = NULL, top;
+	const DWORD *over = a->over;
+	size_t i, n = a->n;
+	int rc;
+
+	if ((rc = wsc_check_new_guid(ed, a->id, err)) != 0)
+		return rc;
+	if (a->infos != NULL) {
+		if ((rc = wsc_resolve_infos(ed, a->infos, a->n, &ids, &n,
+		    err)) != 0)
+			return rc;
+		over = ids;
+	}
+	if ((rc = wsc_check_over(ed, over, n, err)) != 0)
+		goto out;
+	rc = catedit_add_layer(ed, a->id, a->path, a->name, a->params, over,
+	    n, &a->layer);
+	if (rc != 0)
+		goto out;
+	/* Without XP1_IFS_HANDLES the layer hands out its own handles:
+	 * neither its entry nor its chains may claim IFS handles. */
+	for (i = 0; i < ed->cat.count; i++) {
+		WSAPROTOCOL_INFOW *p = &ed->e[i].info;
+
+		top = p->ProtocolChain.ChainLen >= 2 ?
+		    p->ProtocolChain.ChainEntries[0] : p->dwCatalogEntryId;
+		if (top != a->layer)
+			continue;
+		p->dwServiceFlags1 &= ~(DWORD)XP1_IFS_HANDLES;
+		if (p->dwCatalogEntryId == a->layer)
+			p->dwServiceFlags1 |= a->xp1;
+		else
+			p->dwServiceFlags1 |= a->xp1 & XP1_IFS_HANDLES;
+	}
+out:
+	free(ids);
+	return rc;
+}
+
+/* The layer's entry id in *layer_id; 0 or a WSA code with err. */
+static int
+wsc_layer(const char *file, struct wsc_layer_arg *a, DWORD *layer_id,
+    struct catfile_error *err)
+{
+	int rc;
+
+	if (a->id == NULL || a->path == NULL || a->name == NULL ||
+	    (a->n > 0 && a->over == NULL && a->infos == NULL))
+		return wsc_say(err, WSAEFAULT, "a NULL argument");
+	if (*a->path == '\0')
+		return wsc_say(err, WSAEINVAL, "an empty provider path");
+	if (a->n == 0)
+		return wsc_say(err, WSAEINVAL, "nothing to install over");
+	if ((a->xp1 & ~(DWORD)XP1_IFS_HANDLES) != 0)
+		return wsc_say(err, WSAEINVAL, "service flags 0x%x: only "
+		    "XP1_IFS_HANDLES may be given", a->xp1);
+	rc = catfile_update(file, wsc_layer_edit, a, err);
+	if (rc == 0 && layer_id != NULL)
+		*layer_id = a->layer;
+	return rc;
+}
+
+int
+wsc_install_layer(const char *file, const GUID *id, const char *path,
+    const char *name, DWORD xp1, const char *params, const DWORD *over,
+    size_t n, DWORD *layer_id, struct catfile_error *err)
+{
+	struct wsc_layer_arg a = { id, path, name, params, xp1, over, NULL,
+	    n, 0 };
+
+	return wsc_layer(file, &a, layer_id, err);
+}
+
+/* --- removal, order, parameters ------------------------------------------ */
+
+/* 0 once provider *arg is gone from ed, or WSAEINVAL. */
+static int
+wsc_deinstall_edit(struct catalog_edit *ed, void *arg,
+    struct catfile_error *err)
+{
+	char g[40];
+	int rc;
+
+	rc = catedit_remove_provider(ed, arg);
+	if (rc == WSAEINVAL)
+		return wsc_say(err, rc, "provider %s is not installed",
+		    catfile_guid_str(arg, g, sizeof(g)));
+	return rc;
+}
+
+int
+wsc_deinstall(const char *file, const GUID *id, struct catfile_error *err)
+{
+	if (id == NULL)
+		return wsc_say(err, WSAEFAULT, "a NULL argument");
+	return catfile_update(file, wsc_deinstall_edit, (void *)id, err);
+}
+
+struct wsc_order_arg {
+	const DWORD	*ids;
+	size_t		 n;
+};
+
+/* 0 once the ids come first in ed, or WSAEINVAL. */
+static int
+wsc_order_edit(struct catalog_edit *ed, void *varg,
+    struct catfile_error *err)
+{
+	struct wsc_order_arg *a = varg;
+	size_t i, j;
+
+	for (i = 0; i < a->n; i++) {
+		if (wsc_find(ed, a->ids[i]) < 0)
+			return wsc_say(err, WSAEINVAL, "no catalog entry %u",
+			    a->ids[i]);
+		for (j = 0; j < i; j++)
+			if (a->ids[j] == a->ids[i])
+				return wsc_say(err, WSAEINVAL, "entry %u is "
+				    "listed twice", a->ids[i]);
+	}
+	return catedit_reorder(ed, a->ids, a->n);
+}
+
+int
+wsc_write_order(const char *file, const DWORD *ids, size_t n,
+    struct catfile_error *err)
+{
+	struct wsc_order_arg a = { ids, n };
+
+	if (ids == NULL && n > 0)
+		return wsc_say(err, WSAEFAULT, "a NULL argument");
+	return catfile_update(file, wsc_order_edit, &a, err);
+}
+
+struct wsc_params_arg {
+	DWORD		 id;
+	const char	*params;
+};
+
+/* 0 once the entry (and, for a layered entry, the chains it tops) has
+ * the new parameters, or a WSA code. */
+static int
+wsc_params_edit(struct catalog_edit *ed, void *varg,
+    struct catfile_error *err)
+{
+	struct wsc_params_arg *a = varg;
+	const WSAPROTOCOLCHAIN *pc;
+	struct catalog_entry *v;
+	size_t i;
+	long k;
+	int rc, layered;
+
+	if ((k = wsc_find(ed, a->id)) < 0)
+		return wsc_say(err, WSAEINVAL, "no catalog entry %u", a->id);
+	layered = ed->e[k].info.ProtocolChain.ChainLen == LAYERED_PROTOCOL;
+	if ((v = calloc(ed->cat.count, sizeof(*v))) == NULL)
+		return WSAENOBUFS;
+	memcpy(v, ed->e, ed->cat.count * sizeof(*v));
+	for (i = 0; i < ed->cat.count; i++) {
+		pc = &v[i].info.ProtocolChain;
+		if (v[i].info.dwCatalogEntryId == a->id || (layered &&
+		    pc->ChainLen >= 2 && pc->ChainLen <= MAX_PROTOCOL_CHAIN &&
+		    pc->ChainEntries[0] == a->id))
+			v[i].params = a->params;
+	}
+	rc = wsc_rebuild(ed, v, ed->cat.count, ed->next_id);
+	free(v);
+	return rc;
+}
+
+int
+wsc_set_params(const char *file, DWORD id, const char *params,
+    struct catfile_error *err)
+{
+	struct wsc_params_arg a = { id, params };
+
+	if (params != NULL && *params == '\0')
+		a.params = NULL;
+	return catfile_update(file, wsc_params_edit, &a, err);
+}
+
+/* --- the exported calls ---------------------------------------------------- */
+
+/* 0, or SOCKET_ERROR with *lpErrno = rc (logged when it is the file's
+ * fault, not the caller's). */
+static int
+wsc_result(const char *fn, int rc, const struct catfile_error *err,
+    LPINT lpErrno)
+{
+	if (rc == 0)
+		return 0;
+	if ((rc == WSAEACCES || rc == WSANO_RECOVERY || rc == WSAENOBUFS) &&
+	    !catfile_is_quiet())
+		log_msg("%s: %s", fn, err->msg[0] != '\0' ? err->msg :
+		    errmap_message(rc));
+	if (lpErrno != NULL)
+		*lpErrno = rc;
+	return SOCKET_ERROR;
+}
+
+/* A malloc'd UTF-8 copy of w, or NULL (no memory). */
+static char *
+wsc_utf8(const WCHAR *w)
+{
+	size_t n = wstr_to_utf8(NULL, 0, w) + 1;
+	char *s;
+
+	if ((s = malloc(n)) != NULL)
+		wstr_to_utf8(s, n, w);
+	return s;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+	char *path;
+	int rc;
+
+	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
+	    lpProtocolInfoList == NULL || lpErrno == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
+		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
+	rc = wsc_install_provider(catfile_path(), lpProviderId, path,
+	    lpProtocolInfoList, dwNumberOfEntries, NULL, &err);
+	free(path);
+	return wsc_result(__func__, rc, &err, lpErrno);
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProviderAndChains(LPGUID lpProviderId,
+    const LPWSTR lpszProviderDllPath, const LPWSTR lpszLspName,
+    DWORD dwServiceFlags, LPWSAPROTOCOL_INFOW lpProtocolInfoList,
+    DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+	struct wsc_layer_arg a;
+	char *path, *name;
+	int rc;
+
+	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
+	    lpszLspName == NULL || lpProtocolInfoList == NULL ||
+	    lpErrno == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	path = wsc_utf8(lpszProviderDllPath);
+	name = wsc_utf8(lpszLspName);
+	if (path == NULL || name == NULL) {
+		free(path);
+		free(name);
+		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
+	}
+	memset(&a, 0, sizeof(a));
+	a.id = lpProviderId;
+	a.path = path;
+	a.name = name;
+	a.xp1 = dwServiceFlags;
+	a.infos = lpProtocolInfoList;
+	a.n = dwNumberOfEntries;
+	rc = wsc_layer(catfile_path(), &a, lpdwCatalogEntryId, &err);
+	free(path);
+	free(name);
+	return wsc_result(__func__, rc, &err, lpErrno);
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCDeinstallProvider(LPGUID lpProviderId, LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+
+	if (lpProviderId == NULL || lpErrno == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	return wsc_result(__func__, wsc_deinstall(catfile_path(),
+	    lpProviderId, &err), &err, lpErrno);
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId, DWORD dwNumberOfEntries)
+{
+	struct catfile_error err = { 0, "" };
+	int rc, dummy;
+
+	if (lpwdCatalogEntryId == NULL)
+		rc = WSAEFAULT;
+	else
+		rc = wsc_write_order(catfile_path(), lpwdCatalogEntryId,
+		    dwNumberOfEntries, &err);
+	wsc_result(__func__, rc, &err, &dummy);
+	return rc;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimSetLayerParams(DWORD dwCatalogEntryId, const char *lpszParams,
+    LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+
+	if (lpszParams == NULL || lpErrno == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	return wsc_result(__func__, wsc_set_params(catfile_path(),
+	    dwCatalogEntryId, lpszParams, &err), &err, lpErrno);
+}

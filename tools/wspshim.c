@@ -1,0 +1,1169 @@
+/*
+ * wspshim.c - the wspshim command: show and change the catalog file, and
+ * run a program with libwspshim.so preloaded (docs/wspshim-command.md).
+ *
+ *	wspshim [--catalog FILE | --user | --system] COMMAND [ARGS...]
+ *
+ * It links the core's archive and calls the installer operations behind
+ * the WSC* calls (spi/wsc.c) on the catalog file directly, so it can name
+ * the file and say exactly what went wrong.  Usage errors exit 2, with the
+ * usage on stderr; failures exit 1 with one message.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catfile.h"
+#include "layerenv.h"
+#include "libc.h"
+#include "wstr.h"
+
+#ifndef WSPSHIM_INSTALLED_LIB
+#define WSPSHIM_INSTALLED_LIB	"/usr/local/lib/libwspshim.so"
+#endif
+#ifndef WSPSHIM_TOOL_LAYERDIR
+#define WSPSHIM_TOOL_LAYERDIR	NULL
+#endif
+
+#define EXIT_USAGE	2
+
+static const char *progname = "wspshim";
+static const char *cmdname;		/* the subcommand, for messages */
+static char catalog_file[PATH_MAX];	/* the catalog file acted on */
+static const char *catalog_opt;		/* --catalog FILE, or NULL */
+static int catalog_where;		/* 'u' --user, 's' --system, or 0 */
+
+static int pick_catalog(void);
+
+static const char usage_main[] =
+"usage: wspshim [--catalog FILE | --user | --system] COMMAND [ARGS...]\n"
+"\n"
+"Show and change the libwspshim protocol catalog, and run programs with\n"
+"their sockets going through its provider chains.\n"
+"\n"
+"commands:\n"
+"  catalog [--brief]             list the catalog file's entries\n"
+"  install [OPTIONS] LAYER       install a layer over base entries\n"
+"  remove ID|GUID|NAME           remove a layer (or provider) and its "
+"chains\n"
+"  order ID...                   put these entries first in catalog order\n"
+"  run [-l LAYER[:PARAMS]]... [--] PROGRAM [ARGS...]\n"
+"                                run PROGRAM with libwspshim.so preloaded\n"
+"  help [COMMAND]                show this help, or a command's\n"
+"\n"
+"The catalog file: --catalog FILE, else $WSPSHIM_CATALOG, else the\n"
+"per-user file ($XDG_CONFIG_HOME or ~/.config)/wspshim/catalog if it\n"
+"exists, else the system file.  --user and --system pick one of the two.\n"
+"Changes reach programs started afterwards, not running ones.\n";
+
+static const char usage_catalog[] =
+"usage: wspshim catalog [--brief] [--catalog FILE]\n"
+"\n"
+"List every entry of the catalog file, in catalog order, the way\n"
+"\"netsh winsock show catalog\" does: entry type, description, provider\n"
+"GUID and path, entry id, version, address family, socket address sizes,\n"
+"socket type, protocol, service and provider flags, protocol chain and\n"
+"layer parameters.  --brief prints one line per entry.  A missing file\n"
+"lists the built-in catalog.\n";
+
+static const char usage_install[] =
+"usage: wspshim install [--over ID|KIND[,...]] [--name NAME] "
+"[--params STR]\n"
+"                       [--ifs] [--catalog FILE] LAYER\n"
+"\n"
+"Install LAYER (a plugin file, or a short name found as WSPSHIM_LAYERS\n"
+"finds it) as a hidden layered entry, with a chain over each entry named\n"
+"by --over, first in catalog order.  The absolute path of the file is\n"
+"stored; it is not loaded now.\n"
+"\n"
+"  --over LIST   catalog entry ids (base or chain entries) and kinds:\n"
+"                tcp udp raw tcp6 udp6 raw6 unix-stream unix-dgram\n"
+"                unix-seqpacket, or the groups ipv4 ipv6 ip unix all\n"
+"                (default: all, every base entry)\n"
+"  --name NAME   the layer's name (default: the file name without\n"
+"                \"libwsp_\" and \".so\"); chains are \"NAME over [BASE]\"\n"
+"  --params STR  the parameter string the layer reads\n"
+"  --ifs         the layer hands out the handles of the provider below it\n"
+"                (XP1_IFS_HANDLES)\n"
+"\n"
+"Prints the new layered entry's id and provider GUID.\n";
+
+static const char usage_remove[] =
+"usage: wspshim remove [--catalog FILE] ID|GUID|NAME\n"
+"\n"
+"Remove a provider's entries and every chain that names one of them.\n"
+"ID is a catalog entry id: a layered entry, or a chain (which removes the\n"
+"layer on top of it), or an installed base entry.  GUID is a provider id,\n"
+"{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}.  NAME is an installed layer's\n"
+"name.  The built-in base entries are removed only by their GUID.\n";
+
+static const char usage_order[] =
+"usage: wspshim order [--catalog FILE] ID...\n"
+"\n"
+"Put the listed catalog entries first, in this order; the others follow\n"
+"in their present order (WSCWriteProviderOrder).  Selection takes the\n"
+"first entry that matches a socket, so the order decides which chain a\n"
+"socket goes through.\n";
+
+static const char usage_run[] =
+"usage: wspshim run [-l LAYER[:PARAMS]]... [--library FILE] [--] PROGRAM "
+"[ARGS...]\n"
+"\n"
+"Execute PROGRAM with libwspshim.so first in LD_PRELOAD (an LD_PRELOAD\n"
+"already set is kept after it).  Each -l adds a layer for this run only,\n"
+"through WSPSHIM_LAYERS (the first -l is the top layer); the catalog file\n"
+"is not changed.  With --catalog FILE, PROGRAM uses that catalog file\n"
+"(WSPSHIM_CATALOG).  --library names the libwspshim.so to preload.\n"
+"The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
+"cannot be run.\n";
+
+static const char usage_help[] = "usage: wspshim help [COMMAND]\n";
+
+/* Nothing: prints "wspshim: CMD: message" on stderr. */
+static void
+warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	if (cmdname != NULL)
+		fprintf(stderr, "%s: ", cmdname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* EXIT_USAGE, after a message and the usage text on stderr. */
+static int
+usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	if (cmdname != NULL)
+		fprintf(stderr, "%s: ", cmdname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+/* 0 after the help text went to stdout. */
+static int
+show_help(const char *usage)
+{
+	fputs(usage, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* --- reading the catalog --------------------------------------------- */
+
+/* 0 and the catalog file's entries in ed (*missing when there is no
+ * file), or 1 after the message. */
+static int
+read_catalog(struct catalog_edit *ed, int *missing)
+{
+	struct catfile_error err;
+
+	memset(ed, 0, sizeof(*ed));
+	if (pick_catalog() != 0)
+		return 1;
+	if (catfile_read(catalog_file, ed, missing, &err) != 0) {
+		warnx_("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The UTF-8 form of an entry's description, with control characters
+ * shown as '?', in buf. */
+static char *
+entry_name(const WSAPROTOCOL_INFOW *p, char *buf, size_t len)
+{
+	char *s;
+
+	wstr_to_utf8(buf, len, p->szProtocol);
+	for (s = buf; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	return buf;
+}
+
+/* s with control characters shown as '?', in buf. */
+static const char *
+printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* What netsh calls the kind of an entry. */
+static const char *
+entry_type(const WSAPROTOCOL_INFOW *p)
+{
+	if (p->ProtocolChain.ChainLen == LAYERED_PROTOCOL)
+		return "Layered Service Provider";
+	if (p->ProtocolChain.ChainLen == BASE_PROTOCOL)
+		return "Base Service Provider";
+	return "Layered Chain Entry";
+}
+
+/* The short kind of an entry, for --brief. */
+static const char *
+entry_kind(const WSAPROTOCOL_INFOW *p)
+{
+	if (p->ProtocolChain.ChainLen == LAYERED_PROTOCOL)
+		return "layer";
+	if (p->ProtocolChain.ChainLen == BASE_PROTOCOL)
+		return "base";
+	return "chain";
+}
+
+/* The name of an address family, or "?". */
+static const char *
+family_name(int af)
+{
+	switch (af) {
+	case AF_UNSPEC:
+		return "AF_UNSPEC";
+	case AF_INET:
+		return "AF_INET";
+	case AF_INET6:
+		return "AF_INET6";
+	case AF_UNIX:
+		return "AF_UNIX";
+	}
+	return "?";
+}
+
+/* The name of a socket type, or "?". */
+static const char *
+socktype_name(int type)
+{
+	switch (type) {
+	case SOCK_STREAM:
+		return "SOCK_STREAM";
+	case SOCK_DGRAM:
+		return "SOCK_DGRAM";
+	case SOCK_RAW:
+		return "SOCK_RAW";
+	case SOCK_SEQPACKET:
+		return "SOCK_SEQPACKET";
+	}
+	return "?";
+}
+
+/* The chain's ids as "1010 : 1001" in buf. */
+static char *
+chain_str(const WSAPROTOCOLCHAIN *pc, const char *sep, char *buf,
+    size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < pc->ChainLen && i < MAX_PROTOCOL_CHAIN; i++)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%u",
+		    i ? sep : "", pc->ChainEntries[i]);
+	return buf;
+}
+
+/* Nothing: prints one entry in netsh's layout. */
+static void
+print_entry(const struct catalog_entry *e)
+{
+	const WSAPROTOCOL_INFOW *p = &e->info;
+	char name[WSAPROTOCOL_LEN * 3 + 1], g[40], chain[128], buf[PATH_MAX];
+
+	printf("\nWinsock Catalog Provider Entry\n"
+	    "------------------------------------------------------\n");
+	printf("%-36s%s\n", "Entry Type:", entry_type(p));
+	printf("%-36s%s\n", "Description:", entry_name(p, name, sizeof(name)));
+	printf("%-36s%s\n", "Provider ID:",
+	    catfile_guid_str(&p->ProviderId, g, sizeof(g)));
+	printf("%-36s%s\n", "Provider Path:",
+	    printable(e->path != NULL ? e->path : "", buf, sizeof(buf)));
+	printf("%-36s%u\n", "Catalog Entry ID:", p->dwCatalogEntryId);
+	printf("%-36s%d\n", "Version:", p->iVersion);
+	printf("%-36s%d (%s)\n", "Address Family:", p->iAddressFamily,
+	    family_name(p->iAddressFamily));
+	printf("%-36s%d\n", "Max Address Length:", p->iMaxSockAddr);
+	printf("%-36s%d\n", "Min Address Length:", p->iMinSockAddr);
+	printf("%-36s%d (%s)\n", "Socket Type:", p->iSocketType,
+	    socktype_name(p->iSocketType));
+	if (p->iProtocolMaxOffset != 0)
+		printf("%-36s%d to %lld\n", "Protocol:", p->iProtocol,
+		    (long long)p->iProtocol + p->iProtocolMaxOffset);
+	else
+		printf("%-36s%d\n", "Protocol:", p->iProtocol);
+	printf("%-36s0x%x\n", "Service Flags:", p->dwServiceFlags1);
+	printf("%-36s0x%x\n", "Provider Flags:", p->dwProviderFlags);
+	printf("%-36s%u\n", "Message Size:", p->dwMessageSize);
+	printf("%-36s%d\n", "Protocol Chain Length:",
+	    p->ProtocolChain.ChainLen);
+	if (p->ProtocolChain.ChainLen > 1)
+		printf("%-36s%s\n", "Protocol Chain:",
+		    chain_str(&p->ProtocolChain, " : ", chain, sizeof(chain)));
+	if (e->params != NULL)
+		printf("%-36s%s\n", "Layer Parameters:",
+		    printable(e->params, buf, sizeof(buf)));
+}
+
+/* Nothing: prints one entry on one line. */
+static void
+print_brief(const struct catalog_entry *e)
+{
+	const WSAPROTOCOL_INFOW *p = &e->info;
+	char name[WSAPROTOCOL_LEN * 3 + 1], chain[128], buf[PATH_MAX];
+
+	if (p->ProtocolChain.ChainLen > 1)
+		chain_str(&p->ProtocolChain, ",", chain, sizeof(chain));
+	else
+		snprintf(chain, sizeof(chain), "-");
+	printf("%-6u %-6s %-9s %-15s %-5d %-16s %s", p->dwCatalogEntryId,
+	    entry_kind(p), family_name(p->iAddressFamily),
+	    socktype_name(p->iSocketType), p->iProtocol, chain,
+	    entry_name(p, name, sizeof(name)));
+	if (e->params != NULL)
+		printf("  params=%s", printable(e->params, buf, sizeof(buf)));
+	putchar('\n');
+}
+
+/* The exit status of "wspshim catalog". */
+static int
+cmd_catalog(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "brief", no_argument, NULL, 'b' },
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct catalog_edit ed;
+	size_t i;
+	int c, brief = 0, missing;
+
+	while ((c = getopt_long(argc, argv, "bh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			brief = 1;
+			break;
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'h':
+			return show_help(usage_catalog);
+		default:
+			return usage_error(usage_catalog, "bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage_catalog, "unexpected argument: %s",
+		    argv[optind]);
+	if (read_catalog(&ed, &missing) != 0)
+		return 1;
+	if (brief) {
+		printf("# %s%s\n", catalog_file, missing ?
+		    " (no such file: the built-in catalog)" : "");
+		printf("%-6s %-6s %-9s %-15s %-5s %-16s %s\n", "ID", "KIND",
+		    "FAMILY", "TYPE", "PROTO", "CHAIN", "DESCRIPTION");
+		for (i = 0; i < ed.cat.count; i++)
+			print_brief(&ed.e[i]);
+	} else {
+		printf("Catalog file: %s%s\n", catalog_file, missing ?
+		    " (no such file: the built-in catalog)" : "");
+		for (i = 0; i < ed.cat.count; i++)
+			print_entry(&ed.e[i]);
+	}
+	catedit_free(&ed);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* --- install --------------------------------------------------------- */
+
+/* Base entry kinds --over knows: a name, and the family, type and
+ * protocol it matches (-1: any). */
+static const struct {
+	const char	*name;
+	int		 af, type, proto;
+} kinds[] = {
+	{ "tcp", AF_INET, SOCK_STREAM, IPPROTO_TCP },
+	{ "udp", AF_INET, SOCK_DGRAM, IPPROTO_UDP },
+	{ "raw", AF_INET, SOCK_RAW, -1 },
+	{ "tcp6", AF_INET6, SOCK_STREAM, IPPROTO_TCP },
+	{ "udp6", AF_INET6, SOCK_DGRAM, IPPROTO_UDP },
+	{ "raw6", AF_INET6, SOCK_RAW, -1 },
+	{ "unix-stream", AF_UNIX, SOCK_STREAM, -1 },
+	{ "unix-dgram", AF_UNIX, SOCK_DGRAM, -1 },
+	{ "unix-seqpacket", AF_UNIX, SOCK_SEQPACKET, -1 },
+	{ "ipv4", AF_INET, -1, -1 },
+	{ "ipv6", AF_INET6, -1, -1 },
+	{ "ip", -2, -1, -1 },		/* AF_INET or AF_INET6 */
+	{ "unix", AF_UNIX, -1, -1 },
+	{ "all", -1, -1, -1 },
+};
+
+/* Whether base entry p is of kind k. */
+static int
+kind_matches(size_t k, const WSAPROTOCOL_INFOW *p)
+{
+	int af = kinds[k].af;
+
+	if (af == -2 && p->iAddressFamily != AF_INET &&
+	    p->iAddressFamily != AF_INET6)
+		return 0;
+	if (af >= 0 && p->iAddressFamily != af)
+		return 0;
+	if (kinds[k].type >= 0 && p->iSocketType != kinds[k].type)
+		return 0;
+	return kinds[k].proto < 0 || p->iProtocol == kinds[k].proto;
+}
+
+/* 0 and *v, a decimal catalog entry id in s; else -1. */
+static int
+parse_id(const char *s, DWORD *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x == 0 || x > UINT32_MAX)
+		return -1;
+	*v = (DWORD)x;
+	return 0;
+}
+
+/* Nothing: adds id to ids (*n of them, room for the catalog) unless it is
+ * there. */
+static void
+add_id(DWORD *ids, size_t *n, DWORD id)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	ids[(*n)++] = id;
+}
+
+/*
+ * The ids the --over list names in catalog ed, into ids (room for
+ * count + 1 of them), *n of them.  0, EXIT_USAGE (a word that is neither
+ * an id nor a kind) or 1 (an id not in the catalog, a kind with no entry).
+ */
+static int
+resolve_over(const char *list, const struct catalog_edit *ed, DWORD *ids,
+    size_t *n)
+{
+	char *copy, *w, *save = NULL;
+	size_t k, i, before;
+	DWORD id;
+	int rc = 0;
+
+	*n = 0;
+	if ((copy = strdup(list)) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	for (w = strtok_r(copy, ", ", &save); w != NULL && rc == 0;
+	    w = strtok_r(NULL, ", ", &save)) {
+		if (parse_id(w, &id) == 0) {
+			for (i = 0; i < ed->cat.count; i++)
+				if (ed->e[i].info.dwCatalogEntryId == id)
+					break;
+			if (i == ed->cat.count) {
+				warnx_("no catalog entry %u in %s", id,
+				    catalog_file);
+				rc = 1;
+			} else if (*n < ed->cat.count)
+				add_id(ids, n, id);
+			continue;
+		}
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (strcmp(kinds[k].name, w) == 0)
+				break;
+		if (k == sizeof(kinds) / sizeof(kinds[0])) {
+			rc = usage_error(usage_install, "--over: \"%s\" is "
+			    "neither a catalog entry id nor a kind", w);
+			break;
+		}
+		before = *n;
+		for (i = 0; i < ed->cat.count; i++)
+			if (ed->e[i].info.ProtocolChain.ChainLen ==
+			    BASE_PROTOCOL && kind_matches(k, &ed->e[i].info))
+				add_id(ids, n, ed->e[i].info.dwCatalogEntryId);
+		if (*n == before) {
+			warnx_("--over %s: no such base entry in %s", w,
+			    catalog_file);
+			rc = 1;
+		}
+	}
+	free(copy);
+	if (rc == 0 && *n == 0)
+		rc = usage_error(usage_install, "--over names no entry");
+	return rc;
+}
+
+/* The directory of the libwspshim.so the command goes with, malloc'd, or
+ * NULL. */
+static char *
+library_dir(const char *lib)
+{
+	const char *slash = strrchr(lib, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	return strndup(lib, slash == lib ? 1 : (size_t)(slash - lib));
+}
+
+static const char *find_library(const char *given);
+
+/* The absolute path of the plugin LAYER names, malloc'd, or NULL after
+ * the message. */
+static char *
+resolve_layer(const char *layer)
+{
+	struct layerenv_opts o;
+	char searched[1024], *found, *abs;
+	const char *lib;
+	struct stat st;
+
+	memset(&o, 0, sizeof(o));
+	o.layer_path = getenv("WSPSHIM_LAYER_PATH");
+	o.install_dir = WSPSHIM_TOOL_LAYERDIR;
+	lib = find_library(NULL);
+	o.lib_dir = lib != NULL ? library_dir(lib) : NULL;
+	found = layerenv_resolve(layer, &o, searched, sizeof(searched));
+	free((char *)o.lib_dir);
+	if (found == NULL) {
+		warnx_("no layer %s (looked in: %s)", layer, searched);
+		return NULL;
+	}
+	abs = realpath(found, NULL);
+	if (abs == NULL || stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
+		warnx_("%s: %s", found, abs == NULL ? strerror(errno) :
+		    "not a regular file");
+		free(found);
+		free(abs);
+		return NULL;
+	}
+	free(found);
+	return abs;
+}
+
+/* The name a layer file gets: its file name without "libwsp_" and ".so";
+ * malloc'd. */
+static char *
+layer_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b != NULL ? b + 1 : path;
+	if (strncmp(b, "libwsp_", 7) == 0 && b[7] != '\0')
+		b += 7;
+	n = strlen(b);
+	if (n > 3 && strcmp(b + n - 3, ".so") == 0)
+		n -= 3;
+	return strndup(b, n);
+}
+
+/* 0 and a new random (version 4) GUID in *g, or -1. */
+static int
+new_guid(GUID *g)
+{
+	unsigned char b[16];
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < sizeof(b)) {
+		r = getrandom(b + got, sizeof(b) - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	g->Data1 = (DWORD)b[0] << 24 | (DWORD)b[1] << 16 | (DWORD)b[2] << 8 |
+	    b[3];
+	g->Data2 = (WORD)(b[4] << 8 | b[5]);
+	g->Data3 = (WORD)(b[6] << 8 | b[7]);
+	memcpy(g->Data4, b + 8, 8);
+	return 0;
+}
+
+/* The exit status of "wspshim install". */
+static int
+cmd_install(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "over", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "params", required_argument, NULL, 'p' },
+		{ "ifs", no_argument, NULL, 'i' },
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *over = "all", *name = NULL, *params = NULL;
+	struct catfile_error err;
+	struct catalog_edit ed;
+	char *path = NULL, *dname = NULL, g[40];
+	DWORD *ids = NULL, layer, xp1 = 0;
+	size_t n = 0, i;
+	GUID guid;
+	int c, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "o:n:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			over = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'p':
+			params = optarg;
+			break;
+		case 'i':
+			xp1 = XP1_IFS_HANDLES;
+			break;
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'h':
+			return show_help(usage_install);
+		default:
+			return usage_error(usage_install, "bad option");
+		}
+	}
+	if (optind == argc)
+		return usage_error(usage_install, "no LAYER given");
+	if (optind + 1 < argc)
+		return usage_error(usage_install, "unexpected argument: %s",
+		    argv[optind + 1]);
+	if (name != NULL && *name == '\0')
+		return usage_error(usage_install, "--name is empty");
+	if (read_catalog(&ed, NULL) != 0)
+		return 1;
+	if ((ids = calloc(ed.cat.count + 1, sizeof(*ids))) == NULL) {
+		warnx_("out of memory");
+		goto out;
+	}
+	if ((rc = resolve_over(over, &ed, ids, &n)) != 0)
+		goto out;
+	rc = 1;
+	if ((path = resolve_layer(argv[optind])) == NULL)
+		goto out;
+	if (name == NULL && (name = dname = layer_name(path)) == NULL) {
+		warnx_("out of memory");
+		goto out;
+	}
+	if (new_guid(&guid) != 0) {
+		warnx_("cannot make a GUID: %s", strerror(errno));
+		goto out;
+	}
+	if (wsc_install_layer(catalog_file, &guid, path, name, xp1, params,
+	    ids, n, &layer, &err) != 0) {
+		warnx_("%s", err.msg);
+		goto out;
+	}
+	printf("installed %s as entry %u, provider %s, chains", name, layer,
+	    catfile_guid_str(&guid, g, sizeof(g)));
+	for (i = 0; i < n; i++)
+		printf(" %u", layer + 1 + (DWORD)i);
+	printf("\n");
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	catedit_free(&ed);
+	free(ids);
+	free(path);
+	free(dname);
+	return rc;
+}
+
+/* --- remove, order ------------------------------------------------------ */
+
+/* 0 and the provider GUID that ID, GUID or NAME stands for in ed, or the
+ * exit status after the message. */
+static int
+resolve_provider(const char *what, const struct catalog_edit *ed, GUID *g)
+{
+	const struct catalog_entry *e = NULL, *top;
+	char name[WSAPROTOCOL_LEN * 3 + 1], gs[40];
+	size_t i, found = 0;
+	DWORD id;
+
+	if (catfile_guid_parse(what, g) == 0)
+		return 0;
+	if (parse_id(what, &id) == 0) {
+		for (i = 0; i < ed->cat.count; i++)
+			if (ed->e[i].info.dwCatalogEntryId == id)
+				e = &ed->e[i];
+		if (e == NULL) {
+			warnx_("no catalog entry %u in %s", id, catalog_file);
+			return 1;
+		}
+		*g = e->info.ProviderId;
+		if (e->info.ProtocolChain.ChainLen >= 2) {
+			/* A chain stands for the layer on top of it. */
+			for (i = 0; i < ed->cat.count; i++) {
+				top = &ed->e[i];
+				if (top->info.dwCatalogEntryId ==
+				    e->info.ProtocolChain.ChainEntries[0])
+					*g = top->info.ProviderId;
+			}
+		} else if (e->info.ProtocolChain.ChainLen == BASE_PROTOCOL &&
+		    memcmp(g, &catalog_base_guid, sizeof(*g)) == 0) {
+			warnx_("entry %u is a built-in base entry; to remove "
+			    "all of them, name the GUID %s", id,
+			    catfile_guid_str(g, gs, sizeof(gs)));
+			return 1;
+		}
+		return 0;
+	}
+	for (i = 0; i < ed->cat.count; i++) {
+		e = &ed->e[i];
+		if (e->info.ProtocolChain.ChainLen != LAYERED_PROTOCOL ||
+		    strcmp(entry_name(&e->info, name, sizeof(name)), what) != 0)
+			continue;
+		if (found > 0 && memcmp(g, &e->info.ProviderId,
+		    sizeof(*g)) != 0) {
+			warnx_("several layers are named %s; name one by its "
+			    "entry id or GUID", what);
+			return 1;
+		}
+		*g = e->info.ProviderId;
+		found++;
+	}
+	if (found == 0) {
+		warnx_("no layer named %s in %s", what, catalog_file);
+		return 1;
+	}
+	return 0;
+}
+
+/* The exit status of "wspshim remove". */
+static int
+cmd_remove(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct catfile_error err;
+	struct catalog_edit ed;
+	char g[40];
+	GUID guid;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'h':
+			return show_help(usage_remove);
+		default:
+			return usage_error(usage_remove, "bad option");
+		}
+	}
+	if (optind == argc)
+		return usage_error(usage_remove, "nothing to remove");
+	if (optind + 1 < argc)
+		return usage_error(usage_remove, "unexpected argument: %s",
+		    argv[optind + 1]);
+	if (read_catalog(&ed, NULL) != 0)
+		return 1;
+	rc = resolve_provider(argv[optind], &ed, &guid);
+	catedit_free(&ed);
+	if (rc != 0)
+		return rc;
+	if (wsc_deinstall(catalog_file, &guid, &err) != 0) {
+		warnx_("%s", err.msg);
+		return 1;
+	}
+	printf("removed provider %s\n", catfile_guid_str(&guid, g, sizeof(g)));
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* The exit status of "wspshim order". */
+static int
+cmd_order(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct catfile_error err;
+	char *copy, *w, *save;
+	DWORD *ids, id;
+	size_t n = 0, cap = 0;
+	int c, i, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'h':
+			return show_help(usage_order);
+		default:
+			return usage_error(usage_order, "bad option");
+		}
+	}
+	if (optind == argc)
+		return usage_error(usage_order, "no entry ids given");
+	for (i = optind; i < argc; i++)
+		cap += strlen(argv[i]) / 2 + 1;
+	if ((ids = calloc(cap, sizeof(*ids))) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	for (i = optind; i < argc && rc == 0; i++) {
+		if ((copy = strdup(argv[i])) == NULL) {
+			warnx_("out of memory");
+			rc = 1;
+			break;
+		}
+		save = NULL;
+		for (w = strtok_r(copy, ",", &save); w != NULL;
+		    w = strtok_r(NULL, ",", &save)) {
+			if (parse_id(w, &id) != 0) {
+				rc = usage_error(usage_order, "not a catalog "
+				    "entry id: %s", w);
+				break;
+			}
+			ids[n++] = id;
+		}
+		free(copy);
+	}
+	if (rc == 0 && pick_catalog() != 0)
+		rc = 1;
+	if (rc == 0 && wsc_write_order(catalog_file, ids, n, &err) != 0) {
+		warnx_("%s", err.msg);
+		rc = 1;
+	}
+	free(ids);
+	return rc;
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+/* Whether path names a regular file. */
+static int
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * The libwspshim.so to preload: given (--library), else the one beside
+ * this program in a build tree (../shim/libwspshim.so), else the installed
+ * one.  An absolute path in a static buffer, or NULL when none is there.
+ */
+static const char *
+find_library(const char *given)
+{
+	static char buf[PATH_MAX];
+	char self[PATH_MAX], *slash, *r;
+	ssize_t n;
+
+	if (given != NULL) {
+		if ((r = realpath(given, NULL)) == NULL)
+			return NULL;
+		snprintf(buf, sizeof(buf), "%s", r);
+		free(r);
+		return is_file(buf) ? buf : NULL;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(buf, sizeof(buf), "%s/../shim/libwspshim.so",
+			    self) < (int)sizeof(buf) &&
+			    (r = realpath(buf, NULL)) != NULL) {
+				snprintf(buf, sizeof(buf), "%s", r);
+				free(r);
+				if (is_file(buf))
+					return buf;
+			}
+		}
+	}
+	snprintf(buf, sizeof(buf), "%s", WSPSHIM_INSTALLED_LIB);
+	return is_file(buf) ? buf : NULL;
+}
+
+/* A WSPSHIM_LAYERS element for s: ',' and '\' escaped. */
+static void
+add_layer_elem(char *out, size_t *n, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == ',' || *s == '\\')
+			out[(*n)++] = '\\';
+		out[(*n)++] = *s;
+	}
+}
+
+/* The exit status of "wspshim run" when the program cannot be executed
+ * (otherwise it does not return). */
+static int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "layer", required_argument, NULL, 'l' },
+		{ "library", required_argument, NULL, 'L' },
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *given = NULL, *lib, *old, **l;
+	char *layers = NULL, *preload = NULL;
+	size_t len = 1, n = 0;
+	int c, i, nl = 0, e;
+
+	if ((l = calloc((size_t)argc, sizeof(*l))) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	while ((c = getopt_long(argc, argv, "+l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (*optarg == '\0' || *optarg == ':') {
+				free(l);
+				return usage_error(usage_run, "-l needs a "
+				    "layer name");
+			}
+			len += 2 * strlen(optarg) + 1;
+			l[nl++] = optarg;
+			break;
+		case 'L':
+			given = optarg;
+			break;
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'h':
+			free(l);
+			return show_help(usage_run);
+		default:
+			free(l);
+			return usage_error(usage_run, "bad option (put -- "
+			    "before the program)");
+		}
+	}
+	if (optind == argc) {
+		free(l);
+		return usage_error(usage_run, "no program given");
+	}
+	if ((lib = find_library(given)) == NULL) {
+		warnx_("cannot find libwspshim.so%s%s", given ? " at " : "",
+		    given ? given : " (build it, or give --library FILE)");
+		goto fail;
+	}
+	if (strpbrk(lib, " \t\n:") != NULL) {
+		warnx_("%s cannot go in LD_PRELOAD (a space or colon in the "
+		    "path)", lib);
+		goto fail;
+	}
+	if (nl > 0) {
+		if ((layers = malloc(len)) == NULL)
+			goto nomem;
+		for (i = 0; i < nl; i++) {
+			if (i > 0)
+				layers[n++] = ',';
+			add_layer_elem(layers, &n, l[i]);
+		}
+		layers[n] = '\0';
+		if (setenv("WSPSHIM_LAYERS", layers, 1) != 0)
+			goto nomem;
+	}
+	if (catalog_opt != NULL || catalog_where != 0) {
+		if (pick_catalog() != 0)
+			goto fail;
+		if (setenv("WSPSHIM_CATALOG", catalog_file, 1) != 0)
+			goto nomem;
+	}
+	old = getenv("LD_PRELOAD");
+	if (asprintf(&preload, "%s%s%s", lib, old != NULL && *old != '\0' ?
+	    ":" : "", old != NULL ? old : "") < 0) {
+		preload = NULL;
+		goto nomem;
+	}
+	if (setenv("LD_PRELOAD", preload, 1) != 0)
+		goto nomem;
+	free(preload);
+	free(layers);
+	free(l);
+	execvp(argv[optind], argv + optind);
+	e = errno;
+	warnx_("%s: %s", argv[optind], strerror(e));
+	return e == ENOENT ? 127 : 126;
+nomem:
+	warnx_("%s", strerror(errno ? errno : ENOMEM));
+fail:
+	free(preload);
+	free(layers);
+	free(l);
+	return 1;
+}
+
+/* --- main --------------------------------------------------------------- */
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+	const char	*usage;
+} commands[] = {
+	{ "catalog", cmd_catalog, usage_catalog },
+	{ "install", cmd_install, usage_install },
+	{ "remove", cmd_remove, usage_remove },
+	{ "order", cmd_order, usage_order },
+	{ "run", cmd_run, usage_run },
+};
+
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+/* The exit status of "wspshim help [COMMAND]". */
+static int
+cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return show_help(usage_main);
+	if (strcmp(argv[1], "help") == 0)
+		return show_help(usage_help);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return show_help(commands[i].usage);
+	return usage_error(usage_main, "unknown command: %s", argv[1]);
+}
+
+/* 0 once catalog_file names the file to act on (--catalog FILE, else
+ * --user or --system, else the rules), or 1 after the message. */
+static int
+pick_catalog(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n, where = catalog_where;
+
+	if (catalog_opt != NULL)
+		where = 'c';
+	switch (where) {
+	case 'c':
+		n = snprintf(catalog_file, sizeof(catalog_file), "%s",
+		    catalog_opt);
+		break;
+	case 'u':
+		if (xdg != NULL && xdg[0] == '/')
+			n = snprintf(catalog_file, sizeof(catalog_file),
+			    "%s/wspshim/catalog", xdg);
+		else if (home != NULL && *home != '\0')
+			n = snprintf(catalog_file, sizeof(catalog_file),
+			    "%s/.config/wspshim/catalog", home);
+		else {
+			warnx_("--user: neither XDG_CONFIG_HOME nor HOME is "
+			    "set");
+			return 1;
+		}
+		break;
+	case 's':
+		n = snprintf(catalog_file, sizeof(catalog_file), "%s",
+		    catfile_system_path());
+		break;
+	default:
+		n = catfile_locate(catalog_file, sizeof(catalog_file),
+		    catfile_secure()) == 0 ? 0 : -1;
+		break;
+	}
+	if (n < 0 || (size_t)n >= sizeof(catalog_file) ||
+	    catalog_file[0] == '\0') {
+		warnx_("the catalog file path is empty or too long");
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "user", no_argument, NULL, 'u' },
+		{ "system", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	size_t i;
+	int c, where = 0, rc;
+
+	libc_init();
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			catalog_opt = optarg;
+			break;
+		case 'u':
+		case 's':
+			if (where != 0 && where != c)
+				return usage_error(usage_main, "--user and "
+				    "--system do not go together");
+			where = c;
+			break;
+		case 'h':
+			return show_help(usage_main);
+		default:
+			return usage_error(usage_main, "bad option");
+		}
+	}
+	if (optind == argc)
+		return usage_error(usage_main, "no command given");
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "help") == 0)
+		return cmd_help(argc, argv);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[0], commands[i].name) == 0)
+			break;
+	if (i == NCOMMANDS)
+		return usage_error(usage_main, "unknown command: %s", argv[0]);
+	cmdname = commands[i].name;
+	catalog_where = where;
+	optind = 0;
+	rc = commands[i].fn(argc, argv);
+	return rc;
+}
