@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -23,6 +24,7 @@
 
 #define WSA_LOW_VERSION		MAKEWORD(1, 0)
 #define WSA_HIGH_VERSION	MAKEWORD(2, 2)
+#define WSA_INIT_WAIT_MS	5000	/* for another thread's core_init() */
 
 static int wsa_starts;
 
@@ -51,6 +53,26 @@ wsa_version_key(WORD v)
 	return (unsigned)LOBYTE(v) << 8 | HIBYTE(v);
 }
 
+/*
+ * core_init(), waiting while another thread runs it (the first WSAStartup
+ * of a process may come from several threads at once).  0 when ready, -1
+ * when this thread is inside it or it does not finish within
+ * WSA_INIT_WAIT_MS.
+ */
+static int
+wsa_core_init(void)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	for (i = 0; core_init() != 0; i++) {
+		if (wsp_tls.depth > 0 || i >= WSA_INIT_WAIT_MS)
+			return -1;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
 WSPSHIM_EXPORT int WSAAPI
 WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData)
 {
@@ -60,7 +82,7 @@ WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData)
 		return WSAVERNOTSUPPORTED;
 	if (lpWSAData == NULL)
 		return WSAEFAULT;
-	if (core_init() != 0)
+	if (wsa_core_init() != 0)
 		return WSASYSNOTREADY;
 	if (wsa_version_key(v) > wsa_version_key(WSA_HIGH_VERSION))
 		v = WSA_HIGH_VERSION;
