@@ -2597,3 +2597,70 @@ Test(enum_protocols, a_form_reads_one_catalog_per_call, .timeout = 60)
 	cr_assert_eq(i, 200000, "call %d: %d entries (%s), length %u", i, n,
 	    wsa_name(n < 0 ? WSAGetLastError() : 0), len);
 }
+
+/* ------------------------------------------------------------------ */
+/* The first WSAStartup of a process, from many threads at once. */
+
+#define RACERS	8		/* threads per process */
+#define ROUNDS	24		/* processes, each with a fresh library */
+
+static pthread_barrier_t race_start;
+
+static void *
+race_startup(void *arg)
+{
+	WSADATA d;
+	int *rc = arg;
+
+	pthread_barrier_wait(&race_start);
+	*rc = WSAStartup(MAKEWORD(2, 2), &d);
+	return NULL;
+}
+
+/* In a fresh process: RACERS threads start the library at once.  The
+ * exit status is the number of starts that failed, or 100 for a balance
+ * of WSACleanup calls that does not match. */
+static void
+race_once(void)
+{
+	pthread_t t[RACERS];
+	int rc[RACERS], i, bad = 0;
+
+	alarm(WAIT_MS / 1000 * 2);	/* a hang ends the round */
+	if (pthread_barrier_init(&race_start, NULL, RACERS) != 0)
+		_exit(100);
+	for (i = 0; i < RACERS; i++) {
+		rc[i] = -1;
+		if (pthread_create(&t[i], NULL, race_startup, &rc[i]) != 0)
+			_exit(100);
+	}
+	for (i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < RACERS; i++)
+		bad += rc[i] != 0;
+	for (i = 0; i < RACERS - bad; i++)
+		if (WSACleanup() != 0)
+			_exit(100);
+	_exit(WSACleanup() == SOCKET_ERROR ? bad : 100);
+}
+
+Test(startup, concurrent_first_starts_all_succeed, .timeout = 120)
+{
+	int round, status;
+	pid_t pid;
+
+	for (round = 0; round < ROUNDS; round++) {
+		pid = fork();
+		cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+		if (pid == 0)
+			race_once();
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status), "round %d: killed by signal %d",
+		    round, WTERMSIG(status));
+		cr_assert_neq(WEXITSTATUS(status), 100, "round %d: the "
+		    "WSACleanup count does not match the starts", round);
+		cr_assert_eq(WEXITSTATUS(status), 0, "round %d: %d of %d "
+		    "concurrent first WSAStartup calls failed", round,
+		    WEXITSTATUS(status), RACERS);
+	}
+}
