@@ -13,9 +13,15 @@
 # every mode defined "on" below).  A new mode is one mode_define line.
 #
 #	mode_run MODE CMD...		run the program CMD in MODE
-#	check_modes [-s N] NAME CMD...	one check per mode: native must exit
-#					N (default 0); every other mode must
-#					match its stdout and exit status
+#	mode_env MODE			set MODE_ENV: env(1) arguments for MODE
+#	mode_bg MODE CMD...		the same in the background (lib.sh's
+#					bg: BG_PID, stopped on exit)
+#	check_modes [-s N] [-i FILE] [-o FILE] NAME CMD...
+#					one check per mode: the native run
+#					must exit N (default 0) and, with -o,
+#					print exactly FILE; every other mode
+#					must match its stdout and exit status.
+#					-i: stdin from FILE (else /dev/null)
 #	echo_start			start echod, export ECHO_DIR
 #	need_probes			bail unless the probes are built
 #
@@ -72,15 +78,32 @@ _mode_env_args() {
 	done
 }
 
+# Set the array MODE_ENV to the env(1) arguments that give MODE's
+# environment, for "env "${MODE_ENV[@]}" CMD..." (in the background, say:
+# $! is then CMD's own pid, as env execs it).
+mode_env() {
+	local args
+	args=$(_mode_env_args "$1") || return 2
+	mapfile -t MODE_ENV <<<"$args"
+}
+
 # Run the program CMD... in MODE (the environment changes for CMD only).
 mode_run() {
-	local mode=$1 args
+	mode_env "$1" || return 2
 	shift
-	args=$(_mode_env_args "$mode") || return 2
-	local -a a
-	mapfile -t a <<<"$args"
-	env "${a[@]}" "$@"
+	env "${MODE_ENV[@]}" "$@"
 }
+
+# Run the program CMD... in MODE in the background (see lib.sh's bg):
+# env execs CMD, so BG_PID is CMD's own pid.
+mode_bg() {
+	mode_env "$1" || return 2
+	shift
+	bg env "${MODE_ENV[@]}" "$@"
+}
+
+# Stdin of the runs check_modes makes (its -i option).
+_mode_stdin=/dev/null
 
 # Run CMD... in MODE under timeout; stdout to $2.out, stderr to $2.err,
 # the exit status to $2.rc.  Returns 0.
@@ -88,7 +111,7 @@ _mode_capture() {
 	local mode=$1 base=$2 rc=0
 	shift 2
 	mode_run "$mode" timeout -k 5 "$PROBE_TIMEOUT" "$@" \
-	    >"$base.out" 2>"$base.err" </dev/null || rc=$?
+	    >"$base.out" 2>"$base.err" <"$_mode_stdin" || rc=$?
 	echo "$rc" >"$base.rc"
 }
 
@@ -101,17 +124,24 @@ _mode_show() {
 	sed -e 's/^/stderr: /' -e 40q "$base.err"
 }
 
-# The native run of a check: it must exit WANT.
+# The native run of a check: it must exit WANT and, when EXPECT is not
+# empty, print exactly the file EXPECT.
 _mode_native() {
-	local want=$1 ref=$2
-	shift 2
+	local want=$1 expect=$2 ref=$3
+	shift 3
 	_mode_capture native "$ref" "$@"
 	if [[ $(cat "$ref.rc") != "$want" ]]; then
 		echo "the native run (no preload) must exit $want:"
 		_mode_show "$ref"
+		rm -f "$ref.rc"
 		return 1
 	fi
-	cat "$ref.out"
+	if [[ -n $expect ]] && ! cmp "$expect" "$ref.out"; then
+		echo "the native run's output is not $expect"
+		rm -f "$ref.rc"
+		return 1
+	fi
+	head -c 2000 "$ref.out"
 }
 
 # A preloaded run: same stdout and exit status as the native run $2.
@@ -120,7 +150,7 @@ _mode_compare() {
 	shift 2
 	run=$ref.$mode
 	if [[ ! -f $ref.rc ]]; then
-		echo "no native run to compare with"
+		echo "the native run failed: nothing to compare with"
 		return 1
 	fi
 	_mode_capture "$mode" "$run" "$@"
@@ -137,22 +167,29 @@ _mode_compare() {
 
 _mode_seq=0
 
-# check_modes [-s N] NAME CMD...: "NAME [native]" and "NAME [MODE]" for
-# every mode in WSPSHIM_TEST_MODES.
+# check_modes [-s N] [-i FILE] [-o FILE] NAME CMD...: "NAME [native]"
+# and "NAME [MODE]" for every mode in WSPSHIM_TEST_MODES.
 check_modes() {
-	local want=0 name ref mode
-	if [[ $1 == -s ]]; then
-		want=$2
+	local want=0 expect='' name ref mode
+	_mode_stdin=/dev/null
+	while (($# > 2)); do
+		case $1 in
+		-s) want=$2 ;;
+		-i) _mode_stdin=$2 ;;
+		-o) expect=$2 ;;
+		*) break ;;
+		esac
 		shift 2
-	fi
+	done
 	name=$1
 	shift
 	_mode_seq=$((_mode_seq + 1))
 	ref=$TEST_TMP/run.$_mode_seq
-	check "$name [native]" _mode_native "$want" "$ref" "$@"
+	check "$name [native]" _mode_native "$want" "$expect" "$ref" "$@"
 	for mode in $WSPSHIM_TEST_MODES; do
 		check "$name [$mode]" _mode_compare "$mode" "$ref" "$@"
 	done
+	_mode_stdin=/dev/null
 }
 
 # Bail out unless the probe programs are built.
@@ -165,14 +202,10 @@ need_probes() {
 # Start echod in TEST_TMP/echo (without the preload) and wait, at most 10
 # seconds, for its ports file; exports ECHO_DIR.  Bails on failure.
 echo_start() {
-	local i args
-	local -a a
+	local i
 	ECHO_DIR=$TEST_TMP/echo
 	mkdir -p "$ECHO_DIR"
-	# env execs echod: BG_PID is echod's own pid, which cleanup stops.
-	args=$(_mode_env_args native)
-	mapfile -t a <<<"$args"
-	bg env "${a[@]}" "$PROBES/echod" "$ECHO_DIR" 240
+	mode_bg native "$PROBES/echod" "$ECHO_DIR" 240
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $ECHO_DIR/ports ]] && break
 		if ! kill -0 "$BG_PID" 2>/dev/null; then
