@@ -1655,6 +1655,8 @@ ParameterizedTest(struct kind *k, duplicate, token_makes_a_working_descriptor)
 	dup = socket_from_token(&info);
 	cr_assert_neq(dup, p.cli);
 	cr_assert_eq(socket_entry_id(dup), k->id);
+	cr_assert_neq(fcntl(dup, F_GETFD) & FD_CLOEXEC, 0,
+	    "a duplicate is close-on-exec");
 	expect_flow(dup, p.peer, "through the duplicate");
 	expect_flow(p.cli, p.peer, "through the source");
 	if (k->type != SOCK_DGRAM)
@@ -2310,6 +2312,63 @@ Test(ioctl, base_handle_is_the_descriptor)
 	assert_error(0, "WSAIoctl success");
 	cr_assert_eq(out, fd);
 	cr_assert_eq(n, sizeof(int));
+}
+
+/* SIO_BSP_HANDLE answers the base provider's own handle, which is no
+ * descriptor: the chain socket's base handle. */
+Test(ioctl, bsp_handle_is_the_base_handle)
+{
+	SOCKET h = 0;
+	DWORD n = 0;
+	int fd;
+
+	start();
+	fd = api_socket(AF_UNIX, SOCK_DGRAM, 0, 0);
+	cr_assert_eq(WSAIoctl((SOCKET)fd, SIO_BSP_HANDLE, NULL, 0, &h,
+	    sizeof(h), &n, NULL, NULL), 0, "%s",
+	    wsa_name(WSAGetLastError()));
+	cr_assert_eq(n, sizeof(SOCKET));
+	cr_assert_eq(h, fdtab_get(fd)->base);
+	cr_assert_gt(h, (SOCKET)INT_MAX, "not a descriptor");
+}
+
+/* SIOCATMARK keeps Linux's answer: 0 with no urgent data pending. */
+Test(ioctl, siocatmark_is_linux_answer)
+{
+	struct pair p;
+	int v = -1;
+	DWORD n;
+
+	start();
+	pair_open(&p, AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(WSAIoctl((SOCKET)p.cli, SIOCATMARK, NULL, 0, &v,
+	    sizeof(v), &n, NULL, NULL), 0, "%s",
+	    wsa_name(WSAGetLastError()));
+	cr_assert_eq(v, 0);
+}
+
+/* A socket no catalog entry covers is not one the API can act on, but
+ * closesocket still closes it. */
+Test(ioctl, socket_of_no_catalog_entry_is_enotsock)
+{
+	WSAPROTOCOL_INFOW info;
+	unsigned long v;
+	DWORD n;
+	int fd;
+
+	start();
+	fd = socket(AF_NETLINK, SOCK_RAW, 0);
+	cr_assert_geq(fd, 0, "socket(AF_NETLINK): %s", strerror(errno));
+	cr_assert_eq(WSAIoctl((SOCKET)fd, FIONREAD, NULL, 0, &v, sizeof(v),
+	    &n, NULL, NULL), SOCKET_ERROR);
+	assert_error(WSAENOTSOCK, "WSAIoctl(netlink)");
+	cr_assert_eq(WSADuplicateSocketW((SOCKET)fd, (DWORD)getpid(), &info),
+	    SOCKET_ERROR);
+	assert_error(WSAENOTSOCK, "WSADuplicateSocketW(netlink)");
+	cr_assert(fd_is_open(fd));
+	cr_assert_eq(closesocket((SOCKET)fd), 0, "%s",
+	    wsa_name(WSAGetLastError()));
+	assert_closed(fd, "netlink socket");
 }
 
 Test(ioctl, fionbio_toggles_o_nonblock)
