@@ -1,8 +1,9 @@
 /*
  * probe_threads - 16 threads open, use, duplicate and close sockets at
- * once.
+ * once; or fork while threads do.
  *
  *	probe_threads [SECONDS]
+ *	probe_threads fork
  *
  * Each thread loops for SECONDS (default 3) or MAXITER iterations: it
  * opens a socket of the next transport, sends the echo server a payload
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@
 
 #define NTHREAD	16
 #define MAXITER	1000
+#define NFORK	200
+#define NFORKER	4
 
 /* TCP is a small share: each connection leaves a TIME_WAIT behind. */
 static const enum transport rota[] = {
@@ -35,6 +39,7 @@ static const enum transport rota[] = {
 static struct peer peers[T_COUNT];
 static struct timespec deadline;
 static long counts[NTHREAD];
+static volatile int stop;
 
 static int
 expired(void)
@@ -85,10 +90,57 @@ worker(void *arg)
 	int id = (int)(long)arg;
 	long i;
 
-	for (i = 0; i < MAXITER && !expired(); i++)
+	for (i = 0; i < MAXITER && !expired() && !stop; i++)
 		iteration(id, i);
 	counts[id] = i;
 	return NULL;
+}
+
+/* The child of a fork taken while the workers run. */
+static void
+child(int n)
+{
+	int fd, d;
+
+	probe_name = "probe_threads fork child";
+	alarm(PROBE_WATCHDOG);
+	fd = peer_socket(&peers[n % 2 ? T_TCP4 : T_UNIX_STREAM], 0);
+	round_trip(fd, SOCK_STREAM, 1000, (unsigned long)n);
+	if ((d = dup(fd)) < 0 || close(fd) != 0)
+		_exit(2);
+	round_trip(d, SOCK_STREAM, 100, (unsigned long)n + 1);
+	_exit(close(d) == 0 ? 0 : 3);
+}
+
+/* fork NFORK times while NFORKER threads loop; 0 or the failed child. */
+static void
+forks(void)
+{
+	pthread_t th[NFORKER];
+	pid_t pid;
+	int t, i, status;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 20;
+	for (t = 0; t < NFORKER; t++)
+		if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0)
+			fail("pthread_create");
+	for (i = 0; i < NFORK; i++) {
+		if ((pid = fork()) < 0)
+			fail_errno("fork");
+		if (pid == 0)
+			child(i);
+		if (waitpid(pid, &status, 0) != pid)
+			fail_errno("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail("fork child %d failed (status 0x%x)", i,
+			    (unsigned)status);
+	}
+	stop = 1;
+	for (t = 0; t < NFORKER; t++)
+		pthread_join(th[t], NULL);
+	printf("%d forks while %d threads used sockets: every child "
+	    "worked\n", NFORK, NFORKER);
 }
 
 int
@@ -99,10 +151,14 @@ main(int argc, char **argv)
 	int t, rc;
 
 	probe_init("probe_threads");
-	if (secs <= 0 || secs > 20)
-		secs = 3;
 	for (t = 0; t < T_COUNT; t++)
 		peer_get((enum transport)t, &peers[t]);
+	if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+		forks();
+		return 0;
+	}
+	if (secs <= 0 || secs > 20)
+		secs = 3;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += secs;
 	for (t = 0; t < NTHREAD; t++)
