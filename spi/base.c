@@ -2,14 +2,16 @@
  * base.c - the built-in base provider: the end of every chain, and the only
  * code that issues socket syscalls (always through the libc table).
  *
- * A base SOCKET is a virtual handle from the handle table whose context
- * names a small per-socket struct in a type-stable pool: the kernel
- * descriptor (atomic, so the core can re-point it), a copy of the socket's
- * catalog entry, its WSPSocket flags and whether the kernel already closed
- * the descriptor behind it.  The context is the struct's pool index plus
- * one, not its address: WPUFDIsSet hands base_kernel_fd() any handle, a
- * layer's included, and an index is checked with pool_at() and the
- * struct's own handle without dereferencing someone else's pointer.
+ * A base SOCKET is a virtual handle the base mints itself, naming a small
+ * per-socket struct in a type-stable pool: the kernel descriptor (atomic,
+ * so the core can re-point it), a copy of the socket's catalog entry, its
+ * WSPSocket flags and whether the kernel already closed the descriptor
+ * behind it.  The value packs a process-wide generation and the struct's
+ * pool index, and is 2 modulo 4, so it never equals a WPU handle (0 modulo
+ * 4) or a kernel descriptor (below 2^32); a lookup is one pool load and a
+ * compare with the struct's own handle, which also catches stale handles.
+ * The base does not use the WPU handle table: that keeps the data path at
+ * a few instructions per call.
  *
  * Errors from the kernel go through errmap_from_errno(), which keeps the
  * native errno for the shim; errors the base decides itself are plain WSA
@@ -129,18 +131,29 @@ base_fail_h(LPINT lpErrno, int code)
 	return INVALID_SOCKET;
 }
 
+/* Base handles: generation << 24 | pool index << 2 | 2. */
+#define BASE_H_IDX_SHIFT	2
+#define BASE_H_IDX_MASK		((SOCKET)0x3fffff)
+#define BASE_H_GEN_SHIFT	24
+#define BASE_H_TAG		((SOCKET)2)
+_Static_assert(((SOCKET)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) - 1 <=
+    BASE_H_IDX_MASK, "every pool index fits in a base handle");
+
+/* Generations start at 256, so every handle is at least 2^32. */
+static _Atomic uint64_t base_gen = 256;
+
 /* The socket a handle names, or NULL for a stale or foreign handle. */
 static inline struct base_sock *
 base_get(SOCKET s)
 {
 	struct base_sock *bs;
-	DWORD_PTR ctx = 0;
 
-	if (!handle_lookup(s, &ctx) || ctx - 1 >= UINT32_MAX)
+	if ((s & 3) != BASE_H_TAG || s < HANDLE_MIN)
 		return NULL;
-	bs = pool_at(&base_pool, (uint32_t)(ctx - 1));
+	bs = pool_at_fast(&base_pool,
+	    (uint32_t)((s >> BASE_H_IDX_SHIFT) & BASE_H_IDX_MASK));
 	if (bs == NULL ||
-	    atomic_load_explicit(&bs->self, memory_order_relaxed) != s)
+	    atomic_load_explicit(&bs->self, memory_order_acquire) != s)
 		return NULL;
 	return bs;
 }
@@ -181,13 +194,9 @@ base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	atomic_store_explicit(&bs->flags, flags, memory_order_relaxed);
 	atomic_store_explicit(&bs->detached, 0, memory_order_relaxed);
 	atomic_store_explicit(&bs->fd, fd, memory_order_relaxed);
-	atomic_store_explicit(&bs->self, INVALID_SOCKET, memory_order_relaxed);
-	h = handle_create(info->dwCatalogEntryId,
-	    (DWORD_PTR)pool_index(&base_pool, bs) + 1, err);
-	if (h == INVALID_SOCKET) {
-		pool_put(&base_pool, bs);
-		return INVALID_SOCKET;
-	}
+	h = (SOCKET)atomic_fetch_add_explicit(&base_gen, 1,
+	    memory_order_relaxed) << BASE_H_GEN_SHIFT |
+	    (SOCKET)pool_index(&base_pool, bs) << BASE_H_IDX_SHIFT | BASE_H_TAG;
 	atomic_store_explicit(&bs->self, h, memory_order_release);
 	return h;
 }
@@ -462,16 +471,16 @@ static int WSPAPI
 base_closesocket(SOCKET s, LPINT lpErrno)
 {
 	struct base_sock *bs;
-	int fd, detached, err;
+	int fd, detached;
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	/* The handle table decides a race between two closes. */
-	if (handle_close(s, &err) != 0)
-		return base_fail(lpErrno, err);
 	fd = atomic_load_explicit(&bs->fd, memory_order_acquire);
 	detached = atomic_load_explicit(&bs->detached, memory_order_acquire);
-	atomic_store_explicit(&bs->self, INVALID_SOCKET, memory_order_relaxed);
+	/* Of two racing closes, the one that clears the handle wins. */
+	if (!atomic_compare_exchange_strong_explicit(&bs->self, &s,
+	    INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
+		return base_fail(lpErrno, WSAENOTSOCK);
 	pool_put(&base_pool, bs);
 	/* Linux frees the descriptor even when close() reports EINTR. */
 	if (!detached && fd >= 0 && libc.close(fd) != 0 && errno != EINTR)

@@ -66,7 +66,7 @@ handle_slot_of(SOCKET s, uint64_t *gen)
 	if (s < HANDLE_MIN || (s & ((1u << HANDLE_IDX_SHIFT) - 1)) != 0)
 		return NULL;
 	*gen = s >> HANDLE_GEN_SHIFT;
-	return pool_at(&handle_pool,
+	return pool_at_fast(&handle_pool,
 	    (uint32_t)((s >> HANDLE_IDX_SHIFT) & HANDLE_IDX_MASK));
 }
 

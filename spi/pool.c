@@ -26,7 +26,6 @@
 
 #define POOL_CHUNK_OBJS		((uint32_t)1 << POOL_CHUNK_SHIFT)
 #define POOL_MAX_OBJS		((uint32_t)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT)
-#define POOL_HDR		64	/* keeps objects 16- and line-aligned */
 #define POOL_MIN_ALIGN		((size_t)1 << 16)	/* >= any page size */
 
 _Static_assert(POOL_MAX_CHUNKS <= (1u << (32 - POOL_CHUNK_SHIFT)) / 2,

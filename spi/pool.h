@@ -33,6 +33,30 @@ struct pool {
 
 #define POOL_INIT(type)	{ .objsize = (sizeof(type) + 15) & ~(size_t)15 }
 
+#define POOL_HDR		64	/* chunk header; keeps objects aligned */
+
+/*
+ * The object at index for a hot path: one load and a multiply.  Unlike
+ * pool_at() it does not check that the index was ever handed out, so the
+ * caller validates what it reads (a generation, its own handle): an index
+ * in a mapped chunk that was never used names a zeroed object.  NULL when
+ * the index's chunk is not mapped.
+ */
+static inline void *
+pool_at_fast(const struct pool *p, uint32_t index)
+{
+	unsigned char *c;
+
+	if (index >= (uint32_t)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT)
+		return NULL;
+	c = atomic_load_explicit(&p->chunks[index >> POOL_CHUNK_SHIFT],
+	    memory_order_acquire);
+	if (c == NULL)
+		return NULL;
+	return c + POOL_HDR + (size_t)(index & ((1u << POOL_CHUNK_SHIFT) - 1)) *
+	    p->objsize;
+}
+
 /* A zeroed object, or NULL when memory or indices run out. */
 void *pool_get(struct pool *p);
 
