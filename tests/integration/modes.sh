@@ -14,6 +14,9 @@
 #
 #	mode_run MODE CMD...		run the program CMD in MODE
 #	mode_env MODE			set MODE_ENV: env(1) arguments for MODE
+#	mode_run_stacked MODE LIB first|last CMD...
+#					the same with another preload LIB
+#					before or after libwspshim.so
 #	mode_bg MODE CMD...		the same in the background (lib.sh's
 #					bg: BG_PID, stopped on exit)
 #	check_modes [-s N] [-i FILE] [-o FILE] NAME CMD...
@@ -92,6 +95,23 @@ mode_run() {
 	mode_env "$1" || return 2
 	shift
 	env "${MODE_ENV[@]}" "$@"
+}
+
+# Run the program CMD... in MODE with the preload LIB stacked too: after
+# libwspshim.so (ORDER last) or before it (first); native: LIB alone.
+# Under timeout.
+mode_run_stacked() {
+	local mode=$1 lib=$2 order=$3 pre
+	shift 3
+	mode_env "$mode" || return 2
+	pre=$lib
+	if [[ $mode != native && $order == last ]]; then
+		pre=$WSPSHIM_LIB:$lib
+	elif [[ $mode != native ]]; then
+		pre=$lib:$WSPSHIM_LIB
+	fi
+	env "${MODE_ENV[@]}" LD_PRELOAD="$pre" \
+	    timeout -k 5 "$PROBE_TIMEOUT" "$@"
 }
 
 # Run the program CMD... in MODE in the background (see lib.sh's bg):

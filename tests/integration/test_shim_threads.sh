@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Concurrency: 16 threads opening, using, duplicating and closing
 # sockets for 3 seconds; fork while threads do; a signal handler that writes to a socket and
-# closes a duplicate while the main thread is busy in socket calls.
+# closes a duplicate while the main thread is busy in socket calls; a send
+# on a duplicate racing with another thread's close of the original.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=modes.sh
@@ -16,4 +17,11 @@ check_modes "fork while 4 threads use sockets: every child works" \
     "$PROBES/probe_threads" fork
 check_modes "signal handler write() and close(): no deadlock" \
     "$PROBES/probe_signal" 2
+# A send on a duplicate, held open (by librace.so, below the shim) while
+# another thread closes the original and reuses its number.
+for mode in native $WSPSHIM_TEST_MODES; do
+	check "send on a dup while another thread recycles the original [$mode]" \
+	    mode_run_stacked "$mode" "$PROBES/librace.so" last \
+	    "$PROBES/probe_race"
+done
 done_testing
