@@ -1546,7 +1546,7 @@ catfile_startup_catalog(const char *path, int fallback)
 
 /* Nothing: the catalog file (by the rules) becomes the catalog in force. */
 void
-catfile_load(void)
+catfile_load(void (*unusable)(DWORD id, const char *path))
 {
 	char path[PATH_MAX];
 	const struct catalog *c;
@@ -1559,6 +1559,9 @@ catfile_load(void)
 	fb = secure ? NULL : getenv("WSPSHIM_FALLBACK");
 	c = catfile_startup_catalog(catfile_locate(path, sizeof(path),
 	    secure) == 0 ? path : NULL, fb != NULL && strcmp(fb, "1") == 0);
+	if (c == catfile_closed() && unusable != NULL)
+		unusable(c->entries[0].info.dwCatalogEntryId,
+		    CATFILE_CLOSED_PATH);
 	if (c != catalog_builtin())
 		catalog_set_current(c);
 }

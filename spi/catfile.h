@@ -110,8 +110,14 @@ int catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 const struct catalog *catfile_startup_catalog(const char *path,
     int fallback);
 
-/* Load the catalog file once at start-up and publish it (core_init). */
-void catfile_load(void);
+/*
+ * Load the catalog file once at start-up and publish it (core_init).
+ * When the file is unusable and the run fails closed, unusable (may be
+ * NULL) is told the fail-closed provider's entry id and path, so the
+ * loader fails its chains at once without trying the file or logging
+ * more: the line catfile_load logged is the one line about it.
+ */
+void catfile_load(void (*unusable)(DWORD id, const char *path));
 
 /*
  * The fail-closed catalog: every built-in base entry with a provider that

@@ -111,7 +111,7 @@ core_init(void)
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
 	/* The catalog file, before anything reads the catalog in force. */
-	catfile_load();
+	catfile_load(provider_set_unusable);
 	/* WSPSHIM_LAYERS goes over the catalog in force (the catalog
 	 * file's, loaded first), before any socket is made through the core;
 	 * a layer it cannot find fails its chains through the loader. */

@@ -55,8 +55,8 @@ static const char usage_main[] =
 "  remove ID|GUID|NAME           remove a layer (or provider) and its "
 "chains\n"
 "  order ID...                   put these entries first in catalog order\n"
-"  run [-l LAYER[:PARAMS]]... [--] PROGRAM [ARGS...]\n"
-"                                run PROGRAM with libwspshim.so preloaded\n"
+"  run [--] PROGRAM [ARGS...]    run PROGRAM with libwspshim.so preloaded\n"
+"                                (-l LAYER[:PARAMS] before -- adds a layer)\n"
 "  help [COMMAND]                show this help, or a command's\n"
 "\n"
 "The catalog file: --catalog FILE, else $WSPSHIM_CATALOG, else the\n"
@@ -902,11 +902,14 @@ find_library(const char *given)
 	ssize_t n;
 
 	if (given != NULL) {
-		if ((r = realpath(given, NULL)) == NULL)
+		/* Absolute, as LD_PRELOAD needs, but as given otherwise. */
+		if (given[0] == '/')
+			n = snprintf(buf, sizeof(buf), "%s", given);
+		else if (getcwd(self, sizeof(self)) != NULL)
+			n = snprintf(buf, sizeof(buf), "%s/%s", self, given);
+		else
 			return NULL;
-		snprintf(buf, sizeof(buf), "%s", r);
-		free(r);
-		return is_file(buf) ? buf : NULL;
+		return n < (ssize_t)sizeof(buf) && is_file(buf) ? buf : NULL;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {

@@ -646,18 +646,18 @@ Test(locate, secure_load_ignores_the_environment, .init = setup_dir,
 	setenv("WSPSHIM_LOG", "off", 1);
 	catfile_force_secure(1);
 	catalog_set_current(NULL);
-	catfile_load();
+	catfile_load(NULL);
 	cr_expect_neq(catalog_current(), catfile_closed());
 
 	catfile_force_secure(0);
 	catalog_set_current(NULL);
-	catfile_load();
+	catfile_load(NULL);
 	cr_expect_eq(catalog_current(), catfile_closed());
 
 	/* WSPSHIM_FALLBACK is heeded only without secure execution. */
 	setenv("WSPSHIM_FALLBACK", "1", 1);
 	catalog_set_current(NULL);
-	catfile_load();
+	catfile_load(NULL);
 	cr_expect_eq(catalog_current(), catalog_builtin());
 	catalog_set_current(NULL);
 }
@@ -674,6 +674,44 @@ Test(startup, corrupt_file_fails_closed_and_fallback_opens,
 	cr_expect_eq(catfile_startup_catalog(catpath, 1), catalog_builtin());
 	cr_expect_eq(catfile_startup_catalog(NULL, 0), catfile_closed());
 	cr_expect_eq(catfile_startup_catalog(tmpdir, 0), catfile_closed());
+}
+
+static DWORD told_id;
+static char told_path[PATH_MAX];
+
+/* Nothing: records what catfile_load told the loader. */
+static void
+record_unusable(DWORD id, const char *path)
+{
+	told_id = id;
+	snprintf(told_path, sizeof(told_path), "%s", path);
+}
+
+/* Failing closed, the loader hears of the provider that cannot load, so
+ * it does not try the file or log again; otherwise it hears nothing. */
+Test(startup, load_tells_the_loader_when_closed, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	path_in(catpath, "bad");
+	put_file(catpath, "junk\n", 5);
+	setenv("WSPSHIM_CATALOG", catpath, 1);
+	setenv("WSPSHIM_LOG", "off", 1);
+	catalog_set_current(NULL);
+	catfile_load(record_unusable);
+	cr_assert_eq(catalog_current(), catfile_closed());
+	cr_expect_eq(told_id, catfile_closed()->entries[0].info.
+	    dwCatalogEntryId);
+	cr_expect_eq(catfile_closed()->entries[0].info.ProtocolChain.ChainLen,
+	    LAYERED_PROTOCOL);
+	cr_expect_str_eq(told_path, CATFILE_CLOSED_PATH);
+
+	told_id = 0;
+	setenv("WSPSHIM_FALLBACK", "1", 1);
+	catalog_set_current(NULL);
+	catfile_load(record_unusable);
+	cr_expect_eq(catalog_current(), catalog_builtin());
+	cr_expect_eq(told_id, 0);
+	catalog_set_current(NULL);
 }
 
 /* Every triple the built-in catalog takes selects a chain of the
