@@ -128,8 +128,6 @@ def canon(line):
             return ["recv(%s) = %s" % (fd, ret)]
         if name == "accept":
             name, args = "accept4", args + ["0"]
-        if name == "socket":
-            args = args[:2]
     if name in SEND or name in RECV or name in ("sendmmsg", "recvmmsg"):
         return ["%s(%s, %s) = %s" % (name, fd, flags_of(name, args), ret)]
     return [scrub("%s(%s) = %s" % (name, ", ".join(args), ret))]
