@@ -1,0 +1,627 @@
+/*
+ * null.c - the pass-through layer: every call goes to the provider below,
+ * unchanged.  It is also the template for a new layer: copy this file,
+ * keep the start-up and the handle/context idiom, change the operations
+ * you care about.
+ *
+ * Handles.  The layer is non-IFS: each of its sockets is a handle made by
+ * WPUCreateSocketHandle whose context (struct nsock) holds the handle of
+ * the provider below.  An operation finds the context with
+ * WPUQuerySocketHandleContext and calls down: one lookup and one indirect
+ * call, no allocation, lock or syscall.  SIO_BASE_HANDLE and SIO_BSP_HANDLE
+ * go down like every other ioctl, as the core requires.
+ *
+ * Instances.  The core loads one copy of this file per layered catalog
+ * entry (so null,null,null is three copies, each with its own globals) and
+ * starts a copy once per chain that names its entry: the TCP, UDP and
+ * AF_UNIX chains, whose providers below differ.  Each chain is an
+ * instance with its own next provider.  A socket's context names its
+ * instance; the calls with no socket find it by the chain id in
+ * lpProtocolInfo.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wspshim/ws2spi.h>
+
+#define EXPORT	__attribute__((visibility("default")))
+
+struct ninst {
+	struct ninst	*link;
+	DWORD		chain;		/* the chain entry's catalog id */
+	DWORD		self;		/* this layer's layered entry id */
+	int		starts;		/* WSPStartup calls not cleaned up */
+	_Atomic int	live;		/* open sockets */
+	WSPPROC_TABLE	next;		/* the provider below */
+	WSAPROTOCOL_INFOW info;		/* the chain's struct */
+};
+
+struct nsock {
+	SOCKET		lower;		/* the handle of the provider below */
+	struct ninst	*in;
+};
+
+static const WCHAR description[] = {
+	'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 'n', 'u', 'l', 'l', 0
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct ninst *) instances;
+static WSPUPCALLTABLE up;
+
+/* The instance of chain id `chain', or NULL. */
+static struct ninst *
+inst_find(DWORD chain)
+{
+	struct ninst *in;
+
+	for (in = atomic_load_explicit(&instances, memory_order_acquire);
+	    in != NULL; in = in->link)
+		if (in->chain == chain)
+			return in;
+	return NULL;
+}
+
+/* The instance for a call that names no chain (WSPCleanup, WSPSelect): a
+ * started one, preferably with no socket open (the core cleans up idle
+ * chains).  NULL if none is started. */
+static struct ninst *
+inst_any(void)
+{
+	struct ninst *in, *best = NULL;
+
+	for (in = atomic_load_explicit(&instances, memory_order_acquire);
+	    in != NULL; in = in->link)
+		if (in->starts > 0 &&
+		    (best == NULL || atomic_load(&best->live) != 0))
+			best = in;
+	return best;
+}
+
+/* The context of handle s, or NULL with *err set. */
+static inline struct nsock *
+nsock(SOCKET s, LPINT err)
+{
+	DWORD_PTR ctx;
+
+	if (up.lpWPUQuerySocketHandleContext(s, &ctx, err) != 0)
+		return NULL;
+	return (struct nsock *)ctx;
+}
+
+/* A handle of ours for lower, a new socket of instance in; INVALID_SOCKET
+ * (and lower closed) on failure. */
+static SOCKET
+nwrap(struct ninst *in, SOCKET lower, LPINT err)
+{
+	struct nsock *ns;
+	SOCKET h;
+	int e2;
+
+	if (lower == INVALID_SOCKET)
+		return INVALID_SOCKET;
+	if ((ns = malloc(sizeof(*ns))) == NULL) {
+		*err = WSAENOBUFS;
+		goto out_close;
+	}
+	ns->lower = lower;
+	ns->in = in;
+	h = up.lpWPUCreateSocketHandle(in->self, (DWORD_PTR)ns, err);
+	if (h != INVALID_SOCKET) {
+		atomic_fetch_add(&in->live, 1);
+		return h;
+	}
+	free(ns);
+out_close:
+	in->next.lpWSPCloseSocket(lower, &e2);
+	return INVALID_SOCKET;
+}
+
+/* WSPSocket: our handle over a new socket of the provider below. */
+static SOCKET WSPAPI
+null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
+    GROUP g, DWORD flags, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct ninst *in;
+	SOCKET lower;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return INVALID_SOCKET;
+	}
+	/* The struct for below: keeps dwProviderReserved (a dup token). */
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return INVALID_SOCKET;
+	lower = in->next.lpWSPSocket(af, type, protocol, &pass, g, flags, err);
+	return nwrap(in, lower, err);
+}
+
+/* WSPCloseSocket: close below, then our handle and context. */
+static int WSPAPI
+null_closesocket(SOCKET s, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+	int rc, e2;
+
+	if (ns == NULL)
+		return SOCKET_ERROR;
+	rc = ns->in->next.lpWSPCloseSocket(ns->lower, err);
+	up.lpWPUCloseSocketHandle(s, &e2);
+	atomic_fetch_sub(&ns->in->live, 1);
+	free(ns);
+	return rc;
+}
+
+static SOCKET WSPAPI
+null_accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC cond, DWORD_PTR data, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	if (ns == NULL)
+		return INVALID_SOCKET;
+	return nwrap(ns->in, ns->in->next.lpWSPAccept(ns->lower, addr,
+	    addrlen, cond, data, err), err);
+}
+
+static SOCKET WSPAPI
+null_accept4(SOCKET s, struct sockaddr *addr, LPINT addrlen, DWORD flags,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	if (ns == NULL)
+		return INVALID_SOCKET;
+	return nwrap(ns->in, ns->in->next.lpWSPAccept4(ns->lower, addr,
+	    addrlen, flags, err), err);
+}
+
+/* WSPJoinLeaf: s again when below kept its socket, else a new handle. */
+static SOCKET WSPAPI
+null_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF caller, LPWSABUF callee, LPQOS sqos, LPQOS gqos, DWORD flags,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+	SOCKET h;
+
+	if (ns == NULL)
+		return INVALID_SOCKET;
+	h = ns->in->next.lpWSPJoinLeaf(ns->lower, name, namelen, caller,
+	    callee, sqos, gqos, flags, err);
+	if (h == ns->lower)
+		return s;
+	return nwrap(ns->in, h, err);
+}
+
+/* WSPDuplicateSocket: below makes the token; the struct the program gets
+ * is the chain's, with that token in dwProviderReserved. */
+static int WSPAPI
+null_duplicate_socket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW info,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+	DWORD token;
+
+	if (ns == NULL)
+		return SOCKET_ERROR;
+	if (ns->in->next.lpWSPDuplicateSocket(ns->lower, pid, info, err) != 0)
+		return SOCKET_ERROR;
+	token = info->dwProviderReserved;
+	*info = ns->in->info;
+	info->dwProviderReserved = token;
+	return 0;
+}
+
+/* The socket operations that only translate the handle. */
+static int WSPAPI
+null_async_select(SOCKET s, HWND wnd, unsigned int msg, LONG ev, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPAsyncSelect(ns->lower, wnd, msg, ev, err);
+}
+
+static int WSPAPI
+null_bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPBind(ns->lower, name, namelen, err);
+}
+
+static int WSPAPI
+null_connect(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF caller, LPWSABUF callee, LPQOS sqos, LPQOS gqos, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPConnect(ns->lower, name, namelen, caller, callee,
+	    sqos, gqos, err);
+}
+
+static int WSPAPI
+null_enum_network_events(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPEnumNetworkEvents(ns->lower, ev, ne, err);
+}
+
+static int WSPAPI
+null_event_select(SOCKET s, WSAEVENT ev, LONG events, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPEventSelect(ns->lower, ev, events, err);
+}
+
+static BOOL WSPAPI
+null_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n,
+    BOOL wait, LPDWORD flags, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? FALSE :
+	    ns->in->next.lpWSPGetOverlappedResult(ns->lower, ov, n, wait,
+	    flags, err);
+}
+
+static int WSPAPI
+null_getpeername(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPGetPeerName(ns->lower, name, namelen, err);
+}
+
+static int WSPAPI
+null_getsockname(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPGetSockName(ns->lower, name, namelen, err);
+}
+
+static int WSPAPI
+null_getsockopt(SOCKET s, int level, int name, char *val, LPINT len,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPGetSockOpt(ns->lower, level, name, val, len,
+	    err);
+}
+
+static BOOL WSPAPI
+null_get_qos_by_name(SOCKET s, LPWSABUF name, LPQOS qos, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? FALSE :
+	    ns->in->next.lpWSPGetQOSByName(ns->lower, name, qos, err);
+}
+
+static int WSPAPI
+null_ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out,
+    DWORD outlen, LPDWORD n, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	/* SIO_BASE_HANDLE and SIO_BSP_HANDLE included: below answers. */
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPIoctl(ns->lower, code, in, inlen, out, outlen,
+	    n, ov, cr, tid, err);
+}
+
+static int WSPAPI
+null_listen(SOCKET s, int backlog, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPListen(ns->lower, backlog, err);
+}
+
+static int WSPAPI
+null_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPRecv(ns->lower, b, nb, got, flags, ov, cr, tid,
+	    err);
+}
+
+static int WSPAPI
+null_recv_disconnect(SOCKET s, LPWSABUF data, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPRecvDisconnect(ns->lower, data, err);
+}
+
+static int WSPAPI
+null_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
+    struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPRecvFrom(ns->lower, b, nb, got, flags, from,
+	    fromlen, ov, cr, tid, err);
+}
+
+static int WSPAPI
+null_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPSend(ns->lower, b, nb, sent, flags, ov, cr, tid,
+	    err);
+}
+
+static int WSPAPI
+null_send_disconnect(SOCKET s, LPWSABUF data, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPSendDisconnect(ns->lower, data, err);
+}
+
+static int WSPAPI
+null_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
+    const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPSendTo(ns->lower, b, nb, sent, flags, to, tolen,
+	    ov, cr, tid, err);
+}
+
+static int WSPAPI
+null_setsockopt(SOCKET s, int level, int name, const char *val, int len,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPSetSockOpt(ns->lower, level, name, val, len,
+	    err);
+}
+
+static int WSPAPI
+null_shutdown(SOCKET s, int how, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPShutdown(ns->lower, how, err);
+}
+
+static int WSPAPI
+null_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPSendMsg(ns->lower, msg, flags, sent, err);
+}
+
+static int WSPAPI
+null_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
+    LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	return ns == NULL ? SOCKET_ERROR :
+	    ns->in->next.lpWSPRecvMsg(ns->lower, msg, flags, got, err);
+}
+
+/* The operations with no socket: find the instance, then call down. */
+static INT WSPAPI
+null_address_to_string(LPSOCKADDR sa, DWORD salen,
+    LPWSAPROTOCOL_INFOW info, LPWSTR str, LPDWORD strlen, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct ninst *in;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return SOCKET_ERROR;
+	return in->next.lpWSPAddressToString(sa, salen, &pass, str, strlen,
+	    err);
+}
+
+static INT WSPAPI
+null_string_to_address(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW info,
+    LPSOCKADDR sa, LPINT salen, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct ninst *in;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return SOCKET_ERROR;
+	return in->next.lpWSPStringToAddress(str, af, &pass, sa, salen, err);
+}
+
+static int WSPAPI
+null_cancel_blocking_call(LPINT err)
+{
+	struct ninst *in = inst_any();
+
+	if (in == NULL) {
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	return in->next.lpWSPCancelBlockingCall(err);
+}
+
+/* WSPSelect: the sets hold handles of ours, which below does not know;
+ * the base has no WSPSelect either, so the answer is below's. */
+static int WSPAPI
+null_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
+    const struct timeval *tv, LPINT err)
+{
+	struct ninst *in = inst_any();
+
+	if (in == NULL) {
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	return in->next.lpWSPSelect(nfds, r, w, x, tv, err);
+}
+
+/* WSPCleanup: balance one WSPStartup of an instance and of its next
+ * provider.  Instances are kept (a socket may still name one). */
+static int WSPAPI
+null_cleanup(LPINT err)
+{
+	struct ninst *in;
+
+	pthread_mutex_lock(&lock);
+	if ((in = inst_any()) == NULL) {
+		pthread_mutex_unlock(&lock);
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	in->starts--;
+	pthread_mutex_unlock(&lock);
+	return in->next.lpWSPCleanup(err);
+}
+
+static const WSPPROC_TABLE null_procs = {
+	.lpWSPAccept = null_accept,
+	.lpWSPAddressToString = null_address_to_string,
+	.lpWSPAsyncSelect = null_async_select,
+	.lpWSPBind = null_bind,
+	.lpWSPCancelBlockingCall = null_cancel_blocking_call,
+	.lpWSPCleanup = null_cleanup,
+	.lpWSPCloseSocket = null_closesocket,
+	.lpWSPConnect = null_connect,
+	.lpWSPDuplicateSocket = null_duplicate_socket,
+	.lpWSPEnumNetworkEvents = null_enum_network_events,
+	.lpWSPEventSelect = null_event_select,
+	.lpWSPGetOverlappedResult = null_get_overlapped_result,
+	.lpWSPGetPeerName = null_getpeername,
+	.lpWSPGetSockName = null_getsockname,
+	.lpWSPGetSockOpt = null_getsockopt,
+	.lpWSPGetQOSByName = null_get_qos_by_name,
+	.lpWSPIoctl = null_ioctl,
+	.lpWSPJoinLeaf = null_joinleaf,
+	.lpWSPListen = null_listen,
+	.lpWSPRecv = null_recv,
+	.lpWSPRecvDisconnect = null_recv_disconnect,
+	.lpWSPRecvFrom = null_recvfrom,
+	.lpWSPSelect = null_select,
+	.lpWSPSend = null_send,
+	.lpWSPSendDisconnect = null_send_disconnect,
+	.lpWSPSendTo = null_sendto,
+	.lpWSPSetSockOpt = null_setsockopt,
+	.lpWSPShutdown = null_shutdown,
+	.lpWSPSocket = null_socket,
+	.lpWSPStringToAddress = null_string_to_address,
+	.lpWSPSendMsg = null_sendmsg,
+	.lpWSPRecvMsg = null_recvmsg,
+	.lpWSPAccept4 = null_accept4,
+};
+
+/* The instance of info's chain, made if new; NULL when out of memory.
+ * Called with the lock held. */
+static struct ninst *
+inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+{
+	struct ninst *in;
+
+	if ((in = inst_find(info->dwCatalogEntryId)) != NULL)
+		return in;
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return NULL;
+	in->chain = info->dwCatalogEntryId;
+	in->self = self;
+	in->info = *info;
+	in->link = atomic_load(&instances);
+	atomic_store_explicit(&instances, in, memory_order_release);
+	return in;
+}
+
+/*
+ * The one export, called once per chain that names this layer: start the
+ * provider below us in that chain and hand the core our table.  0, or
+ * WSAEFAULT, WSAVERNOTSUPPORTED, WSASYSNOTREADY, WSAENOBUFS, or what
+ * starting the provider below gave.
+ */
+EXPORT int WSPAPI
+WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
+    WSPUPCALLTABLE upcalls, LPWSPPROC_TABLE procs)
+{
+	WSAPROTOCOL_INFOW pass;
+	WSPPROC_TABLE next;
+	struct ninst *in;
+	DWORD self;
+	int err;
+
+	if (data == NULL || info == NULL || procs == NULL)
+		return WSAEFAULT;
+	/* 2.2 is both our minimum and our maximum. */
+	data->wHighVersion = MAKEWORD(2, 2);
+	data->wVersion = MAKEWORD(2, 2);
+	if (LOBYTE(version) < 2 ||
+	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
+		return WSAVERNOTSUPPORTED;
+	/* Our layered entry id: the core knows which copy of us this is. */
+	if ((self = WSPShimSelfCatalogEntryId()) == 0)
+		return WSASYSNOTREADY;
+	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
+		return err;
+
+	pthread_mutex_lock(&lock);
+	if ((in = inst_get(info, self)) == NULL) {
+		pthread_mutex_unlock(&lock);
+		next.lpWSPCleanup(&err);
+		return WSAENOBUFS;
+	}
+	if (in->starts++ == 0)
+		in->next = next;
+	/* Keep the most recent upcall table (written only when it changed:
+	 * the data path reads it without the lock). */
+	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
+		up = upcalls;
+	pthread_mutex_unlock(&lock);
+
+	memcpy(data->szDescription, description, sizeof(description));
+	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
+	*procs = null_procs;
+	return 0;
+}
