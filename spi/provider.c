@@ -714,6 +714,20 @@ chain_position(const WSAPROTOCOLCHAIN *pc, DWORD id)
 	return -1;
 }
 
+/* Whether a chain names some entry twice (one instance serves one
+ * entry, so it could not tell its two positions apart). */
+static int
+chain_repeats(const WSAPROTOCOLCHAIN *pc)
+{
+	int i, j;
+
+	for (i = 0; i < pc->ChainLen && i < MAX_PROTOCOL_CHAIN; i++)
+		for (j = i + 1; j < pc->ChainLen && j < MAX_PROTOCOL_CHAIN; j++)
+			if (pc->ChainEntries[i] == pc->ChainEntries[j])
+				return 1;
+	return 0;
+}
+
 /* The catalog entry below self in the chain, and the struct to pass it. */
 static int
 next_entry(LPWSAPROTOCOL_INFOW in, DWORD self,
@@ -727,7 +741,8 @@ next_entry(LPWSAPROTOCOL_INFOW in, DWORD self,
 		return WSAEFAULT;
 	pc = &in->ProtocolChain;
 	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN ||
-	    (i = chain_position(pc, self)) < 0 || i + 1 >= pc->ChainLen)
+	    chain_repeats(pc) || (i = chain_position(pc, self)) < 0 ||
+	    i + 1 >= pc->ChainLen)
 		return WSAEINVAL;
 	e = catalog_by_id(catalog_current(), pc->ChainEntries[i + 1]);
 	if (e == NULL)

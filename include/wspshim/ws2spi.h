@@ -330,8 +330,8 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  * is the base, keeping dwProviderReserved (a duplicate-socket token) from
  * lpProtocolInfo.  dwSelfCatalogEntryId is the layer's own (layered) entry
  * id, which it finds in lpProtocolInfo->ProtocolChain.  0, or SOCKET_ERROR
- * with WSAEINVAL (the id is not in the chain, or is its last entry) or
- * WSAEFAULT.
+ * with WSAEINVAL (the id is not in the chain, or is its last entry, or
+ * the chain names an entry twice) or WSAEFAULT.
  *
  * WSPShimStartNextProvider: the same, and also load and start the next
  * provider (its WSPStartup with that struct), filling *lpNextProcTable.
