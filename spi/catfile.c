@@ -37,7 +37,7 @@ static int catfile_secure_forced = -1;
 static int catfile_quiet;
 static char *catfile_override;
 
-/* --- small helpers --------------------------------------------------- */
+/* --- small helpers -------------------------------------------------------- */
 
 /* WSANO_RECOVERY, after putting "line N: ..." in err. */
 static int
@@ -208,7 +208,7 @@ catfile_guid_parse(const char *s, GUID *g)
 	return guid_parse_n(s, strlen(s), g);
 }
 
-/* --- where the file is ----------------------------------------------- */
+/* --- where the file is ---------------------------------------------------- */
 
 const char *
 catfile_system_path(void)
@@ -241,8 +241,8 @@ catfile_env(const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-/* 0, or -1 when a path does not fit: the per-user file into buf. */
-static int
+/* 0 and the per-user file's path in buf, or -1 (none, or too long). */
+int
 catfile_user_path(char *buf, size_t len)
 {
 	const char *xdg = catfile_env("XDG_CONFIG_HOME");
@@ -271,10 +271,11 @@ catfile_locate(char *buf, size_t len, int secure)
 			n = snprintf(buf, len, "%s", v);
 			return n < 0 || (size_t)n >= len ? -1 : 0;
 		}
-		/* The per-user file counts when it is there at all (even
-		 * unreadable: that is an error to report, not to skip). */
-		if (catfile_user_path(buf, len) == 0 &&
-		    (stat(buf, &st) == 0 || errno != ENOENT))
+		/* The per-user file counts when it is there, even if it
+		 * cannot be read (an error to report, not to skip); one
+		 * whose directory cannot even be searched is not there, or
+		 * a daemon with someone else's HOME would fail closed. */
+		if (catfile_user_path(buf, len) == 0 && stat(buf, &st) == 0)
 			return 0;
 	}
 	n = snprintf(buf, len, "%s", CATFILE_SYSTEM_PATH);
@@ -303,19 +304,16 @@ catfile_is_quiet(void)
 	return catfile_quiet;
 }
 
-/* The file the WSC* calls act on, or NULL (too long). */
+/* The file the WSC* calls act on (in buf), or NULL (too long). */
 const char *
-catfile_path(void)
+catfile_path(char *buf, size_t len)
 {
-	static __thread char buf[PATH_MAX];
-
 	if (catfile_override != NULL)
 		return catfile_override;
-	return catfile_locate(buf, sizeof(buf), catfile_secure()) == 0 ?
-	    buf : NULL;
+	return catfile_locate(buf, len, catfile_secure()) == 0 ? buf : NULL;
 }
 
-/* --- the fields of an entry ------------------------------------------ */
+/* --- the fields of an entry ----------------------------------------------- */
 
 enum catfile_type {
 	FT_WSTR,	/* szProtocol: a string, UTF-16 in memory */
@@ -334,43 +332,44 @@ struct catfile_field {
 	size_t			 off;	/* in struct catalog_entry */
 };
 
-#define INFO(m)	offsetof(struct catalog_entry, info.m)
+#define INFO(m)		offsetof(struct catalog_entry, info.m)
+#define ENTRY(m)	offsetof(struct catalog_entry, m)
 
 /* Every field of an entry, in the order the writer puts them.  The id is
  * on the "entry" line itself. */
 static const struct catfile_field catfile_fields[] = {
-	{ "szProtocol",		FT_WSTR,	INFO(szProtocol) },
-	{ "ProviderId",		FT_GUID,	INFO(ProviderId) },
-	{ "path",		FT_PATH,	offsetof(struct catalog_entry, path) },
-	{ "params",		FT_PARAMS,
-	    offsetof(struct catalog_entry, params) },
-	{ "ProtocolChain",	FT_CHAIN,	INFO(ProtocolChain) },
-	{ "dwServiceFlags1",	FT_HEX,		INFO(dwServiceFlags1) },
-	{ "dwServiceFlags2",	FT_HEX,		INFO(dwServiceFlags2) },
-	{ "dwServiceFlags3",	FT_HEX,		INFO(dwServiceFlags3) },
-	{ "dwServiceFlags4",	FT_HEX,		INFO(dwServiceFlags4) },
-	{ "dwProviderFlags",	FT_HEX,		INFO(dwProviderFlags) },
-	{ "iVersion",		FT_INT,		INFO(iVersion) },
-	{ "iAddressFamily",	FT_INT,		INFO(iAddressFamily) },
-	{ "iMaxSockAddr",	FT_INT,		INFO(iMaxSockAddr) },
-	{ "iMinSockAddr",	FT_INT,		INFO(iMinSockAddr) },
-	{ "iSocketType",	FT_INT,		INFO(iSocketType) },
-	{ "iProtocol",		FT_INT,		INFO(iProtocol) },
-	{ "iProtocolMaxOffset",	FT_INT,		INFO(iProtocolMaxOffset) },
-	{ "iNetworkByteOrder",	FT_INT,		INFO(iNetworkByteOrder) },
-	{ "iSecurityScheme",	FT_INT,		INFO(iSecurityScheme) },
-	{ "dwMessageSize",	FT_DWORD,	INFO(dwMessageSize) },
-	{ "dwProviderReserved",	FT_HEX,		INFO(dwProviderReserved) },
+	{ "szProtocol", FT_WSTR, INFO(szProtocol) },
+	{ "ProviderId", FT_GUID, INFO(ProviderId) },
+	{ "path", FT_PATH, ENTRY(path) },
+	{ "params", FT_PARAMS, ENTRY(params) },
+	{ "ProtocolChain", FT_CHAIN, INFO(ProtocolChain) },
+	{ "dwServiceFlags1", FT_HEX, INFO(dwServiceFlags1) },
+	{ "dwServiceFlags2", FT_HEX, INFO(dwServiceFlags2) },
+	{ "dwServiceFlags3", FT_HEX, INFO(dwServiceFlags3) },
+	{ "dwServiceFlags4", FT_HEX, INFO(dwServiceFlags4) },
+	{ "dwProviderFlags", FT_HEX, INFO(dwProviderFlags) },
+	{ "iVersion", FT_INT, INFO(iVersion) },
+	{ "iAddressFamily", FT_INT, INFO(iAddressFamily) },
+	{ "iMaxSockAddr", FT_INT, INFO(iMaxSockAddr) },
+	{ "iMinSockAddr", FT_INT, INFO(iMinSockAddr) },
+	{ "iSocketType", FT_INT, INFO(iSocketType) },
+	{ "iProtocol", FT_INT, INFO(iProtocol) },
+	{ "iProtocolMaxOffset", FT_INT, INFO(iProtocolMaxOffset) },
+	{ "iNetworkByteOrder", FT_INT, INFO(iNetworkByteOrder) },
+	{ "iSecurityScheme", FT_INT, INFO(iSecurityScheme) },
+	{ "dwMessageSize", FT_DWORD, INFO(dwMessageSize) },
+	{ "dwProviderReserved", FT_HEX, INFO(dwProviderReserved) },
 };
 
-#define CATFILE_NFIELDS	(sizeof(catfile_fields) / sizeof(catfile_fields[0]))
+#define CATFILE_NFIELDS \
+	(sizeof(catfile_fields) / sizeof(catfile_fields[0]))
 
 _Static_assert(CATFILE_NFIELDS <= 32, "the seen-mask holds every field");
 
 /* A member of an entry, by the field's offset. */
 #define FIELD(e, f)	((void *)((char *)(e) + (f)->off))
 
-/* --- writing ---------------------------------------------------------- */
+/* --- writing -------------------------------------------------------------- */
 
 /* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0
  * when it is not one (overlong, surrogate, beyond U+10FFFF, cut short). */
@@ -606,7 +605,7 @@ catfile_format(const struct catalog *c, DWORD next_id, size_t *len)
 	return b.p;
 }
 
-/* --- parsing ----------------------------------------------------------- */
+/* --- parsing -------------------------------------------------------------- */
 
 /* One entry as parsed: the entry, its line, which fields were seen. */
 struct catfile_pent {
@@ -737,14 +736,16 @@ parse_string(struct catfile_parser *ps, const char *s, size_t n, int wide,
 				cp = '\r';
 				break;
 			case 'x':
-				v = !wide && i + 2 < n ? hex_n(s + i + 1, 2) : -1;
+				v = !wide && i + 2 < n ?
+				    hex_n(s + i + 1, 2) : -1;
 				if (v <= 0)
 					goto bad_escape;
 				cp = (uint32_t)v;
 				i += 2;
 				break;
 			case 'u':
-				v = wide && i + 4 < n ? hex_n(s + i + 1, 4) : -1;
+				v = wide && i + 4 < n ?
+				    hex_n(s + i + 1, 4) : -1;
 				if (v <= 0)
 					goto bad_escape;
 				cp = (uint32_t)v;
@@ -1110,7 +1111,8 @@ parse_lines(struct catfile_parser *ps, const char *text, size_t len,
 		}
 		if ((f = field_named(k, kn)) == NULL)
 			return catfile_corrupt(ps->err, ps->line,
-			    "unknown key \"%.*s\"", (int)(kn > 40 ? 40 : kn), k);
+			    "unknown key \"%.*s\"", (int)(kn > 40 ? 40 : kn),
+			    k);
 		if (cur == NULL)
 			return catfile_corrupt(ps->err, ps->line,
 			    "%s outside an entry", f->name);
@@ -1174,7 +1176,7 @@ out:
 	return rc;
 }
 
-/* --- reading and writing the file -------------------------------------- */
+/* --- reading and writing the file ----------------------------------------- */
 
 /* 0 and the whole file at fd in a malloc'd *text (*len bytes), or a WSA
  * code with err. */
@@ -1363,8 +1365,14 @@ catfile_write(const char *path, const struct catalog_edit *ed,
 	    0644);
 	if (fd < 0)
 		goto fail;
-	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) != 0)
-		goto fail;
+	if (stat(path, &st) == 0) {
+		/* The new file takes the old one's place: its mode, and
+		 * when root rewrites someone's file, its owner. */
+		if (fchmod(fd, st.st_mode & 07777) != 0)
+			goto fail;
+		if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0)
+			goto fail;
+	}
 	if (write_all(fd, text, len) != 0)
 		goto fail;
 	what = "sync";

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include "catedit.h"
 
-#define CATFILE_VERSION		1		/* the format this code writes */
-#define CATFILE_MAX_SIZE	(16u << 20)	/* larger files are corrupt */
+#define CATFILE_VERSION		1	/* the format written */
+#define CATFILE_MAX_SIZE	(16u << 20)	/* larger: corrupt */
 #define CATFILE_CLOSED_PATH	"/dev/null/unusable-catalog-file"
 
 /* Why an operation failed: one line of text, and the file's line number
@@ -32,7 +32,7 @@ struct catfile_error {
 /*
  * The catalog file the rules name, into buf (len bytes): the file
  * WSPSHIM_CATALOG names; else $XDG_CONFIG_HOME/wspshim/catalog, or
- * ~/.config/wspshim/catalog (HOME, else the password database); else the
+ * ~/.config/wspshim/catalog (from HOME), if that file exists; else the
  * system file.  With secure set only the system file counts.  Empty
  * settings count as unset, and so does a relative XDG_CONFIG_HOME.
  * Returns 0, or -1 when the path does not fit.
@@ -49,11 +49,18 @@ int catfile_secure(void);
 /* Test seam: -1 restores getauxval(AT_SECURE), 0 or 1 forces it. */
 void catfile_force_secure(int secure);
 
-/* The catalog file the WSC* calls of this process change: the one given
- * to catfile_set_path, else catfile_locate's.  NULL when too long. */
-const char *catfile_path(void);
+/* The per-user catalog file into buf (len bytes), whether it exists or
+ * not; 0, or -1 when there is none (no absolute XDG_CONFIG_HOME, no
+ * HOME) or it does not fit. */
+int catfile_user_path(char *buf, size_t len);
 
-/* Make the WSC* calls of this process change path (NULL: the rules). */
+/* The catalog file the WSC* calls of this process change: the one given
+ * to catfile_set_path, else catfile_locate's, in buf (len bytes).  NULL
+ * when it does not fit. */
+const char *catfile_path(char *buf, size_t len);
+
+/* Make the WSC* calls of this process change path (NULL: the rules).
+ * For tests and the command: call it before other threads use them. */
 void catfile_set_path(const char *path);
 
 /* Don't log failures of the WSC* calls (the command reports them). */

@@ -9,6 +9,7 @@
  * keeps the catalog it loaded at start-up, as Windows processes keep the
  * catalog they read in WSAStartup until they look again.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ wsc_rebuild(struct catalog_edit *ed, const struct catalog_entry *v,
 	return 0;
 }
 
-/* --- WSCInstallProvider ------------------------------------------------ */
+/* --- WSCInstallProvider --------------------------------------------------- */
 
 struct wsc_install_arg {
 	const GUID		*id;
@@ -194,14 +195,14 @@ wsc_install_provider(const char *file, const GUID *id, const char *path,
 	return rc;
 }
 
-/* --- WSCInstallProviderAndChains ---------------------------------------- */
+/* --- WSCInstallProviderAndChains ------------------------------------------ */
 
 struct wsc_layer_arg {
 	const GUID		*id;
 	const char		*path, *name, *params;
 	DWORD			 xp1;
-	const DWORD		*over;	/* ids, or ... */
-	const WSAPROTOCOL_INFOW	*infos;	/* ... protocols to match */
+	const DWORD		*over;	/* ids, or */
+	const WSAPROTOCOL_INFOW	*infos;	/* protocols to match */
 	size_t			 n;
 	DWORD			 layer;
 };
@@ -376,7 +377,7 @@ wsc_install_layer(const char *file, const GUID *id, const char *path,
 	return wsc_layer(file, &a, layer_id, err);
 }
 
-/* --- removal, order, parameters ------------------------------------------ */
+/* --- removal, order, parameters ------------------------------------------- */
 
 /* 0 once provider *arg is gone from ed, or WSAEINVAL. */
 static int
@@ -484,7 +485,7 @@ wsc_set_params(const char *file, DWORD id, const char *params,
 	return catfile_update(file, wsc_params_edit, &a, err);
 }
 
-/* --- the exported calls ---------------------------------------------------- */
+/* --- the exported calls --------------------------------------------------- */
 
 /* 0, or SOCKET_ERROR with *lpErrno = rc (logged when it is the file's
  * fault, not the caller's). */
@@ -521,6 +522,7 @@ WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
     LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
+	char file[PATH_MAX];
 	char *path;
 	int rc;
 
@@ -529,7 +531,7 @@ WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
 	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
 		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
-	rc = wsc_install_provider(catfile_path(), lpProviderId, path,
+	rc = wsc_install_provider(catfile_path(file, sizeof(file)), lpProviderId, path,
 	    lpProtocolInfoList, dwNumberOfEntries, NULL, &err);
 	free(path);
 	return wsc_result(__func__, rc, &err, lpErrno);
@@ -542,6 +544,7 @@ WSCInstallProviderAndChains(LPGUID lpProviderId,
     DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
+	char file[PATH_MAX];
 	struct wsc_layer_arg a;
 	char *path, *name;
 	int rc;
@@ -564,7 +567,7 @@ WSCInstallProviderAndChains(LPGUID lpProviderId,
 	a.xp1 = dwServiceFlags;
 	a.infos = lpProtocolInfoList;
 	a.n = dwNumberOfEntries;
-	rc = wsc_layer(catfile_path(), &a, lpdwCatalogEntryId, &err);
+	rc = wsc_layer(catfile_path(file, sizeof(file)), &a, lpdwCatalogEntryId, &err);
 	free(path);
 	free(name);
 	return wsc_result(__func__, rc, &err, lpErrno);
@@ -574,10 +577,11 @@ WSPSHIM_EXPORT int WSPAPI
 WSCDeinstallProvider(LPGUID lpProviderId, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
+	char file[PATH_MAX];
 
 	if (lpProviderId == NULL || lpErrno == NULL)
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	return wsc_result(__func__, wsc_deinstall(catfile_path(),
+	return wsc_result(__func__, wsc_deinstall(catfile_path(file, sizeof(file)),
 	    lpProviderId, &err), &err, lpErrno);
 }
 
@@ -585,12 +589,13 @@ WSPSHIM_EXPORT int WSPAPI
 WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId, DWORD dwNumberOfEntries)
 {
 	struct catfile_error err = { 0, "" };
+	char file[PATH_MAX];
 	int rc, dummy;
 
 	if (lpwdCatalogEntryId == NULL)
 		rc = WSAEFAULT;
 	else
-		rc = wsc_write_order(catfile_path(), lpwdCatalogEntryId,
+		rc = wsc_write_order(catfile_path(file, sizeof(file)), lpwdCatalogEntryId,
 		    dwNumberOfEntries, &err);
 	wsc_result(__func__, rc, &err, &dummy);
 	return rc;
@@ -601,9 +606,10 @@ WSPShimSetLayerParams(DWORD dwCatalogEntryId, const char *lpszParams,
     LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
+	char file[PATH_MAX];
 
 	if (lpszParams == NULL || lpErrno == NULL)
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	return wsc_result(__func__, wsc_set_params(catfile_path(),
+	return wsc_result(__func__, wsc_set_params(catfile_path(file, sizeof(file)),
 	    dwCatalogEntryId, lpszParams, &err), &err, lpErrno);
 }

@@ -174,7 +174,7 @@ show_help(const char *usage)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* --- reading the catalog --------------------------------------------- */
+/* --- reading the catalog -------------------------------------------------- */
 
 /* 0 and the catalog file's entries in ed (*missing when there is no
  * file), or 1 after the message. */
@@ -402,7 +402,7 @@ cmd_catalog(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* --- install --------------------------------------------------------- */
+/* --- install -------------------------------------------------------------- */
 
 /* Base entry kinds --over knows: a name, and the family, type and
  * protocol it matches (-1: any). */
@@ -710,7 +710,7 @@ out:
 	return rc;
 }
 
-/* --- remove, order ------------------------------------------------------ */
+/* --- remove, order -------------------------------------------------------- */
 
 /* 0 and the provider GUID that ID, GUID or NAME stands for in ed, or the
  * exit status after the message. */
@@ -878,7 +878,7 @@ cmd_order(int argc, char **argv)
 	return rc;
 }
 
-/* --- run ---------------------------------------------------------------- */
+/* --- run ------------------------------------------------------------------ */
 
 /* Whether path names a regular file. */
 static int
@@ -916,8 +916,9 @@ find_library(const char *given)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			if (snprintf(buf, sizeof(buf), "%s/../shim/libwspshim.so",
-			    self) < (int)sizeof(buf) &&
+			n = snprintf(buf, sizeof(buf),
+			    "%s/../shim/libwspshim.so", self);
+			if (n > 0 && n < (ssize_t)sizeof(buf) &&
 			    (r = realpath(buf, NULL)) != NULL) {
 				snprintf(buf, sizeof(buf), "%s", r);
 				free(r);
@@ -1044,7 +1045,7 @@ fail:
 	return 1;
 }
 
-/* --- main --------------------------------------------------------------- */
+/* --- main ----------------------------------------------------------------- */
 
 static const struct {
 	const char	*name;
@@ -1081,7 +1082,6 @@ cmd_help(int argc, char **argv)
 static int
 pick_catalog(void)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	int n, where = catalog_where;
 
 	if (catalog_opt != NULL)
@@ -1092,17 +1092,12 @@ pick_catalog(void)
 		    catalog_opt);
 		break;
 	case 'u':
-		if (xdg != NULL && xdg[0] == '/')
-			n = snprintf(catalog_file, sizeof(catalog_file),
-			    "%s/wspshim/catalog", xdg);
-		else if (home != NULL && *home != '\0')
-			n = snprintf(catalog_file, sizeof(catalog_file),
-			    "%s/.config/wspshim/catalog", home);
-		else {
-			warnx_("--user: neither XDG_CONFIG_HOME nor HOME is "
-			    "set");
+		if (catfile_user_path(catalog_file, sizeof(catalog_file)) != 0) {
+			warnx_("--user: no per-user file (HOME is not set, "
+			    "or the path is too long)");
 			return 1;
 		}
+		n = 0;
 		break;
 	case 's':
 		n = snprintf(catalog_file, sizeof(catalog_file), "%s",

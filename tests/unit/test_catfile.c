@@ -180,7 +180,7 @@ round_trip(const struct catalog *c, DWORD next_id)
 	catedit_free(&ed);
 }
 
-/* --- the format -------------------------------------------------------- */
+/* --- the format ----------------------------------------------------------- */
 
 Test(format, builtin_round_trips)
 {
@@ -311,7 +311,7 @@ Test(format, reader_takes_hand_written_variants)
 	catedit_free(&ed);
 }
 
-/* --- corrupt files ------------------------------------------------------ */
+/* --- corrupt files -------------------------------------------------------- */
 
 /* A valid file of one base entry; the cases below change one line. */
 static const char *const good_lines[] = {
@@ -395,7 +395,7 @@ ParameterizedTestParameters(corrupt, each_gives_its_error_and_line)
 		{ 5, "\tszProtocol \"a\\u0000\"", 5, "bad escape" },
 		{ 5, "\tszProtocol \"\xc3\x28\"", 5, "invalid UTF-8" },
 		{ 5, "\tszProtocol \"\xed\xa0\x80\"", 5, "invalid UTF-8" },
-		{ 5, "\tszProtocol \"a\" b", 5, "text after the closing quote" },
+		{ 5, "\tszProtocol \"a\" b", 5, "after the closing quote" },
 		{ 5, "\tszProtocol \"a\tb\"", 5, "control character" },
 		{ 5, "\tszProtocol \""
 		    "0123456789012345678901234567890123456789012345678901234567"
@@ -509,7 +509,7 @@ Test(corrupt, read_names_the_file_and_line, .init = setup_dir,
 	    err.msg);
 }
 
-/* --- reading, missing and unreadable files ------------------------------ */
+/* --- reading, missing and unreadable files -------------------------------- */
 
 Test(read, missing_file_is_the_builtin_catalog, .init = setup_dir,
     .fini = teardown_dir)
@@ -626,9 +626,12 @@ Test(locate, secure_execution_uses_only_the_system_file,
 	catfile_set_path(NULL);
 	catfile_force_secure(1);
 	setenv("WSPSHIM_CATALOG", "/elsewhere/cat", 1);
-	cr_expect_str_eq(catfile_path(), catfile_system_path());
+	cr_expect_str_eq(catfile_path(buf, sizeof(buf)),
+	    catfile_system_path());
 	catfile_force_secure(0);
-	cr_expect_str_eq(catfile_path(), "/elsewhere/cat");
+	cr_expect_str_eq(catfile_path(buf, sizeof(buf)), "/elsewhere/cat");
+	catfile_set_path("/given");
+	cr_expect_str_eq(catfile_path(buf, sizeof(buf)), "/given");
 }
 
 /*
@@ -745,7 +748,7 @@ Test(startup, closed_catalog_covers_every_builtin_socket)
 	}
 }
 
-/* --- the installer calls --------------------------------------------------- */
+/* --- the installer calls -------------------------------------------------- */
 
 /* The catalog in the file now, as an edit. */
 static void
