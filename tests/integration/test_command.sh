@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/wspshim, the project's command: help and errors, "run" (the
-# preload, the exit status, the README's curl example) and "catalog".
+# preload, the exit status, the README's curl example) and "demo".  The
+# catalog commands have their own test (test_catalog_cli.sh).
 # shellcheck disable=SC2317 # functions run through check
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,6 +12,7 @@ need_lib
 
 help_on_stdout() {
 	"$wspshim" --help >"$TEST_TMP/out"
+	cat "$TEST_TMP/out"
 	grep -q '^usage: wspshim' "$TEST_TMP/out"
 	grep -q 'run \[--\] PROGRAM' "$TEST_TMP/out"
 }
@@ -64,12 +66,14 @@ readme_curl() {
 	grep -q "hello from wspshim" "$TEST_TMP/page"
 }
 
-catalog_lists_entries() {
-	timeout 30 "$wspshim" catalog >"$TEST_TMP/cat"
+# The demo (examples/catalog.c) lists the catalog in force and makes one
+# socket of each base kind.
+demo_lists_entries() {
+	timeout 30 "$wspshim" demo >"$TEST_TMP/cat"
+	cat "$TEST_TMP/cat"
 	grep -q '^Winsock Catalog Provider Entry' "$TEST_TMP/cat"
 	grep -q 'Base Service Provider' "$TEST_TMP/cat"
 	grep -q '^One socket of each base kind' "$TEST_TMP/cat"
-	cat "$TEST_TMP/cat"
 }
 
 check "wspshim --help prints usage" help_on_stdout
@@ -78,5 +82,5 @@ check "wspshim run --help prints usage" run_help
 check "wspshim run puts libwspshim.so first in LD_PRELOAD" run_sets_preload
 check "wspshim run exits with the program's status" run_keeps_status
 check "wspshim run -- curl fetches a page from 127.0.0.1" readme_curl
-check "wspshim catalog lists the catalog and exits 0" catalog_lists_entries
+check "wspshim demo lists the catalog and exits 0" demo_lists_entries
 done_testing
