@@ -105,4 +105,9 @@ int	shim_loaded(void);
  * strace: "probe:begin" and "probe:end" delimit the part compared. */
 void	trace_mark(const char *what);
 
+/* Open and close a socket of every transport (so that every chain has
+ * started: loading providers is start-up, not the data path), then mark
+ * "probe:begin". */
+void	trace_begin(void);
+
 #endif

@@ -311,7 +311,7 @@ main(int argc, char **argv)
 	int all = strcmp(what, "all") == 0, done = 0;
 
 	probe_init("probe_conn");
-	trace_mark("probe:begin");
+	trace_begin();
 	if (all || strcmp(what, "nbconnect") == 0) {
 		nbconnect(T_TCP4);
 		nbconnect(T_TCP6);

@@ -295,7 +295,7 @@ main(int argc, char **argv)
 	what = argv[1];
 	all = strcmp(what, "all") == 0;
 	peer_get(transport_byname(argc == 3 ? argv[2] : "tcp4"), &peer);
-	trace_mark("probe:begin");
+	trace_begin();
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
 		if (all || strcmp(what, forms[i]) == 0) {
 			dup_form(forms[i]);

@@ -40,7 +40,7 @@ main(void)
 	int fd;
 
 	probe_init("probe_early");
-	trace_mark("probe:begin");
+	trace_begin();
 	use(early_tcp, 10);
 	use(early_unix, 20);
 	peer_get(T_TCP4, &p);

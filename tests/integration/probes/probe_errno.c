@@ -745,7 +745,7 @@ main(int argc, char **argv)
 
 	probe_init("probe_errno");
 	signal(SIGPIPE, SIG_IGN);
-	trace_mark("probe:begin");
+	trace_begin();
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		if (!all && strcmp(what, groups[i].name) != 0)
 			continue;

@@ -605,7 +605,7 @@ main(int argc, char **argv)
 	}
 	t = transport_byname(argv[1]);
 	small = argc == 4 && strcmp(argv[3], "small") == 0;
-	trace_mark("probe:begin");
+	trace_begin();
 	if (strcmp(argv[2], "all") == 0)
 		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 			run_one(t, all[i], small);

@@ -216,7 +216,7 @@ main(int argc, char **argv)
 	const char *w = argc == 2 ? argv[1] : "";
 
 	probe_init("probe_scm");
-	trace_mark("probe:begin");
+	trace_begin();
 	if (strcmp(w, "fork") == 0)
 		scm_fork();
 	else if (strcmp(w, "self") == 0)
