@@ -40,11 +40,7 @@ static char *catfile_override;
 /* --- small helpers -------------------------------------------------------- */
 
 /* WSANO_RECOVERY, after putting "line N: ..." in err. */
-static int
-catfile_corrupt(struct catfile_error *err, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+static int __attribute__((format(printf, 3, 4)))
 catfile_corrupt(struct catfile_error *err, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -61,11 +57,7 @@ catfile_corrupt(struct catfile_error *err, int line, const char *fmt, ...)
 }
 
 /* code, after putting the message (no line) in err. */
-static int
-catfile_fail(struct catfile_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+static int __attribute__((format(printf, 3, 4)))
 catfile_fail(struct catfile_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -120,12 +112,8 @@ buf_add(struct catfile_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void
-buf_printf(struct catfile_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Nothing: appends the formatted text (a line of the file) to b. */
-static void
+static void __attribute__((format(printf, 2, 3)))
 buf_printf(struct catfile_buf *b, const char *fmt, ...)
 {
 	char line[128];
@@ -210,6 +198,7 @@ catfile_guid_parse(const char *s, GUID *g)
 
 /* --- where the file is ---------------------------------------------------- */
 
+/* The system catalog file's path. */
 const char *
 catfile_system_path(void)
 {
@@ -364,7 +353,7 @@ static const struct catfile_field catfile_fields[] = {
 #define CATFILE_NFIELDS \
 	(sizeof(catfile_fields) / sizeof(catfile_fields[0]))
 
-_Static_assert(CATFILE_NFIELDS <= 32, "the seen-mask holds every field");
+_Static_assert(CATFILE_NFIELDS <= 32, "the seen mask holds every field");
 
 /* A member of an entry, by the field's offset. */
 #define FIELD(e, f)	((void *)((char *)(e) + (f)->off))

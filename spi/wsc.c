@@ -62,11 +62,7 @@ wsc_check_new_guid(const struct catalog_edit *ed, const GUID *id,
 }
 
 /* code, with err's message set. */
-static int
-wsc_say(struct catfile_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+static int __attribute__((format(printf, 3, 4)))
 wsc_say(struct catfile_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -366,6 +362,7 @@ wsc_layer(const char *file, struct wsc_layer_arg *a, DWORD *layer_id,
 	return rc;
 }
 
+/* 0 and the layer's entry id in *layer_id, or a WSA code with err. */
 int
 wsc_install_layer(const char *file, const GUID *id, const char *path,
     const char *name, DWORD xp1, const char *params, const DWORD *over,
@@ -394,6 +391,7 @@ wsc_deinstall_edit(struct catalog_edit *ed, void *arg,
 	return rc;
 }
 
+/* 0 once provider id is gone from the file, or a WSA code with err. */
 int
 wsc_deinstall(const char *file, const GUID *id, struct catfile_error *err)
 {
@@ -427,6 +425,7 @@ wsc_order_edit(struct catalog_edit *ed, void *varg,
 	return catedit_reorder(ed, a->ids, a->n);
 }
 
+/* 0 once the ids come first in the file, or a WSA code with err. */
 int
 wsc_write_order(const char *file, const DWORD *ids, size_t n,
     struct catfile_error *err)
@@ -474,6 +473,7 @@ wsc_params_edit(struct catalog_edit *ed, void *varg,
 	return rc;
 }
 
+/* 0 once entry id has the parameters, or a WSA code with err. */
 int
 wsc_set_params(const char *file, DWORD id, const char *params,
     struct catfile_error *err)
@@ -516,14 +516,15 @@ wsc_utf8(const WCHAR *w)
 	return s;
 }
 
+/* 0, or SOCKET_ERROR and *lpErrno (ws2spi.h). */
 WSPSHIM_EXPORT int WSPAPI
 WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
     const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
     LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
-	char file[PATH_MAX];
-	char *path;
+	char buf[PATH_MAX], *path;
+	const char *file = catfile_path(buf, sizeof(buf));
 	int rc;
 
 	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
@@ -531,12 +532,13 @@ WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
 	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
 		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
-	rc = wsc_install_provider(catfile_path(file, sizeof(file)), lpProviderId, path,
-	    lpProtocolInfoList, dwNumberOfEntries, NULL, &err);
+	rc = wsc_install_provider(file, lpProviderId, path, lpProtocolInfoList,
+	    dwNumberOfEntries, NULL, &err);
 	free(path);
 	return wsc_result(__func__, rc, &err, lpErrno);
 }
 
+/* 0 and *lpdwCatalogEntryId, or SOCKET_ERROR and *lpErrno. */
 WSPSHIM_EXPORT int WSPAPI
 WSCInstallProviderAndChains(LPGUID lpProviderId,
     const LPWSTR lpszProviderDllPath, const LPWSTR lpszLspName,
@@ -544,9 +546,9 @@ WSCInstallProviderAndChains(LPGUID lpProviderId,
     DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
-	char file[PATH_MAX];
 	struct wsc_layer_arg a;
-	char *path, *name;
+	char buf[PATH_MAX], *path, *name;
+	const char *file = catfile_path(buf, sizeof(buf));
 	int rc;
 
 	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
@@ -567,49 +569,55 @@ WSCInstallProviderAndChains(LPGUID lpProviderId,
 	a.xp1 = dwServiceFlags;
 	a.infos = lpProtocolInfoList;
 	a.n = dwNumberOfEntries;
-	rc = wsc_layer(catfile_path(file, sizeof(file)), &a, lpdwCatalogEntryId, &err);
+	rc = wsc_layer(file, &a, lpdwCatalogEntryId, &err);
 	free(path);
 	free(name);
 	return wsc_result(__func__, rc, &err, lpErrno);
 }
 
+/* 0, or SOCKET_ERROR and *lpErrno. */
 WSPSHIM_EXPORT int WSPAPI
 WSCDeinstallProvider(LPGUID lpProviderId, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
-	char file[PATH_MAX];
+	char buf[PATH_MAX];
+	const char *file = catfile_path(buf, sizeof(buf));
 
 	if (lpProviderId == NULL || lpErrno == NULL)
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	return wsc_result(__func__, wsc_deinstall(catfile_path(file, sizeof(file)),
-	    lpProviderId, &err), &err, lpErrno);
+	return wsc_result(__func__, wsc_deinstall(file, lpProviderId, &err),
+	    &err, lpErrno);
 }
 
+/* 0 or the WSA code itself, as Winsock's. */
 WSPSHIM_EXPORT int WSPAPI
 WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId, DWORD dwNumberOfEntries)
 {
 	struct catfile_error err = { 0, "" };
-	char file[PATH_MAX];
+	char buf[PATH_MAX];
+	const char *file = catfile_path(buf, sizeof(buf));
 	int rc, dummy;
 
 	if (lpwdCatalogEntryId == NULL)
 		rc = WSAEFAULT;
 	else
-		rc = wsc_write_order(catfile_path(file, sizeof(file)), lpwdCatalogEntryId,
+		rc = wsc_write_order(file, lpwdCatalogEntryId,
 		    dwNumberOfEntries, &err);
 	wsc_result(__func__, rc, &err, &dummy);
 	return rc;
 }
 
+/* 0, or SOCKET_ERROR and *lpErrno. */
 WSPSHIM_EXPORT int WSPAPI
 WSPShimSetLayerParams(DWORD dwCatalogEntryId, const char *lpszParams,
     LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
-	char file[PATH_MAX];
+	char buf[PATH_MAX];
+	const char *file = catfile_path(buf, sizeof(buf));
 
 	if (lpszParams == NULL || lpErrno == NULL)
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	return wsc_result(__func__, wsc_set_params(catfile_path(file, sizeof(file)),
-	    dwCatalogEntryId, lpszParams, &err), &err, lpErrno);
+	return wsc_result(__func__, wsc_set_params(file, dwCatalogEntryId,
+	    lpszParams, &err), &err, lpErrno);
 }

@@ -128,10 +128,7 @@ static const char usage_run[] =
 static const char usage_help[] = "usage: wspshim help [COMMAND]\n";
 
 /* Nothing: prints "wspshim: CMD: message" on stderr. */
-static void
-warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+static void __attribute__((format(printf, 1, 2)))
 warnx_(const char *fmt, ...)
 {
 	va_list ap;
@@ -146,11 +143,7 @@ warnx_(const char *fmt, ...)
 }
 
 /* EXIT_USAGE, after a message and the usage text on stderr. */
-static int
-usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
+static int __attribute__((format(printf, 2, 3)))
 usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
@@ -1092,7 +1085,8 @@ pick_catalog(void)
 		    catalog_opt);
 		break;
 	case 'u':
-		if (catfile_user_path(catalog_file, sizeof(catalog_file)) != 0) {
+		if (catfile_user_path(catalog_file,
+		    sizeof(catalog_file)) != 0) {
 			warnx_("--user: no per-user file (HOME is not set, "
 			    "or the path is too long)");
 			return 1;
@@ -1116,6 +1110,7 @@ pick_catalog(void)
 	return 0;
 }
 
+/* The exit status of the command line. */
 int
 main(int argc, char **argv)
 {
