@@ -69,8 +69,26 @@ core_atfork_child(void)
 	pthread_mutex_init(&life_lock, NULL);
 }
 
+/* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
+ * entry with layers.  When none can, nothing is ever adopted. */
+static int
+core_any_managed(void)
+{
+	const struct catalog *c = catalog_current();
+	size_t i;
+
+	if (manage_all)
+		return 1;
+	for (i = 0; i < c->count; i++)
+		if (c->entries[i].info.ProtocolChain.ChainLen > 1)
+			return 1;
+	return 0;
+}
+
 /* Mark every socket open now (inherited across exec, or made before the
- * core was ready) for adoption on first use. */
+ * core was ready) for adoption on first use, when any can be managed:
+ * otherwise the first use of each would cost getsockopt calls for
+ * nothing. */
 static void
 core_mark_inherited(void)
 {
@@ -79,7 +97,7 @@ core_mark_inherited(void)
 	DIR *dir;
 	int fd, self;
 
-	if ((dir = opendir("/proc/self/fd")) == NULL)
+	if (!core_any_managed() || (dir = opendir("/proc/self/fd")) == NULL)
 		return;
 	self = dirfd(dir);
 	while ((d = readdir(dir)) != NULL) {
