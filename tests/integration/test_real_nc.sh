@@ -43,8 +43,9 @@ listen_in() {
 	env "${MODE_ENV[@]}" timeout 20 nc -l 127.0.0.1 "$port" \
 	    >"$out" </dev/null &
 	pid=$!
-	# Until it listens, the client is refused and tries again.
-	for ((i = 0; i < 100; i++)); do
+	# Until it listens, the client is refused and tries again (for at
+	# most 20 seconds).
+	for ((i = SECONDS + 20; SECONDS < i; )); do
 		timeout 10 nc -N 127.0.0.1 "$port" <"$TEST_TMP/big" \
 		    >/dev/null 2>&1 && break
 		sleep 0.1

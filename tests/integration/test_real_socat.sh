@@ -44,8 +44,9 @@ serve_in() {
 	env "${MODE_ENV[@]}" timeout 20 socat "$listen" PIPE </dev/null \
 	    >/dev/null &
 	pid=$!
-	# Until it listens, the client fails and tries again.
-	for ((i = 0; i < 100; i++)); do
+	# Until it listens, the client fails and tries again (for at most 20
+	# seconds).
+	for ((i = SECONDS + 20; SECONDS < i; )); do
 		timeout 10 socat - "$client" <"$TEST_TMP/big" >"$out" \
 		    2>/dev/null && [[ -s $out ]] && break
 		sleep 0.1
