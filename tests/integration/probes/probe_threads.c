@@ -26,14 +26,15 @@
 #include "probe.h"
 
 #define NTHREAD	16
-#define MAXITER	1000
+#define MAXITER	3000
 #define NFORK	200
 #define NFORKER	4
 
 /* TCP is a small share: each connection leaves a TIME_WAIT behind. */
 static const enum transport rota[] = {
 	T_TCP4, T_UNIX_STREAM, T_UDP4C, T_UNIX_SEQPACKET, T_UNIX_DGRAM,
-	T_TCP6, T_UNIX_STREAM, T_UDP6C, T_UNIX_SEQPACKET,
+	T_UNIX_STREAM, T_TCP6, T_UNIX_STREAM, T_UDP6C, T_UNIX_SEQPACKET,
+	T_UNIX_DGRAM, T_UNIX_STREAM,
 };
 
 static struct peer peers[T_COUNT];
