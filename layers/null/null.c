@@ -32,7 +32,7 @@ struct ninst {
 	struct ninst	*link;
 	DWORD		chain;		/* the chain entry's catalog id */
 	DWORD		self;		/* this layer's layered entry id */
-	int		starts;		/* WSPStartup calls not cleaned up */
+	_Atomic int	starts;		/* WSPStartup calls not cleaned up */
 	_Atomic int	live;		/* open sockets */
 	WSPPROC_TABLE	next;		/* the provider below */
 	WSAPROTOCOL_INFOW info;		/* the chain's struct */

@@ -222,7 +222,7 @@ check "null,null,null loads three copies of the layer" copies
 # Real programs: curl against python3 -m http.server, socat.
 mkdir -p "$TEST_TMP/www"
 head -c 300000 /dev/urandom >"$TEST_TMP/www/blob"
-port=$(free_port)
+port=$(free_port 127.0.0.1)
 bg "$PY" -m http.server --bind 127.0.0.1 --directory "$TEST_TMP/www" "$port"
 curl_same() {
 	wait_for_port "$port"
@@ -238,7 +238,7 @@ fi
 
 socat_echo() {
 	local p out
-	p=$(free_port)
+	p=$(free_port 127.0.0.1)
 	bg socat -T 20 "TCP-LISTEN:$p,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
 	wait_for_port "$p"
 	out=$(printf 'line one\nline two\n' |

@@ -1,0 +1,426 @@
+/*
+ * fault.c - fault injection for test scripts.
+ *
+ * The parameter string is a list of rules (docs/layers/fault.md):
+ *
+ *	fail=connect:WSAECONNREFUSED;count=1
+ *	short=send:1
+ *	delay=recv:5ms
+ *	fail=send|recv:WSAECONNRESET;p=0.1;seed=42;addr=127.0.0.1:8080
+ *
+ * An action (fail, short, delay) starts a rule; the modifiers after it
+ * (after, count, p, seed, addr) narrow that rule.  Before each call the
+ * rules are tried in order: every matching delay sleeps, every matching
+ * short caps the bytes the call moves, and the first matching fail ends
+ * the call with its WSA code without sending it down.  Probabilities come
+ * from a per-rule generator with a fixed seed, so a run is repeatable.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layerkit.h"
+
+#define OPBIT(op)	(1ull << (op))
+#define SEND_OPS	(OPBIT(LK_SEND) | OPBIT(LK_SENDTO) | OPBIT(LK_SENDMSG))
+#define RECV_OPS	(OPBIT(LK_RECV) | OPBIT(LK_RECVFROM) | \
+			    OPBIT(LK_RECVMSG))
+#define MAX_RULES	32
+
+enum action { FAIL, SHORT, DELAY };
+
+struct rule {
+	enum action	action;
+	uint64_t	ops;		/* OPBIT()s it applies to */
+	int		code;		/* fail: the WSA code */
+	uint64_t	amount;		/* short: bytes; delay: nanoseconds */
+	uint64_t	after;		/* let this many matching calls pass */
+	uint64_t	count;		/* fire at most this often; 0: always */
+	double		p;		/* probability of firing */
+	uint64_t	rng;		/* generator state (from seed) */
+	int		has_addr, has_port;
+	int		af;
+	unsigned char	host[16];
+	uint16_t	port;		/* network order */
+	uint64_t	seen, fired;	/* matching calls, firings */
+};
+
+struct fault_conf {
+	pthread_mutex_t	lock;		/* rule state */
+	int		nrules;
+	struct rule	rules[MAX_RULES];
+};
+
+/* The operation names of the grammar and what each covers. */
+static const struct {
+	const char	*name;
+	uint64_t	ops;
+} op_names[] = {
+	{ "socket", OPBIT(LK_SOCKET) },
+	{ "bind", OPBIT(LK_BIND) },
+	{ "connect", OPBIT(LK_CONNECT) },
+	{ "listen", OPBIT(LK_LISTEN) },
+	{ "accept", OPBIT(LK_ACCEPT) | OPBIT(LK_ACCEPT4) },
+	{ "send", SEND_OPS },
+	{ "sendto", OPBIT(LK_SENDTO) },
+	{ "sendmsg", OPBIT(LK_SENDMSG) },
+	{ "recv", RECV_OPS },
+	{ "recvfrom", OPBIT(LK_RECVFROM) },
+	{ "recvmsg", OPBIT(LK_RECVMSG) },
+	{ "shutdown", OPBIT(LK_SHUTDOWN) },
+	{ "getsockopt", OPBIT(LK_GETSOCKOPT) },
+	{ "setsockopt", OPBIT(LK_SETSOCKOPT) },
+	{ "getsockname", OPBIT(LK_GETSOCKNAME) },
+	{ "getpeername", OPBIT(LK_GETPEERNAME) },
+	{ "ioctl", OPBIT(LK_IOCTL) },
+	{ "all", OPBIT(LK_SOCKET) | OPBIT(LK_BIND) | OPBIT(LK_CONNECT) |
+	    OPBIT(LK_LISTEN) | OPBIT(LK_ACCEPT) | OPBIT(LK_ACCEPT4) |
+	    SEND_OPS | RECV_OPS | OPBIT(LK_SHUTDOWN) | OPBIT(LK_GETSOCKOPT) |
+	    OPBIT(LK_SETSOCKOPT) | OPBIT(LK_GETSOCKNAME) |
+	    OPBIT(LK_GETPEERNAME) | OPBIT(LK_IOCTL) },
+};
+
+/* The next number of splitmix64 from *state. */
+static uint64_t
+splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A uniform draw in [0, 1). */
+static double
+uniform(uint64_t *state)
+{
+	return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
+/* The ops a list like "send|recv" names, or 0 when a name is unknown.
+ * s is cut at the ':' that ends the list; *rest gets what follows. */
+static uint64_t
+parse_ops(char *s, char **rest)
+{
+	uint64_t ops = 0;
+	char *colon, *name;
+	size_t i;
+
+	if ((colon = strchr(s, ':')) == NULL)
+		return 0;
+	*colon = '\0';
+	*rest = colon + 1;
+	while ((name = strsep(&s, "|+")) != NULL) {
+		for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+			if (strcmp(op_names[i].name, name) == 0)
+				break;
+		if (i == sizeof(op_names) / sizeof(op_names[0]))
+			return 0;
+		ops |= op_names[i].ops;
+	}
+	return ops;
+}
+
+/* A count: 0 and *v, or -1. */
+static int
+parse_count(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/* A duration ("5ms", "200us", "1s", "10ns"; a bare number is ms) in
+ * nanoseconds: 0 and *ns, or -1. */
+static int
+parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	scale;
+	} units[] = {
+		{ "", 1000000 }, { "ms", 1000000 }, { "us", 1000 },
+		{ "ns", 1 }, { "s", 1000000000 },
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtod(s, &end);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v * (double)units[i].scale > 1e15)
+				return -1;
+			*ns = (uint64_t)(v * (double)units[i].scale);
+			return 0;
+		}
+	return -1;
+}
+
+/* An address: "127.0.0.1", "127.0.0.1:80", "::1", "[::1]:80" or ":80"
+ * (any host).  0, or -1. */
+static int
+parse_addr(char *s, struct rule *r)
+{
+	char *port = NULL, *end;
+	unsigned long v;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		*end = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+		s++;
+	} else if (strchr(s, ':') == strrchr(s, ':') &&
+	    (end = strchr(s, ':')) != NULL) {
+		*end = '\0';		/* one ':': IPv4 (or none) and a port */
+		port = end + 1;
+	}
+	if (*s != '\0') {
+		if (inet_pton(AF_INET, s, r->host) == 1)
+			r->af = AF_INET;
+		else if (inet_pton(AF_INET6, s, r->host) == 1)
+			r->af = AF_INET6;
+		else
+			return -1;
+	}
+	if (port != NULL) {
+		v = strtoul(port, &end, 10);
+		if (*port == '\0' || *end != '\0' || v > 65535)
+			return -1;
+		r->port = htons((uint16_t)v);
+		r->has_port = 1;
+	}
+	r->has_addr = 1;
+	return 0;
+}
+
+/* Start a rule from an action's value "OPS:ARG".  NULL, or why not. */
+static const char *
+parse_action(struct rule *r, enum action a, char *v)
+{
+	char *arg;
+
+	r->action = a;
+	r->p = 1.0;
+	if ((r->ops = parse_ops(v, &arg)) == 0)
+		return "expected OP[|OP...]:VALUE with known operations";
+	switch (a) {
+	case FAIL:
+		if (lk_wsa_parse(arg, &r->code) != 0)
+			return "unknown error name (use WSAE... or a number)";
+		break;
+	case SHORT:
+		if ((r->ops & ~(SEND_OPS | RECV_OPS)) != 0)
+			return "short applies to send and recv operations only";
+		if (parse_count(arg, &r->amount) != 0 || r->amount == 0)
+			return "short needs a byte count of at least 1";
+		break;
+	case DELAY:
+		if (parse_duration(arg, &r->amount) != 0)
+			return "bad duration (e.g. 5ms, 200us, 1s)";
+		break;
+	}
+	return NULL;
+}
+
+/* Parse the whole parameter string into c.  NULL, or why not. */
+static const char *
+parse(struct fault_conf *c, char *s)
+{
+	struct rule *r = NULL;
+	uint64_t seed = 1;
+	char *tok, *v, *end;
+	const char *why;
+
+	while ((tok = strsep(&s, ";, \t\n")) != NULL) {
+		if (*tok == '\0')
+			continue;
+		if ((v = strchr(tok, '=')) == NULL)
+			return "expected KEY=VALUE";
+		*v++ = '\0';
+		if (strcmp(tok, "fail") == 0 || strcmp(tok, "short") == 0 ||
+		    strcmp(tok, "delay") == 0) {
+			if (c->nrules == MAX_RULES)
+				return "too many rules";
+			r = &c->rules[c->nrules++];
+			why = parse_action(r, tok[0] == 'f' ? FAIL :
+			    tok[0] == 's' ? SHORT : DELAY, v);
+			if (why != NULL)
+				return why;
+			r->rng = seed;
+		} else if (strcmp(tok, "seed") == 0) {
+			if (parse_count(v, &seed) != 0)
+				return "bad seed";
+			if (r != NULL)
+				r->rng = seed;
+		} else if (r == NULL) {
+			return "a modifier before any fail, short or delay";
+		} else if (strcmp(tok, "after") == 0) {
+			if (parse_count(v, &r->after) != 0)
+				return "bad after count";
+		} else if (strcmp(tok, "count") == 0) {
+			if (parse_count(v, &r->count) != 0 || r->count == 0)
+				return "bad count (at least 1)";
+		} else if (strcmp(tok, "p") == 0) {
+			r->p = strtod(v, &end);
+			if (*v == '\0' || *end != '\0' || !(r->p >= 0.0) ||
+			    r->p > 1.0)
+				return "p must be a number from 0 to 1";
+		} else if (strcmp(tok, "addr") == 0) {
+			if (parse_addr(v, r) != 0)
+				return "bad addr (HOST, HOST:PORT, [V6]:PORT "
+				    "or :PORT)";
+		} else {
+			return "unknown key";
+		}
+	}
+	return NULL;
+}
+
+static const char *
+fault_configure(DWORD self, const char *params, void **conf)
+{
+	struct fault_conf *c;
+	const char *why;
+	char *copy;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (copy = strdup(params)) == NULL) {
+		free(c);
+		return "out of memory";
+	}
+	why = parse(c, copy);
+	free(copy);
+	if (why != NULL) {
+		free(c);
+		return why;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	*conf = c;
+	return NULL;
+}
+
+/* Whether the call's remote address (its address argument, else the
+ * socket's peer) is the rule's. */
+static int
+addr_matches(const struct rule *r, const struct lk_call *c)
+{
+	const struct sockaddr *sa = c->addr;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	int len = c->addrlen;
+
+	if (sa == NULL && c->ls != NULL && c->ls->peerlen > 0) {
+		sa = (const struct sockaddr *)&c->ls->peer;
+		len = c->ls->peerlen;
+	}
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= (int)sizeof(*sin)) {
+		sin = (const void *)sa;
+		return (r->af == 0 || (r->af == AF_INET &&
+		    memcmp(&sin->sin_addr, r->host, 4) == 0)) &&
+		    (!r->has_port || sin->sin_port == r->port);
+	}
+	if (sa->sa_family == AF_INET6 && len >= (int)sizeof(*sin6)) {
+		sin6 = (const void *)sa;
+		return (r->af == 0 || (r->af == AF_INET6 &&
+		    memcmp(&sin6->sin6_addr, r->host, 16) == 0)) &&
+		    (!r->has_port || sin6->sin6_port == r->port);
+	}
+	return 0;
+}
+
+/* Whether rule r fires for call c (it counts the call).  Lock held. */
+static int
+fires(struct rule *r, const struct lk_call *c)
+{
+	if ((r->ops & OPBIT(c->op)) == 0 ||
+	    (r->has_addr && !addr_matches(r, c)))
+		return 0;
+	if (r->seen++ < r->after)
+		return 0;
+	if (r->count != 0 && r->fired >= r->count)
+		return 0;
+	if (r->p < 1.0 && uniform(&r->rng) >= r->p)
+		return 0;
+	r->fired++;
+	return 1;
+}
+
+/* Sleep ns nanoseconds, all of them. */
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000u),
+		.tv_nsec = (long)(ns % 1000000000u),
+	};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int
+fault_before(struct lk_call *c)
+{
+	struct fault_conf *conf = c->conf;
+	uint64_t delay = 0;
+	struct rule *r;
+	int i, code = 0, saved = errno;
+
+	if (conf == NULL || conf->nrules == 0)
+		return 0;
+	pthread_mutex_lock(&conf->lock);
+	for (i = 0; i < conf->nrules && code == 0; i++) {
+		r = &conf->rules[i];
+		if (!fires(r, c))
+			continue;
+		switch (r->action) {
+		case FAIL:
+			code = r->code;
+			break;
+		case SHORT:
+			if (c->limit == 0 || r->amount < c->limit)
+				c->limit = r->amount;
+			break;
+		case DELAY:
+			delay += r->amount;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&conf->lock);
+	if (delay != 0)
+		sleep_ns(delay);
+	errno = saved;
+	return code;
+}
+
+const struct lk_layer lk_layer = {
+	.name = "fault",
+	.sock_size = sizeof(struct lk_sock),
+	.configure = fault_configure,
+	.before = fault_before,
+};
+
+/* The provider's one export. */
+LK_EXPORT int WSPAPI
+WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
+    WSPUPCALLTABLE upcalls, LPWSPPROC_TABLE procs)
+{
+	return lk_startup(version, data, info, upcalls, procs);
+}
