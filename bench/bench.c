@@ -6,7 +6,7 @@
  *
  * Each workload sets up, warms up, then times ITERATIONS operations and
  * prints "NAME VALUE UNIT" (ns/op, or MB/s for bulk).  Under
- * valgrind --tool=callgrind --collect-atstart=no only the timed loop is
+ * valgrind --tool=callgrind --instr-atstart=no only the timed loop is
  * counted, so instructions per operation are total Ir / ITERATIONS.
  */
 #include <err.h>
@@ -173,6 +173,16 @@ w_tcp(void)
 
 	tcp_pair(sv);
 	round_trips("tcp_sendrecv", sv[0], sv[1], do_send, do_recv);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+w_tcp_rw(void)
+{
+	int sv[2];
+
+	tcp_pair(sv);
 	round_trips("tcp_readwrite", sv[0], sv[1], do_write, do_read);
 	close(sv[0]);
 	close(sv[1]);
@@ -400,6 +410,7 @@ static const struct {
 	{ "socket", w_socket },
 	{ "udp", w_udp },
 	{ "tcp", w_tcp },
+	{ "tcprw", w_tcp_rw },
 	{ "tcp2", w_tcp_threads },
 	{ "unix", w_unix },
 	{ "pipe", w_pipe },
