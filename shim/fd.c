@@ -25,9 +25,14 @@ close(int fd)
 	if (likely(ws == NULL))
 		return libc.close(fd);
 	if (wsp_tls.depth != 0 || shim_in_vfork_child()) {
-		if (wsp_tls.depth != 0 && ws != FDTAB_ADOPT)
+		/* The library's own descriptor (or a vfork child's copy). */
+		if (wsp_tls.depth != 0)
 			core_forget(fd);
 		return libc.close(fd);
+	}
+	if (ws == FDTAB_PROTECTED) {
+		errno = EBADF;		/* not the program's to close */
+		return -1;
 	}
 	wsp_tls.call = "close";
 	if (core_close(fd, &err) != 0)
@@ -44,9 +49,34 @@ shim_close_managed(unsigned int first, unsigned int last)
 
 	if (last >= hi)
 		last = hi == 0 ? 0 : hi - 1;
-	for (fd = first; fd <= last && fd < hi; fd++)
-		if (fdtab_get((int)fd) != NULL)
+	for (fd = first; fd <= last && fd < hi; fd++) {
+		struct wsock *ws = fdtab_get((int)fd);
+
+		if (ws != NULL && ws != FDTAB_PROTECTED)
 			core_close((int)fd, &err);
+	}
+}
+
+/* The real close_range over [first, last], leaving protected descriptors
+ * open: the range is closed in the pieces between them. */
+static int
+shim_close_range_real(unsigned int first, unsigned int last, int flags)
+{
+	unsigned int fd, hi = fdtab_high(), from = first;
+	int rc = 0;
+
+	if (likely(__atomic_load_n(&fdtab_protected, __ATOMIC_RELAXED) == 0))
+		return libc.close_range(first, last, flags);
+	for (fd = first; fd <= last && fd < hi; fd++) {
+		if (fdtab_get((int)fd) != FDTAB_PROTECTED)
+			continue;
+		if (fd > from && libc.close_range(from, fd - 1, flags) != 0)
+			rc = -1;
+		from = fd + 1;
+	}
+	if (from <= last && libc.close_range(from, last, flags) != 0)
+		rc = -1;
+	return rc;
 }
 
 WSPSHIM_EXPORT int
@@ -57,7 +87,7 @@ close_range(unsigned int first, unsigned int last, int flags)
 		return libc.close_range(first, last, flags);
 	wsp_tls.call = "close_range";
 	shim_close_managed(first, last);
-	return libc.close_range(first, last, flags);
+	return shim_close_range_real(first, last, flags);
 }
 
 WSPSHIM_EXPORT void
@@ -70,13 +100,24 @@ closefrom(int lowfd)
 		wsp_tls.call = "closefrom";
 		shim_close_managed(first, ~0u);
 	}
-	if (libc.close_range(first, ~0u, 0) == 0)
+	if (shim_close_range_real(first, ~0u, 0) == 0)
 		return;
 	/* Kernels before 5.9: close what the table says is open, then
 	 * every number up to the descriptor limit. */
 	hi = (unsigned int)sysconf(_SC_OPEN_MAX);
 	for (fd = first; fd < hi; fd++)
-		libc.close((int)fd);
+		if (fdtab_get((int)fd) != FDTAB_PROTECTED)
+			libc.close((int)fd);
+}
+
+/* Whether dup2/dup3 onto fd2 must be refused: it is protected. */
+static int
+shim_dup_onto_protected(int fd2)
+{
+	if (likely(fdtab_get(fd2) != FDTAB_PROTECTED) || wsp_tls.depth != 0)
+		return 0;
+	errno = EBADF;
+	return 1;
 }
 
 /* After a dup family call returned fd2 for fd: share or drop entries. */
@@ -92,6 +133,8 @@ shim_dup_done(int fd, int fd2)
 	wsp_tls.call = "dup";
 	if (fdtab_get(fd) == FDTAB_ADOPT)
 		core_adopt(fd);
+	if (fdtab_get(fd) == FDTAB_PROTECTED)
+		fd = -1;		/* the copy is the program's own */
 	core_dup(fd, fd2);
 	return fd2;
 }
@@ -107,6 +150,8 @@ dup2(int fd, int fd2)
 {
 	if (fd == fd2)
 		return libc.dup2(fd, fd2);
+	if (shim_dup_onto_protected(fd2))
+		return -1;
 	return shim_dup_done(fd, libc.dup2(fd, fd2));
 }
 
@@ -115,6 +160,8 @@ dup3(int fd, int fd2, int flags)
 {
 	if (fd == fd2)
 		return libc.dup3(fd, fd2, flags);	/* EINVAL, as native */
+	if (shim_dup_onto_protected(fd2))
+		return -1;
 	return shim_dup_done(fd, libc.dup3(fd, fd2, flags));
 }
 

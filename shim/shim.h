@@ -40,9 +40,12 @@ shim_sock(int fd, const char *call)
 
 	if (likely(ws == NULL) || wsp_tls.depth != 0)
 		return NULL;
-	wsp_tls.call = call;
-	if (unlikely(ws == FDTAB_ADOPT))
+	if (unlikely(!fdtab_is_sock(ws))) {
+		if (ws != FDTAB_ADOPT)
+			return NULL;		/* protected: not a socket */
 		ws = core_adopt(fd);
+	}
+	wsp_tls.call = call;
 	return ws;
 }
 

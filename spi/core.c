@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "catfile.h"
 #include "core.h"
 #include "errmap.h"
+#include "export.h"
 #include "layerenv.h"
 #include "libc.h"
 #include "log.h"
@@ -261,7 +263,7 @@ core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
 
 	life_lock_take(&mask);
 	old = fdtab_swap(fd, ws);
-	if (old != NULL && old != FDTAB_ADOPT) {
+	if (fdtab_is_sock(old)) {
 		/* A stale entry: the number was closed behind our back. */
 		int e2;
 		core_drop(old, fd, 1, &e2);
@@ -348,8 +350,10 @@ core_manage(int fd, int force)
 	int saved = errno;
 
 	ws = fdtab_get(fd);
-	if (ws != NULL && ws != FDTAB_ADOPT)
+	if (fdtab_is_sock(ws))
 		return ws;
+	if (ws == FDTAB_PROTECTED)
+		return NULL;
 	e = core_entry_of_fd(fd);
 	if (e == NULL || (!force && !core_manages(e))) {
 		/* Not ours to wrap: pass through from now on. */
@@ -379,7 +383,7 @@ core_close(int fd, int *err)
 
 	life_lock_take(&mask);
 	ws = fdtab_swap(fd, NULL);
-	if (ws == NULL || ws == FDTAB_ADOPT) {
+	if (!fdtab_is_sock(ws)) {
 		life_lock_drop(&mask);
 		if (libc.close(fd) != 0) {
 			*err = errmap_from_errno(errno);
@@ -403,14 +407,16 @@ core_dup(int fd, int fd2)
 		return;
 	life_lock_take(&mask);
 	ws = fdtab_get(fd);
-	if (ws == FDTAB_ADOPT)
+	if (!fdtab_is_sock(ws))
 		ws = NULL;
 	if (ws != NULL) {
 		atomic_fetch_add(&ws->fdrefs, 1);
 		ws->alt = fd2;
 	}
 	old = fdtab_swap(fd2, ws);
-	if (old != NULL && old != FDTAB_ADOPT)
+	if (old == FDTAB_PROTECTED)
+		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
+	if (fdtab_is_sock(old))
 		core_drop(old, fd2, 1, &err);
 	life_lock_drop(&mask);
 }
@@ -426,7 +432,9 @@ core_forget(int fd)
 		return;
 	life_lock_take(&mask);
 	old = fdtab_swap(fd, NULL);
-	if (old != NULL && old != FDTAB_ADOPT)
+	if (old == FDTAB_PROTECTED)
+		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
+	if (fdtab_is_sock(old))
 		core_drop(old, fd, 1, &err);
 	life_lock_drop(&mask);
 }
@@ -440,7 +448,38 @@ core_close_api_sockets(void)
 
 	for (i = 0; i < hi; i++) {
 		ws = fdtab_get((int)i);
-		if (ws != NULL && ws != FDTAB_ADOPT && (ws->flags & WSOCK_API))
+		if (fdtab_is_sock(ws) && (ws->flags & WSOCK_API))
 			core_close((int)i, &err);
 	}
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimProtectDescriptor(int fd, BOOL bProtect, LPINT lpErrno)
+{
+	struct wsock *want = bProtect ? NULL : FDTAB_PROTECTED;
+	int dummy;
+
+	if (lpErrno == NULL)
+		lpErrno = &dummy;
+	if (core_init() != 0 || !fdtab_fits(fd) ||
+	    (bProtect && libc.fcntl(fd, F_GETFD) < 0)) {
+		*lpErrno = WSAEBADF;
+		return SOCKET_ERROR;
+	}
+	if (!__atomic_compare_exchange_n(&fdtab_slots[fd], &want,
+	    bProtect ? FDTAB_PROTECTED : NULL, 0, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE)) {
+		/* Already in that state is fine; a managed socket is not. */
+		if (want == (bProtect ? FDTAB_PROTECTED : NULL))
+			return 0;
+		*lpErrno = WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	if (bProtect) {
+		fdtab_swap(fd, FDTAB_PROTECTED);	/* raises the high mark */
+		__atomic_fetch_add(&fdtab_protected, 1, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
 }

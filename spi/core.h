@@ -29,8 +29,21 @@ struct wsock {
 	unsigned	flags;
 };
 
-/* Marker in the fd table: a socket to adopt on first use. */
+/* Markers in the fd table: a socket to adopt on first use, and a
+ * descriptor of the library's or a layer's own (a log or trace file) that
+ * the program's close(), close_range() and dup2() must not take. */
 #define FDTAB_ADOPT	((struct wsock *)1)
+#define FDTAB_PROTECTED	((struct wsock *)2)
+
+/* Whether a table value is a chain socket (not NULL or a marker). */
+static inline int
+fdtab_is_sock(const struct wsock *ws)
+{
+	return (uintptr_t)ws > (uintptr_t)FDTAB_PROTECTED;
+}
+
+/* How many descriptors are protected now (0 keeps range closes fast). */
+extern unsigned fdtab_protected;
 
 extern _Atomic(struct wsock *) *fdtab_slots;
 extern unsigned fdtab_cap;

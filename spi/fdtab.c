@@ -19,7 +19,8 @@
 
 _Atomic(struct wsock *) *fdtab_slots;
 unsigned fdtab_cap;
-unsigned fdtab_hi;		/* one past the highest descriptor published */
+unsigned fdtab_hi;
+unsigned fdtab_protected;	/* descriptors marked FDTAB_PROTECTED */		/* one past the highest descriptor published */
 
 void
 fdtab_init(void)

@@ -222,7 +222,7 @@ closesocket(SOCKET s)
 	if (!wsa_started())
 		return SOCKET_ERROR;
 	ws = fd >= 0 ? fdtab_get(fd) : NULL;
-	if (ws == NULL || ws == FDTAB_ADOPT) {
+	if (!fdtab_is_sock(ws)) {
 		/* A socket the core does not manage: close it if it is one. */
 		if (fd < 0 || libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
 		    &len) != 0)

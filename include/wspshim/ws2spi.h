@@ -391,6 +391,19 @@ int WSPAPI WSPShimSetLayerParams(DWORD dwCatalogEntryId,
  */
 const char *WSPAPI WSPShimCallName(void);
 
+/*
+ * Protect a descriptor of the layer's own (a log or trace file) from the
+ * program, or lift the protection: while protected, the program's close()
+ * and dup2()/dup3() onto it fail with EBADF, as if the number were not
+ * open, and its close_range()/closefrom() leave it open.  Calls made from
+ * inside a provider are not affected, so the layer closes it normally
+ * (which also lifts the protection).  Open it O_CLOEXEC, above the
+ * program's range (fcntl F_DUPFD_CLOEXEC from 1000, say).  0, or
+ * SOCKET_ERROR with WSAEBADF (not open, or beyond the fd table) or
+ * WSAEINVAL (a socket the library manages).
+ */
+int WSPAPI WSPShimProtectDescriptor(int fd, BOOL bProtect, LPINT lpErrno);
+
 #ifdef __cplusplus
 }
 #endif
