@@ -7,6 +7,10 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_lib
+# No catalog file of this machine or user: the built-in catalog, and only
+# the layers each check names.
+export WSPSHIM_CATALOG=$TEST_TMP/no-catalog
+unset WSPSHIM_LAYERS WSPSHIM_LAYER_PATH WSPSHIM_FALLBACK WSPSHIM_MANAGE
 [[ -f $WSPSHIM_BUILD/layers/fault/libwsp_fault.so ]] ||
     bail "the fault layer is built"
 PY=$(python3 -c 'import sys; print(sys.executable)')
