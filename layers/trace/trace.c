@@ -9,8 +9,9 @@
  * The name is the entry point the program called (WSPShimCallName: write
  * and send both reach WSPSend), the first argument the kernel descriptor.
  * Lines go to stderr, or with out=FILE (%p: the pid) to that file, opened
- * O_APPEND | O_CLOEXEC and moved to a descriptor at 1000 or above, out of
- * the program's way.  Each line is one write(2), so lines of several
+ * O_APPEND | O_CLOEXEC, moved to a descriptor at 1000 or above, out of
+ * the program's way, and protected from the program's close, closefrom
+ * and dup2 (WSPShimProtectDescriptor).  Each line is one write(2), so lines of several
  * threads or processes never mix.  What a provider calls does not come
  * back through the chain, so the writes are not traced themselves.
  */
@@ -33,7 +34,7 @@ static const char *
 open_out(const char *pattern)
 {
 	char path[PATH_MAX];
-	int fd, high;
+	int fd, high, err;
 
 	if (lk_expand_path(pattern, path, sizeof(path)) != 0 ||
 	    path[0] == '\0')
@@ -45,6 +46,8 @@ open_out(const char *pattern)
 		close(fd);
 		fd = high;
 	}
+	/* Keep it open whatever the program closes (closefrom, say). */
+	WSPShimProtectDescriptor(fd, TRUE, &err);
 	out_fd = fd;
 	return NULL;
 }

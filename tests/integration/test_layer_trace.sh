@@ -129,6 +129,9 @@ out_file() {
 import os, socket
 s = socket.socket()
 s.close()
+os.closerange(3, 4096)
+s = socket.socket()
+s.close()
 high = []
 for name in os.listdir("/proc/self/fd"):
     fd = int(name)
@@ -147,13 +150,15 @@ print(os.getpid(), high[0][0], int(high[0][1] & 0o2000000 != 0))' \
 	((high >= 1000 && cloexec == 1))
 	has "$TEST_TMP/trace.$pid.log" \
 	    "socket\(AF_INET, SOCK_STREAM, 6\) = 3" "close\(3\) = 0"
+	# Both sockets are traced: the program's closerange left it open.
+	[[ $(grep -c "^socket(" "$TEST_TMP/trace.$pid.log") == 2 ]]
 	if grep -q "socket(" "$TEST_TMP/out.err"; then
 		echo "trace lines on stderr too:"
 		cat "$TEST_TMP/out.err"
 		return 1
 	fi
 }
-check "out=FILE (%p): lines in the file, fd >= 1000, close-on-exec" \
+check "out=FILE.%p: fd >= 1000, close-on-exec, kept through closerange" \
     out_file
 
 # A real program: curl's connection shows up.
