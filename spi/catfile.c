@@ -1225,7 +1225,9 @@ catfile_read(const char *path, struct catalog_edit *ed, int *missing,
 	err->msg[0] = '\0';
 	if (missing != NULL)
 		*missing = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang the program's start-up; it is
+	 * refused below like anything else that is not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT) {
 		if (missing != NULL)
 			*missing = 1;

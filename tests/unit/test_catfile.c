@@ -537,6 +537,19 @@ Test(read, a_directory_is_unreadable, .init = setup_dir,
 	cr_expect_not_null(strstr(err.msg, tmpdir));
 }
 
+Test(read, a_fifo_is_refused_without_waiting, .init = setup_dir,
+    .fini = teardown_dir, .timeout = 10)
+{
+	struct catfile_error err;
+	struct catalog_edit ed;
+
+	path_in(catpath, "fifo");
+	cr_assert_eq(mkfifo(catpath, 0600), 0);
+	cr_assert_eq(catfile_read(catpath, &ed, NULL, &err), WSAEACCES);
+	cr_expect_not_null(strstr(err.msg, "not a regular file"), "%s",
+	    err.msg);
+}
+
 Test(read, written_file_reads_back, .init = setup_dir,
     .fini = teardown_dir)
 {
