@@ -4,6 +4,7 @@
  * of layers/null/null.c; each operation here also fills a struct lk_call
  * for the layer's hooks.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -228,13 +229,19 @@ lk_begin(struct lk_call *c, enum lk_op op, SOCKET s, int has_sock,
 }
 
 /* Run before(): 1 when the call may go down, else 0 (it failed with the
- * code before() gave). */
+ * code before() gave).  The hooks may call libc; errno is kept, since a
+ * call that succeeds must leave the program's errno as it was. */
 static int
 lk_go(struct lk_call *c, LPINT err)
 {
-	int code;
+	int code, saved;
 
-	if (lk_layer.before == NULL || (code = lk_layer.before(c)) == 0)
+	if (lk_layer.before == NULL)
+		return 1;
+	saved = errno;
+	code = lk_layer.before(c);
+	errno = saved;
+	if (code == 0)
 		return 1;
 	c->failed = c->injected = 1;
 	c->err = *err = code;
@@ -246,14 +253,18 @@ lk_go(struct lk_call *c, LPINT err)
 static int
 lk_done(struct lk_call *c, int rc, LPINT err)
 {
-	int code;
+	int code = 0, saved;
 
 	if (!c->injected && rc != 0) {
 		c->failed = 1;
 		c->err = *err;
 	}
-	if (lk_layer.after != NULL && (code = lk_layer.after(c)) != 0 &&
-	    !c->failed) {
+	if (lk_layer.after != NULL) {
+		saved = errno;
+		code = lk_layer.after(c);
+		errno = saved;
+	}
+	if (code != 0 && !c->failed) {
 		c->failed = 1;
 		c->err = *err = code;
 	}

@@ -381,7 +381,7 @@ fault_before(struct lk_call *c)
 	struct fault_conf *conf = c->conf;
 	uint64_t delay = 0;
 	struct rule *r;
-	int i, code = 0, saved = errno;
+	int i, code = 0;
 
 	if (conf == NULL || conf->nrules == 0)
 		return 0;
@@ -406,7 +406,6 @@ fault_before(struct lk_call *c)
 	pthread_mutex_unlock(&conf->lock);
 	if (delay != 0)
 		sleep_ns(delay);
-	errno = saved;
 	return code;
 }
 

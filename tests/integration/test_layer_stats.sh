@@ -187,6 +187,23 @@ t["bytes_out"] == 31'
 check "signal=USR2: a dump at the next call, the final one at exit" \
     on_signal
 
+# A successful call leaves errno alone, even when the report it writes
+# on the way fails (no such directory).
+errno_kept() {
+	stats "out=$TEST_TMP/nodir/s.json;signal=USR2" -c '
+import ctypes, os, signal, socket
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.create_connection(("127.0.0.1", int(os.environ["port"])), 10)
+os.kill(os.getpid(), signal.SIGUSR2)
+ctypes.set_errno(42)
+n = libc.send(s.fileno(), b"abc", 3, 0)
+print(n, ctypes.get_errno())' 2>"$TEST_TMP/errno.err" | tee /dev/stderr |
+	    grep -x "3 42"
+	grep "wsp_stats: cannot write" "$TEST_TMP/errno.err"
+}
+check "errno is kept by a successful call whose report cannot be written" \
+    errno_kept
+
 # The last WSPCleanup (the final WSACleanup) writes the report; exit
 # does not write it again.
 cleanup_once() {
