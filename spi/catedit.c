@@ -239,7 +239,7 @@ catedit_add_layer(struct catalog_edit *ed, const GUID *provider_id,
     const DWORD *over, size_t n, DWORD *layer_id)
 {
 	struct catalog_entry *ne = NULL;
-	WCHAR wname[WSAPROTOCOL_LEN + 1];
+	WCHAR wname[WSAPROTOCOL_LEN + 1] = { 0 };
 	DWORD id;
 	ssize_t k;
 	size_t i, j, total;
