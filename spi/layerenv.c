@@ -264,6 +264,11 @@ layerenv_install(struct catalog_edit *ed, const char *path,
 		return err;
 	if (!usable && o->unusable != NULL)
 		o->unusable(id, path);
+	/* The new entries come first.  A layer named here is taken to hand
+	 * out its own handles, as `wspshim install` takes it without
+	 * --ifs: none of its entries claims XP1_IFS_HANDLES. */
+	for (j = 0; j <= n; j++)
+		ed->e[j].info.dwServiceFlags1 &= ~(DWORD)XP1_IFS_HANDLES;
 	for (j = 0; j < n; j++)
 		over[j] = id + 1 + (DWORD)j;
 	return 0;

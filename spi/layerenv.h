@@ -7,7 +7,9 @@
  * installation: c over the base entries, b over c's chains, a over b's,
  * so the full chains come first in catalog order and win selection (the
  * intermediate chains stay, after them).  At most MAX_PROTOCOL_CHAIN - 1
- * layers fit over a base.
+ * layers fit over a base.  The layers are taken to hand out their own
+ * socket handles (WPUCreateSocketHandle), so their entries do not claim
+ * XP1_IFS_HANDLES, as with `wspshim install` without --ifs.
  *
  * Syntax.  Elements are separated by ','.  Inside an element "\," stands
  * for a comma and "\\" for a backslash; every other character, backslash

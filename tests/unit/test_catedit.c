@@ -25,7 +25,7 @@
 
 enum { TCP = 1001, UDP, RAW, TCP6, UDP6, RAW6, USTREAM, UDGRAM, USEQ };
 #define NBUILTIN	9
-#define NEXT		1010	/* the first id an edit of the built-ins gives */
+#define NEXT		1010	/* the first id an edit of the built-ins has */
 
 static const GUID g_trace = { 0x11111111, 0x2222, 0x3333,
     { 1, 2, 3, 4, 5, 6, 7, 8 } };
@@ -980,6 +980,11 @@ expect_full_chains(const struct catalog_edit *ed, int nl, DWORD *ids)
 		pc = &e->info.ProtocolChain;
 		cr_assert_eq(pc->ChainLen, nl + 1, "base %u: chain of %d",
 		    covered[i], pc->ChainLen);
+		/* The base's service flags, but the layers' handles are
+		 * not IFS handles. */
+		cr_expect_eq(e->info.dwServiceFlags1, b->dwServiceFlags1 &
+		    ~(DWORD)XP1_IFS_HANDLES, "base %u: flags %#x", covered[i],
+		    e->info.dwServiceFlags1);
 		cr_expect_eq(pc->ChainEntries[nl], covered[i]);
 		for (k = 0; k < nl; k++) {
 			if (i == 0)
@@ -987,6 +992,8 @@ expect_full_chains(const struct catalog_edit *ed, int nl, DWORD *ids)
 			cr_expect_eq(pc->ChainEntries[k], ids[k]);
 			cr_expect_eq(by_id(ed, ids[k])->info.ProtocolChain.
 			    ChainLen, LAYERED_PROTOCOL);
+			cr_expect_eq(by_id(ed, ids[k])->info.dwServiceFlags1 &
+			    XP1_IFS_HANDLES, 0);
 		}
 		/* Full chains come before everything else but the top
 		 * layer's own entry. */
