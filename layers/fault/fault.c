@@ -291,6 +291,27 @@ parse(struct fault_conf *c, char *s)
 	return NULL;
 }
 
+static struct fault_conf *the_conf;
+
+/* fork(): the child gets the rule lock free. */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&the_conf->lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&the_conf->lock);
+}
+
+static void
+fork_child(void)
+{
+	pthread_mutex_init(&the_conf->lock, NULL);
+}
+
 static const char *
 fault_configure(DWORD self, const char *params, void **conf)
 {
@@ -310,6 +331,8 @@ fault_configure(DWORD self, const char *params, void **conf)
 		return why;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	the_conf = c;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	*conf = c;
 	return NULL;
 }

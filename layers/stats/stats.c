@@ -247,6 +247,26 @@ on_signal(int sig, siginfo_t *info, void *uc)
 		old_action.sa_handler(sig);
 }
 
+/* fork(): the child gets the list lock free, whatever other threads of
+ * the parent were doing. */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&live_lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void
+fork_child(void)
+{
+	pthread_mutex_init(&live_lock, NULL);
+}
+
 /* A signal name ("USR2", "SIGUSR2") or number: the number, or 0. */
 static int
 parse_signal(const char *s)
@@ -317,6 +337,7 @@ stats_configure(DWORD self, const char *params, void **confp)
 	}
 	conf = c;
 	*confp = c;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atexit(at_exit);
 	return NULL;
 }
