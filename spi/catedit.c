@@ -169,7 +169,7 @@ catedit_wcut(const WCHAR *s, size_t n)
  * LSP installer writes "%s over [%s]", so a chain over a chain reads
  * "a over [b over [wspshim [TCP/IP]]]").  When it does not fit, OVER is
  * cut first, then LAYER, by whole characters, and the closing bracket
- * stays.
+ * stays.  The rest of out is zeroed.
  */
 static void
 catedit_chain_name(WCHAR out[WSAPROTOCOL_LEN + 1], const WCHAR *layer,
@@ -187,7 +187,10 @@ catedit_chain_name(WCHAR out[WSAPROTOCOL_LEN + 1], const WCHAR *layer,
 	memcpy(out + nl, catedit_over, CATEDIT_OVER_LEN * sizeof(WCHAR));
 	memcpy(out + nl + CATEDIT_OVER_LEN, over, no * sizeof(WCHAR));
 	out[nl + CATEDIT_OVER_LEN + no] = u']';
-	out[nl + CATEDIT_OVER_LEN + no + 1] = 0;
+	/* Zeros to the end: no bytes of the over entry's name stay behind
+	 * the terminator. */
+	memset(out + nl + CATEDIT_OVER_LEN + no + 1, 0,
+	    (WSAPROTOCOL_LEN - nl - CATEDIT_OVER_LEN - no) * sizeof(WCHAR));
 }
 
 /* 0 if entry o can have a layer put over it, else WSAEINVAL (a layered

@@ -485,6 +485,35 @@ Test(add, long_names_are_cut_and_keep_the_bracket)
 	catedit_free(&ed);
 }
 
+/* Whether every code unit of w after its terminator is 0. */
+static int
+zero_tail(const WCHAR *w)
+{
+	size_t i;
+
+	for (i = wstr_len(w); i <= WSAPROTOCOL_LEN; i++)
+		if (w[i] != 0)
+			return 0;
+	return 1;
+}
+
+Test(add, names_are_zero_after_the_terminator)
+{
+	struct catalog_edit ed;
+	DWORD over = UDGRAM, id;
+
+	begin_builtin(&ed);
+	cr_assert_eq(catedit_add_layer(&ed, &g_trace, "/t.so", "t", NULL,
+	    &over, 1, &id), 0);
+	over = id + 1;
+	cr_assert_eq(catedit_add_layer(&ed, &g_other, "/o.so", "o", NULL,
+	    &over, 1, &id), 0);
+	cr_expect(zero_tail(by_id(&ed, id)->info.szProtocol));
+	cr_expect(zero_tail(by_id(&ed, id + 1)->info.szProtocol));
+	cr_expect(zero_tail(by_id(&ed, over)->info.szProtocol));
+	catedit_free(&ed);
+}
+
 Test(add, name_cut_never_splits_a_surrogate_pair)
 {
 	/* 130 U+1F600 (a pair each): the over name is cut within them. */
