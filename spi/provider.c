@@ -488,7 +488,7 @@ chain_get(const struct catalog_entry *e, int *err)
 		c->next = chains;
 		chains = c;
 	}
-	if ((rc = chain_wait(c)) == 0 && c->procs == NULL && c->error == 0) {
+	if ((rc = chain_wait(c)) == 0 && !c->started && c->error == 0) {
 		/* Start it with no lock held: see the file comment. */
 		chain_busy(c);
 		rc = chain_start(c);
@@ -517,12 +517,14 @@ chain_cleanup_idle(void)
 	/* New chains go in at the head, so c->next stays valid while the
 	 * lock is dropped. */
 	for (c = chains; c != NULL; c = c->next) {
-		if (chain_wait(c) != 0 || c->procs == NULL ||
+		if (chain_wait(c) != 0 || !c->started ||
 		    __atomic_load_n(&c->live, __ATOMIC_ACQUIRE) != 0)
 			continue;
 		top = c->top;
-		c->procs = NULL;
-		c->started = 0;
+		/* c->procs stays: a thread that got this chain from chain_get
+		 * just before may still read it; the next chain_get starts
+		 * the provider again. */
+		__atomic_store_n(&c->started, 0, __ATOMIC_RELEASE);
 		chain_busy(c);
 		provider_cleanup(top);
 		chain_idle(c);
