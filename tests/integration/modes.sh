@@ -17,7 +17,7 @@
 #	mode_run_stacked MODE LIB first|last CMD...
 #					the same with another preload LIB
 #					before or after libwspshim.so
-#	mode_bg MODE CMD...		the same in the background (lib.sh's
+#	mode_bg MODE CMD...		mode_run in the background (lib.sh's
 #					bg: BG_PID, stopped on exit)
 #	check_modes [-s N] [-i FILE] [-o FILE] NAME CMD...
 #					one check per mode: the native run
@@ -63,20 +63,19 @@ _mode_env_args() {
 		echo "modes.sh: unknown mode '$mode'" >&2
 		return 1
 	fi
-	echo -u
-	echo LD_PRELOAD
+	printf '%s\n' -u LD_PRELOAD
 	while IFS= read -r v; do
 		case $v in
 		WSPSHIM_BUILD | WSPSHIM_LIB | WSPSHIM_ROOT | WSPSHIM_TEST_MODES) ;;
-		*) echo -u; echo "$v" ;;
+		*) printf '%s\n' -u "$v" ;;
 		esac
 	done < <(compgen -e WSPSHIM_)
-	echo "WSPSHIM_CATALOG=$TEST_TMP/no-such-catalog"
+	printf '%s\n' "WSPSHIM_CATALOG=$TEST_TMP/no-such-catalog"
 	for w in ${_mode_env[$mode]}; do
 		if [[ $w == preload ]]; then
-			echo "LD_PRELOAD=$WSPSHIM_LIB"
+			printf '%s\n' "LD_PRELOAD=$WSPSHIM_LIB"
 		else
-			echo "$w"
+			printf '%s\n' "$w"
 		fi
 	done
 }

@@ -543,6 +543,7 @@ einval(void)
 	EXPECT(EINVAL, setsockopt(u, SOL_SOCKET, SO_RCVBUF, &v, 1));
 	EXPECT(EINVAL, setsockopt(u, SOL_SOCKET, SO_LINGER, &lg, 2));
 	EXPECT(EINVAL, getsockopt(u, SOL_SOCKET, SO_TYPE, &v, &ol));
+	EXPECT(EINVAL, getsockname(u, (struct sockaddr *)&ss, &ol));
 	EXPECT(EINVAL, recvmmsg(u, &mm, 1, 0, &bad));
 	EXPECT(EINVAL, socket(AF_INET, 99, 0));
 	EXPECT(EINVAL, socket(AF_INET, SOCK_STREAM | 0x1000, 0));
