@@ -64,11 +64,15 @@ send(int fd, const void *buf, size_t n, int flags)
 {
 	struct wsock *ws = shim_sock(fd, "send");
 	WSABUF b;
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.send(fd, buf, n, flags);
 	b = shim_buf(buf, n);
-	return shim_send_bufs(ws, &b, 1, flags, NULL, 0);
+	rc = shim_send_bufs(ws, &b, 1, flags, NULL, 0);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.send(fd, buf, n, flags);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -77,11 +81,15 @@ sendto(int fd, const void *buf, size_t n, int flags,
 {
 	struct wsock *ws = shim_sock(fd, "sendto");
 	WSABUF b;
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.sendto(fd, buf, n, flags, addr, len);
 	b = shim_buf(buf, n);
-	return shim_send_bufs(ws, &b, 1, flags, addr, len);
+	rc = shim_send_bufs(ws, &b, 1, flags, addr, len);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.sendto(fd, buf, n, flags, addr, len);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -89,11 +97,15 @@ recv(int fd, void *buf, size_t n, int flags)
 {
 	struct wsock *ws = shim_sock(fd, "recv");
 	WSABUF b;
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.recv(fd, buf, n, flags);
 	b = shim_buf(buf, n);
-	return shim_recv_bufs(ws, &b, 1, flags, NULL, NULL);
+	rc = shim_recv_bufs(ws, &b, 1, flags, NULL, NULL);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.recv(fd, buf, n, flags);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -102,11 +114,15 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
 {
 	struct wsock *ws = shim_sock(fd, "recvfrom");
 	WSABUF b;
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.recvfrom(fd, buf, n, flags, addr, len);
 	b = shim_buf(buf, n);
-	return shim_recv_bufs(ws, &b, 1, flags, addr, len);
+	rc = shim_recv_bufs(ws, &b, 1, flags, addr, len);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.recvfrom(fd, buf, n, flags, addr, len);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -114,13 +130,17 @@ read(int fd, void *buf, size_t n)
 {
 	struct wsock *ws = shim_sock(fd, "read");
 	WSABUF b;
+	ssize_t rc;
 
 	/* read() of 0 bytes returns at once without taking a datagram;
 	 * recv() of 0 bytes would take one, so it stays native. */
 	if (likely(ws == NULL) || n == 0)
 		return libc.read(fd, buf, n);
 	b = shim_buf(buf, n);
-	return shim_recv_bufs(ws, &b, 1, 0, NULL, NULL);
+	rc = shim_recv_bufs(ws, &b, 1, 0, NULL, NULL);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.read(fd, buf, n);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -128,11 +148,15 @@ write(int fd, const void *buf, size_t n)
 {
 	struct wsock *ws = shim_sock(fd, "write");
 	WSABUF b;
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.write(fd, buf, n);
 	b = shim_buf(buf, n);
-	return shim_send_bufs(ws, &b, 1, 0, NULL, 0);
+	rc = shim_send_bufs(ws, &b, 1, 0, NULL, 0);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.write(fd, buf, n);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -148,6 +172,8 @@ readv(int fd, const struct iovec *iov, int n)
 		return -1;
 	rc = shim_recv_bufs(ws, b, (DWORD)n, 0, NULL, NULL);
 	free(heap);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.readv(fd, iov, n);
 	return rc;
 }
 
@@ -164,6 +190,8 @@ writev(int fd, const struct iovec *iov, int n)
 		return -1;
 	rc = shim_send_bufs(ws, b, (DWORD)n, 0, NULL, 0);
 	free(heap);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.writev(fd, iov, n);
 	return rc;
 }
 

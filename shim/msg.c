@@ -92,9 +92,14 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct wsock *ws = shim_sock(fd, "sendmsg");
 
+	ssize_t rc;
+
 	if (likely(ws == NULL))
 		return libc.sendmsg(fd, msg, flags);
-	return shim_sendmsg(ws, msg, flags);
+	rc = shim_sendmsg(ws, msg, flags);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return libc.sendmsg(fd, msg, flags);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -110,7 +115,10 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 			shim_note_rights(msg);
 		return rc;
 	}
-	return shim_recvmsg(ws, msg, flags);
+	rc = shim_recvmsg(ws, msg, flags);
+	if (unlikely(rc < 0) && shim_stale(fd))
+		return recvmsg(fd, msg, flags);
+	return rc;
 }
 
 /* sendmmsg: one message at a time through the chain.  As the kernel does,

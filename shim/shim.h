@@ -75,6 +75,24 @@ shim_fail(int err)
 	return -1;
 }
 
+/*
+ * After a managed call failed: whether the descriptor turned out not to be
+ * the socket the table names any more (closed or replaced behind the
+ * shim's back, by a raw syscall() or inside glibc: the kernel said EBADF
+ * or ENOTSOCK and the code came up the chain unchanged).  Then the entry
+ * is dropped and the caller redoes the call natively.  Costs nothing on
+ * success.
+ */
+static inline int
+shim_stale(int fd)
+{
+	if ((errno != ENOTSOCK && errno != EBADF) ||
+	    wsp_tls.native_wsa == 0 || wsp_tls.native_wsa != wsp_tls.last_error)
+		return 0;
+	core_forget(fd);
+	return 1;
+}
+
 /* A WSABUF for a buffer (its length clamped to what a ULONG holds). */
 static inline WSABUF
 shim_buf(const void *buf, size_t n)
