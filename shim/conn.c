@@ -144,17 +144,15 @@ getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 
 	if (ws == NULL)
 		return libc.getsockname(fd, addr, len);
-	if (len == NULL) {
-		errno = EFAULT;
-		return -1;
-	}
-	alen = (int)*len;
+	alen = len != NULL ? (int)*len : 0;
 	shim_enter();
-	rc = ws->procs->lpWSPGetSockName(ws->handle, addr, &alen, &err);
+	rc = ws->procs->lpWSPGetSockName(ws->handle, addr,
+	    len != NULL ? &alen : NULL, &err);
 	shim_leave();
 	if (rc != 0)
 		return shim_fail(err);
-	*len = (socklen_t)alen;
+	if (len != NULL)
+		*len = (socklen_t)alen;
 	return 0;
 }
 
@@ -166,16 +164,14 @@ getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 
 	if (ws == NULL)
 		return libc.getpeername(fd, addr, len);
-	if (len == NULL) {
-		errno = EFAULT;
-		return -1;
-	}
-	alen = (int)*len;
+	alen = len != NULL ? (int)*len : 0;
 	shim_enter();
-	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, &alen, &err);
+	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr,
+	    len != NULL ? &alen : NULL, &err);
 	shim_leave();
 	if (rc != 0)
 		return shim_fail(err);
-	*len = (socklen_t)alen;
+	if (len != NULL)
+		*len = (socklen_t)alen;
 	return 0;
 }

@@ -51,21 +51,18 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			return shim_protocol_info(fd, name, val, len);
 		return libc.getsockopt(fd, level, name, val, len);
 	}
-	if (len == NULL) {
-		errno = EFAULT;
-		return -1;
-	}
-	olen = (int)*len;
+	olen = len != NULL ? (int)*len : 0;
 	shim_enter();
-	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val, &olen,
-	    &err);
+	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val,
+	    len != NULL ? &olen : NULL, &err);
 	shim_leave();
 	if (rc != 0) {
-		if (err == WSAEFAULT)
+		if (err == WSAEFAULT && len != NULL)
 			*len = (socklen_t)olen;
 		return shim_fail(err);
 	}
-	*len = (socklen_t)olen;
+	if (len != NULL)
+		*len = (socklen_t)olen;
 	return 0;
 }
 

@@ -962,13 +962,15 @@ base_name(SOCKET s, struct sockaddr *name, LPINT namelen, int peer,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (name == NULL || namelen == NULL || *namelen < 0)
-		return base_fail(lpErrno, WSAEFAULT);
-	len = (socklen_t)*namelen;
+	/* Bad pointers and lengths are the kernel's to judge (EFAULT,
+	 * EINVAL), so the program sees what it would without us. */
+	len = namelen != NULL ? (socklen_t)*namelen : 0;
 	if (peer)
-		rc = libc.getpeername(base_fd(bs), name, &len);
+		rc = libc.getpeername(base_fd(bs), name,
+		    namelen != NULL ? &len : NULL);
 	else
-		rc = libc.getsockname(base_fd(bs), name, &len);
+		rc = libc.getsockname(base_fd(bs), name,
+		    namelen != NULL ? &len : NULL);
 	if (rc != 0)
 		return base_fail_errno(lpErrno);
 	*namelen = (INT)len;
@@ -1035,8 +1037,14 @@ base_getsockopt(SOCKET s, int level, int optname, char *optval,
 			return base_fail(lpErrno, err);
 		return 0;
 	}
-	if (optlen == NULL || *optlen < 0)
-		return base_fail(lpErrno, WSAEFAULT);
+	/* A NULL or negative length is the kernel's to judge (EFAULT,
+	 * EINVAL), so the program sees what it would see without us. */
+	if (optlen == NULL) {
+		if (libc.getsockopt(base_fd(bs), level, optname, optval,
+		    NULL) != 0)
+			return base_fail_errno(lpErrno);
+		return 0;
+	}
 	len = (socklen_t)*optlen;
 	if (libc.getsockopt(base_fd(bs), level, optname, optval, &len) != 0)
 		return base_fail_errno(lpErrno);
@@ -1053,8 +1061,6 @@ base_setsockopt(SOCKET s, int level, int optname, const char *optval,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (optlen < 0)
-		return base_fail(lpErrno, WSAEFAULT);
 	if (libc.setsockopt(base_fd(bs), level, optname, optval,
 	    (socklen_t)optlen) != 0)
 		return base_fail_errno(lpErrno);
