@@ -128,6 +128,12 @@ def canon(line):
             return ["recv(%s) = %s" % (fd, ret)]
         if name == "accept":
             name, args = "accept4", args + ["0"]
+    if name == "recvmmsg" and not ret.startswith("-"):
+        # The bytes received: how a stream's split between calls falls
+        # depends on timing (merged below).
+        n = int(ret.split()[0])
+        ret = str(sum(int(k) for k in
+                      re.findall(r"msg_len=(\d+)", args[1])[:n]))
     if name in SEND or name in RECV or name in ("sendmmsg", "recvmmsg"):
         return ["%s(%s, %s) = %s" % (name, fd, flags_of(name, args), ret)]
     return [scrub("%s(%s) = %s" % (name, ", ".join(args), ret))]
@@ -184,7 +190,7 @@ def merge_recvs(rows):
         m = re.match(r"^(\w+)\((\d+)(.*)\) = (\d+)$", r)
         prev = re.match(r"^(\w+)\((\d+)(.*)\) = (\d+)$", out[-1]) \
             if out else None
-        if (m and prev and m.group(1) in RECV | {"recv"}
+        if (m and prev and m.group(1) in RECV | {"recv", "recvmmsg"}
                 and m.group(1, 2, 3) == prev.group(1, 2, 3)):
             total = int(prev.group(4)) + int(m.group(4))
             out[-1] = "%s(%s%s) = %d" % (m.group(1), m.group(2),
@@ -206,12 +212,15 @@ for r in merge_recvs(canon_rows):
 PY
 }
 
-# Trace PROBE ARGS... in MODE into FILE.
+# Trace PROBE ARGS... in MODE into FILE; on failure, show its output.
 trace_in() {
-	local mode=$1 file=$2
+	local mode=$1 file=$2 rc=0
 	shift 2
 	mode_run "$mode" timeout -k 5 "$PROBE_TIMEOUT" \
-	    strace -f -qq -o "$file" -e "$TRACE" "$@" >/dev/null 2>&1
+	    strace -f -qq -o "$file" -e "$TRACE" "$@" >"$file.out" 2>&1 ||
+	    rc=$?
+	((rc == 0)) || sed -e 's/^/output: /' -e 20q "$file.out"
+	return "$rc"
 }
 
 # The native trace of a probe: it must pass under strace and show the
