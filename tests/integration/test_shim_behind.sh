@@ -13,6 +13,8 @@ echo_start
 
 check_modes "a socket closed by syscall(): its number reused by open()" \
     "$PROBES/probe_behind" sysclose
+check_modes "a TCP socket closed by syscall(), reused by a UDP one: UDP" \
+    "$PROBES/probe_behind" sysreuse
 check_modes "a socket closed by fclose(): its number reused by pipe()" \
     "$PROBES/probe_behind" fclose
 check_modes "a pipe put over a socket by syscall(SYS_dup2)" \

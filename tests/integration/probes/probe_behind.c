@@ -1,11 +1,15 @@
 /*
  * probe_behind - descriptors created or closed where no hook sees it.
  *
- *	probe_behind sysclose|fclose|sysdup2|getaddrinfo
+ *	probe_behind sysclose|sysreuse|fclose|sysdup2|getaddrinfo
  *
  * sysclose: a socket closed with syscall(SYS_close); the number, reused
  *   by open() and then by socket(), names the file and then the new
  *   socket.
+ * sysreuse: a TCP socket closed with syscall(SYS_close), its number
+ *   reused by a UDP socket made with syscall(SYS_socket): the UDP socket
+ *   carries datagrams and, when the shim is loaded, getsockopt
+ *   SO_PROTOCOL_INFOW describes it as UDP (not the TCP socket before it).
  * fclose: a socket wrapped with fdopen() and closed by fclose() (glibc
  *   closes it internally); the number, reused by pipe(), is the pipe.
  * sysdup2: syscall(SYS_dup2) puts a pipe over a socket's number; reads
@@ -14,12 +18,15 @@
  *   internally; sockets made afterwards work and are numbered as usual.
  */
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <wspshim/winsock2.h>
 
 #include "probe.h"
 
@@ -82,6 +89,46 @@ sysclose(void)
 	close(n);
 	printf("sysclose: fd %d reused by open() reads the file; then by "
 	    "socket()\n", fd);
+}
+
+/* With the shim: the catalog entry getsockopt reports for fd has
+ * type/protocol. */
+static void
+expect_entry(int fd, int type, int protocol)
+{
+	WSAPROTOCOL_INFOW info;
+	socklen_t len = sizeof(info);
+
+	if (!shim_loaded())
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, &info, &len) != 0)
+		fail_errno("getsockopt(%d, SO_PROTOCOL_INFOW)", fd);
+	if (info.iSocketType != type || info.iProtocol != protocol)
+		fail("fd %d: SO_PROTOCOL_INFOW says type %d protocol %d, the "
+		    "socket is type %d protocol %d", fd, info.iSocketType,
+		    info.iProtocol, type, protocol);
+}
+
+static void
+sysreuse(void)
+{
+	struct peer pu;
+	int fd = echo_socket(), u;
+
+	expect_entry(fd, SOCK_STREAM, IPPROTO_TCP);
+	if (syscall(SYS_close, fd) != 0)
+		fail_errno("syscall(SYS_close, %d)", fd);
+	if ((u = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0)) != fd)
+		fail("syscall(SYS_socket) reused fd %d as %d", fd, u);
+	peer_get(T_UDP4C, &pu);
+	set_timeouts(u);
+	if (connect(u, (struct sockaddr *)&pu.addr, pu.len) != 0)
+		fail_errno("connect(%d) to the UDP echo service", u);
+	round_trip(u, SOCK_DGRAM, 1000, 10);
+	expect_entry(u, SOCK_DGRAM, IPPROTO_UDP);
+	close(u);
+	printf("sysreuse: fd %d, a TCP socket, then a UDP one made with "
+	    "syscall(), is UDP\n", fd);
 }
 
 static void
@@ -153,6 +200,8 @@ main(int argc, char **argv)
 	peer_get(T_TCP4, &peer);
 	if (strcmp(w, "sysclose") == 0)
 		sysclose();
+	else if (strcmp(w, "sysreuse") == 0)
+		sysreuse();
 	else if (strcmp(w, "fclose") == 0)
 		do_fclose();
 	else if (strcmp(w, "sysdup2") == 0)
@@ -160,6 +209,7 @@ main(int argc, char **argv)
 	else if (strcmp(w, "getaddrinfo") == 0)
 		gai();
 	else
-		fail("usage: probe_behind sysclose|fclose|sysdup2|getaddrinfo");
+		fail("usage: probe_behind sysclose|sysreuse|fclose|sysdup2|"
+		    "getaddrinfo");
 	return 0;
 }
