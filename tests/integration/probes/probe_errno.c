@@ -520,6 +520,34 @@ enotsock(void)
 
 /* --- einval ---------------------------------------------------------------- */
 
+/* A negative address length where something is waiting: the kernel
+ * takes it (a datagram, a connection) and then refuses the length. */
+static void
+einval_pending(int l, int port)
+{
+	struct sockaddr_storage ss, self;
+	socklen_t len, slen = sizeof(self);
+	char b[8];
+	int c, u = sock(AF_INET, SOCK_DGRAM);
+
+	if (bind(u, (struct sockaddr *)&(struct sockaddr_in){
+	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+	    sizeof(struct sockaddr_in)) != 0 ||
+	    getsockname(u, (struct sockaddr *)&self, &slen) != 0 ||
+	    sendto(u, "x", 1, 0, (struct sockaddr *)&self, slen) != 1)
+		fail_errno("a datagram to itself");
+	len = (socklen_t)-1;
+	EXPECT(EINVAL, recvfrom(u, b, sizeof(b), 0, (struct sockaddr *)&ss,
+	    &len));
+	c = sock(AF_INET, SOCK_STREAM);
+	if (connect_port(c, AF_INET, port) != 0)
+		fail_errno("connect to the listener");
+	len = (socklen_t)-1;
+	EXPECT(EINVAL, accept4(l, (struct sockaddr *)&ss, &len, 0));
+	close(c);
+	close(u);
+}
+
 static void
 einval(void)
 {
@@ -552,6 +580,7 @@ einval(void)
 	EXPECT(EINVAL, dup3(t, 50, 0x1));
 	l = local_listener(AF_INET, &port);
 	EXPECT(EINVAL, accept4(l, NULL, NULL, 0x1));
+	einval_pending(l, port);
 	close(l);
 	tcp_pair(AF_INET, &c, &s);
 	EXPECT(EINVAL, shutdown(c, -1));
