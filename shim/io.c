@@ -18,7 +18,7 @@
 extern void __chk_fail(void) __attribute__((noreturn));
 
 /* Send through the chain; the byte count or -1. */
-static ssize_t
+static inline __attribute__((always_inline)) ssize_t
 shim_send_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
@@ -37,7 +37,7 @@ shim_send_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
 }
 
 /* Receive through the chain; the byte count or -1. */
-static ssize_t
+static inline __attribute__((always_inline)) ssize_t
 shim_recv_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
     struct sockaddr *from, socklen_t *fromlen)
 {
@@ -59,140 +59,191 @@ shim_recv_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
 	return rc == 0 ? (ssize_t)got : shim_fail(err);
 }
 
-WSPSHIM_EXPORT ssize_t
-send(int fd, const void *buf, size_t n, int flags)
+/* The calls the single-buffer hooks stand for. */
+enum shim_io_op {
+	IO_SEND, IO_SENDTO, IO_RECV, IO_RECVFROM, IO_READ, IO_WRITE,
+	IO_READV, IO_WRITEV
+};
+
+/* The native call for a single-buffer op: what a pass-through hook does,
+ * and what a managed one redoes after finding its descriptor stale. */
+static ssize_t
+shim_io_native(enum shim_io_op op, int fd, void *buf, size_t n, int flags,
+    struct sockaddr *addr, socklen_t alen, socklen_t *palen)
 {
-	struct wsock *ws = shim_sock(fd, "send");
+	switch (op) {
+	case IO_SEND:
+		return libc.send(fd, buf, n, flags);
+	case IO_SENDTO:
+		return libc.sendto(fd, buf, n, flags, addr, alen);
+	case IO_RECV:
+		return libc.recv(fd, buf, n, flags);
+	case IO_RECVFROM:
+		return libc.recvfrom(fd, buf, n, flags, addr, palen);
+	case IO_READ:
+		return libc.read(fd, buf, n);
+	case IO_WRITE:
+		return libc.write(fd, buf, n);
+	default:
+		break;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+static const char *const shim_io_name[] = {
+	[IO_SEND] = "send", [IO_SENDTO] = "sendto", [IO_RECV] = "recv",
+	[IO_RECVFROM] = "recvfrom", [IO_READ] = "read", [IO_WRITE] = "write",
+	[IO_READV] = "readv", [IO_WRITEV] = "writev",
+};
+
+/* Whether op sends. */
+static inline int
+shim_io_sends(enum shim_io_op op)
+{
+	return op == IO_SEND || op == IO_SENDTO || op == IO_WRITE ||
+	    op == IO_WRITEV;
+}
+
+/*
+ * The managed half of the single-buffer hooks, out of line: a hook's
+ * pass-through path is then a bounds check, a load and a jump to libc,
+ * with no frame to set up.  slot is what the fd table held (a socket or a
+ * marker).
+ */
+static __attribute__((noinline)) ssize_t
+shim_io1(enum shim_io_op op, struct wsock *slot, int fd, void *buf,
+    size_t n, int flags, struct sockaddr *addr, socklen_t alen,
+    socklen_t *palen)
+{
+	struct wsock *ws = shim_resolve(slot, fd, shim_io_name[op]);
 	WSABUF b;
 	ssize_t rc;
 
-	if (likely(ws == NULL))
-		return libc.send(fd, buf, n, flags);
+	/* read() of 0 bytes returns at once without taking a datagram;
+	 * recv() of 0 bytes would take one, so it stays native. */
+	if (ws == NULL || (op == IO_READ && n == 0))
+		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
 	b = shim_buf(buf, n);
-	rc = shim_send_bufs(ws, &b, 1, flags, NULL, 0);
+	if (shim_io_sends(op))
+		rc = shim_send_bufs(ws, &b, 1, flags,
+		    op == IO_SENDTO ? addr : NULL, alen);
+	else
+		rc = shim_recv_bufs(ws, &b, 1, flags,
+		    op == IO_RECVFROM ? addr : NULL, palen);
 	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.send(fd, buf, n, flags);
+		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
 	return rc;
+}
+
+/* The managed half of readv and writev. */
+static __attribute__((noinline)) ssize_t
+shim_iov(enum shim_io_op op, struct wsock *slot, int fd,
+    const struct iovec *iov, int n)
+{
+	struct wsock *ws = shim_resolve(slot, fd, shim_io_name[op]);
+	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
+	ssize_t rc;
+
+	if (ws == NULL)
+		goto native;
+	if ((b = shim_iov_to_wsabuf(iov, n, stack, &heap)) == NULL)
+		return -1;
+	if (shim_io_sends(op))
+		rc = shim_send_bufs(ws, b, (DWORD)n, 0, NULL, 0);
+	else
+		rc = shim_recv_bufs(ws, b, (DWORD)n, 0, NULL, NULL);
+	free(heap);
+	if (likely(rc >= 0) || !shim_stale(fd))
+		return rc;
+native:
+	return op == IO_READV ? libc.readv(fd, iov, n) :
+	    libc.writev(fd, iov, n);
+}
+
+WSPSHIM_EXPORT ssize_t
+send(int fd, const void *buf, size_t n, int flags)
+{
+	struct wsock *slot = fdtab_get(fd);
+
+	if (likely(slot == NULL))
+		return libc.send(fd, buf, n, flags);
+	return shim_io1(IO_SEND, slot, fd, (void *)(uintptr_t)buf, n, flags,
+	    NULL, 0, NULL);
 }
 
 WSPSHIM_EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd, "sendto");
-	WSABUF b;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.sendto(fd, buf, n, flags, addr, len);
-	b = shim_buf(buf, n);
-	rc = shim_send_bufs(ws, &b, 1, flags, addr, len);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.sendto(fd, buf, n, flags, addr, len);
-	return rc;
+	return shim_io1(IO_SENDTO, slot, fd, (void *)(uintptr_t)buf, n, flags,
+	    (struct sockaddr *)(uintptr_t)addr, len, NULL);
 }
 
 WSPSHIM_EXPORT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
-	struct wsock *ws = shim_sock(fd, "recv");
-	WSABUF b;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.recv(fd, buf, n, flags);
-	b = shim_buf(buf, n);
-	rc = shim_recv_bufs(ws, &b, 1, flags, NULL, NULL);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.recv(fd, buf, n, flags);
-	return rc;
+	return shim_io1(IO_RECV, slot, fd, buf, n, flags, NULL, 0, NULL);
 }
 
 WSPSHIM_EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
     socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd, "recvfrom");
-	WSABUF b;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.recvfrom(fd, buf, n, flags, addr, len);
-	b = shim_buf(buf, n);
-	rc = shim_recv_bufs(ws, &b, 1, flags, addr, len);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.recvfrom(fd, buf, n, flags, addr, len);
-	return rc;
+	return shim_io1(IO_RECVFROM, slot, fd, buf, n, flags, addr, 0, len);
 }
 
 WSPSHIM_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
-	struct wsock *ws = shim_sock(fd, "read");
-	WSABUF b;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	/* read() of 0 bytes returns at once without taking a datagram;
-	 * recv() of 0 bytes would take one, so it stays native. */
-	if (likely(ws == NULL) || n == 0)
+	if (likely(slot == NULL))
 		return libc.read(fd, buf, n);
-	b = shim_buf(buf, n);
-	rc = shim_recv_bufs(ws, &b, 1, 0, NULL, NULL);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.read(fd, buf, n);
-	return rc;
+	return shim_io1(IO_READ, slot, fd, buf, n, 0, NULL, 0, NULL);
 }
 
 WSPSHIM_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	struct wsock *ws = shim_sock(fd, "write");
-	WSABUF b;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.write(fd, buf, n);
-	b = shim_buf(buf, n);
-	rc = shim_send_bufs(ws, &b, 1, 0, NULL, 0);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.write(fd, buf, n);
-	return rc;
+	return shim_io1(IO_WRITE, slot, fd, (void *)(uintptr_t)buf, n, 0, NULL,
+	    0, NULL);
 }
 
 WSPSHIM_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {
-	struct wsock *ws = shim_sock(fd, "readv");
-	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.readv(fd, iov, n);
-	if ((b = shim_iov_to_wsabuf(iov, n, stack, &heap)) == NULL)
-		return -1;
-	rc = shim_recv_bufs(ws, b, (DWORD)n, 0, NULL, NULL);
-	free(heap);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.readv(fd, iov, n);
-	return rc;
+	return shim_iov(IO_READV, slot, fd, iov, n);
 }
 
 WSPSHIM_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	struct wsock *ws = shim_sock(fd, "writev");
-	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
-	ssize_t rc;
+	struct wsock *slot = fdtab_get(fd);
 
-	if (likely(ws == NULL))
+	if (likely(slot == NULL))
 		return libc.writev(fd, iov, n);
-	if ((b = shim_iov_to_wsabuf(iov, n, stack, &heap)) == NULL)
-		return -1;
-	rc = shim_send_bufs(ws, b, (DWORD)n, 0, NULL, 0);
-	free(heap);
-	if (unlikely(rc < 0) && shim_stale(fd))
-		return libc.writev(fd, iov, n);
-	return rc;
+	return shim_iov(IO_WRITEV, slot, fd, iov, n);
 }
 
 WSPSHIM_EXPORT ssize_t

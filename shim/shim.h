@@ -30,23 +30,36 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
     int flags, struct sockaddr *addr, socklen_t *len);
 
-/* The chain socket fd names, or NULL when the call passes through.  For a
- * managed socket it records the entry point the program called, which
- * layers read with WSPShimCallName(). */
+/* The chain socket a non-NULL fd-table value stands for, or NULL when the
+ * call passes through (a marker, a call from inside a provider, a socket
+ * that adoption leaves unmanaged).  For a managed socket it records the
+ * entry point the program called, which layers read with
+ * WSPShimCallName(). */
 static inline struct wsock *
-shim_sock(int fd, const char *call)
+shim_resolve(struct wsock *ws, int fd, const char *call)
 {
-	struct wsock *ws = fdtab_get(fd);
-
-	if (likely(ws == NULL) || wsp_tls.depth != 0)
+	if (wsp_tls.depth != 0)
 		return NULL;
 	if (unlikely(!fdtab_is_sock(ws))) {
 		if (ws != FDTAB_ADOPT)
 			return NULL;		/* protected: not a socket */
 		ws = core_adopt(fd);
+		if (ws == NULL)
+			return NULL;
 	}
 	wsp_tls.call = call;
 	return ws;
+}
+
+/* The chain socket fd names, or NULL when the call passes through. */
+static inline struct wsock *
+shim_sock(int fd, const char *call)
+{
+	struct wsock *ws = fdtab_get(fd);
+
+	if (likely(ws == NULL))
+		return NULL;
+	return shim_resolve(ws, fd, call);
 }
 
 /* Bracket a call into the chain. */
