@@ -40,12 +40,14 @@ close(int fd)
 	return 0;
 }
 
-/* Close the managed descriptors in [first, last] through their chains. */
+/* Retire the managed descriptors in [first, last] from their chains
+ * (the last one of a socket runs its WSPCloseSocket) without closing them:
+ * the real close_range() that follows does, so the kernel sees exactly the
+ * call the program made. */
 static void
 shim_close_managed(unsigned int first, unsigned int last)
 {
 	unsigned int fd, hi = fdtab_high();
-	int err;
 
 	if (last >= hi)
 		last = hi == 0 ? 0 : hi - 1;
@@ -53,7 +55,7 @@ shim_close_managed(unsigned int first, unsigned int last)
 		struct wsock *ws = fdtab_get((int)fd);
 
 		if (ws != NULL && ws != FDTAB_PROTECTED)
-			core_close((int)fd, &err);
+			core_forget((int)fd);
 	}
 }
 

@@ -48,6 +48,8 @@ shim_resolve(struct wsock *ws, int fd, const char *call)
 			return NULL;
 	}
 	wsp_tls.call = call;
+	wsp_tls.call_base = ws->base;
+	wsp_tls.call_fd = fd;
 	return ws;
 }
 
@@ -74,6 +76,7 @@ static inline void
 shim_leave(void)
 {
 	wsp_tls.depth--;
+	wsp_tls.call_base = 0;
 }
 
 /* Report a chain failure the POSIX way: errno (the native one when the

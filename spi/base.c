@@ -39,6 +39,7 @@
 
 #include "addrstr.h"
 #include "base.h"
+#include "tls.h"
 #include "catalog.h"
 #include "errmap.h"
 #include "handle.h"
@@ -158,10 +159,19 @@ base_get(SOCKET s)
 	return bs;
 }
 
-/* The socket's current kernel descriptor. */
+/*
+ * The kernel descriptor to use for bs: the one the program called on, when
+ * the shim recorded it for this very socket (so a dup()ed descriptor's
+ * calls reach the kernel on that descriptor, as they would without us,
+ * even while another thread closes and reuses the original's number), else
+ * the socket's own.
+ */
 static inline int
 base_fd(struct base_sock *bs)
 {
+	if (wsp_tls.call_base != 0 && wsp_tls.call_base ==
+	    atomic_load_explicit(&bs->self, memory_order_relaxed))
+		return wsp_tls.call_fd;
 	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
 }
 
@@ -611,9 +621,9 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail_h(lpErrno, WSAENOTSOCK);
-	if (addr != NULL) {
-		if (addrlen == NULL || *addrlen < 0)
-			return base_fail_h(lpErrno, WSAEFAULT);
+	if (addr != NULL && addrlen != NULL) {
+		/* A negative length is the kernel's to refuse (EINVAL, after
+		 * it accepted), as without us. */
 		klen = (socklen_t)*addrlen;
 		kl = &klen;
 	}
@@ -847,11 +857,15 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
 	if (lpFrom != NULL) {
-		if (lpFromlen == NULL || *lpFromlen < 0)
+		if (lpFromlen == NULL)
 			return base_fail(lpErrno, WSAEFAULT);
 		fromlen = (socklen_t)*lpFromlen;
 	}
-	if (dwBufferCount == 1 && bs->info.iSocketType == SOCK_STREAM) {
+	/* One buffer on a stream socket, or an address length the kernel
+	 * will refuse only after receiving (as recvfrom does natively), is
+	 * a plain recv()/recvfrom(). */
+	if (dwBufferCount == 1 && (bs->info.iSocketType == SOCK_STREAM ||
+	    (lpFrom != NULL && *lpFromlen < 0))) {
 		if (lpFrom == NULL)
 			n = libc.recv(base_fd(bs), lpBuffers->buf,
 			    lpBuffers->len, (int)*lpFlags);

@@ -7,12 +7,16 @@
 #ifndef WSPSHIM_TLS_H
 #define WSPSHIM_TLS_H
 
+#include <stdint.h>
+
 struct wsp_tls {
 	int	last_error;	/* WSAGetLastError() */
 	int	native_wsa;	/* the WSA code the base made last ... */
 	int	native_errno;	/* ... and the errno it came from */
 	int	depth;		/* > 0 inside the core or a provider */
 	const char *call;	/* the entry point the program called */
+	uintptr_t call_base;	/* during a shim call: the socket's base handle */
+	int	call_fd;	/* ... and the descriptor the program used */
 };
 
 extern __thread struct wsp_tls wsp_tls
