@@ -39,12 +39,35 @@ shim_protocol_info(int fd, int name, void *val, socklen_t *len)
 	return 0;
 }
 
+/*
+ * Whether the kernel socket behind fd is no longer of the kind its chain
+ * was made for: the number was closed and reused by a raw syscall(), which
+ * no preload sees.  Asked only when the program asks which protocol the
+ * socket is (SO_PROTOCOL_INFOW/A), so that answer is always the kernel's.
+ */
+static int
+shim_entry_stale(struct wsock *ws, int fd)
+{
+	const struct catalog_entry *e = core_entry_of_fd(fd);
+	const WSAPROTOCOL_INFOW *have = &ws->chain->entry->info;
+
+	return e == NULL || e->info.iAddressFamily != have->iAddressFamily ||
+	    e->info.iSocketType != have->iSocketType ||
+	    e->info.iProtocol != have->iProtocol;
+}
+
 WSPSHIM_EXPORT int
 getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct wsock *ws = shim_sock(fd, "getsockopt");
 	int olen, err, rc;
 
+	if (ws != NULL && unlikely(level == SOL_SOCKET &&
+	    (name == SO_PROTOCOL_INFOW || name == SO_PROTOCOL_INFOA)) &&
+	    shim_entry_stale(ws, fd)) {
+		core_forget(fd);
+		ws = NULL;
+	}
 	if (ws == NULL) {
 		if (unlikely(level == SOL_SOCKET && (name == SO_PROTOCOL_INFOW
 		    || name == SO_PROTOCOL_INFOA)) && core_ready())
