@@ -53,6 +53,8 @@ mode_define() {
 mode_define native off
 mode_define shim on preload
 mode_define base on preload WSPSHIM_MANAGE=all
+# Three pass-through layers over every TCP, UDP and AF_UNIX socket.
+mode_define layers3 on preload WSPSHIM_LAYERS=null,null,null
 
 WSPSHIM_TEST_MODES=${WSPSHIM_TEST_MODES:-${_mode_on[*]}}
 
