@@ -1,254 +1,1897 @@
 /*
- * trace.c - one line per call, strace style (docs/layers/trace.md):
+ * trace.c - an strace-compatible trace of every socket call that passes
+ * through the layer (docs/layers/trace.md):
  *
- *	socket(AF_INET, SOCK_STREAM, 6) = 5
- *	connect(5, 127.0.0.1:8080) = 0
- *	send(5, 64) = 64
- *	recv(5, 4096) = -1 WSAECONNRESET
+ *	socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3
+ *	connect(3, {sa_family=AF_INET, sin_port=htons(80), ...}, 16) = 0
+ *	sendto(3, "GET / HTTP/1.1\r\n", 16, 0, NULL, 0) = 16
+ *	recvfrom(3, 0x7ffd..., 4096, 0, NULL, NULL) = -1 EAGAIN (...)
  *
- * The name is the entry point the program called (WSPShimCallName: write
- * and send both reach WSPSend), the first argument the kernel descriptor.
- * Lines go to stderr, or with out=FILE (%p: the pid) to that file, opened
- * O_APPEND | O_CLOEXEC, moved to a descriptor at 1000 or above, out of
- * the program's way, and protected from the program's close, closefrom
- * and dup2 (WSPShimProtectDescriptor).  Each line is one write(2), so lines of several
- * threads or processes never mix.  What a provider calls does not come
- * back through the chain, so the writes are not traced themselves.
+ * The name is what strace shows for the entry point the program called
+ * (WSPShimCallName): send() is sendto(..., NULL, 0), recv() recvfrom(...,
+ * NULL, NULL), as glibc makes them on x86_64.  The descriptor is the
+ * socket's kernel descriptor, asked of the provider below with
+ * SIO_BASE_HANDLE.  Arguments are decoded by tdecode.c.
+ *
+ * The layer is non-IFS, as layers/null (which this follows): a handle of
+ * its own per socket, the handle below in its context, one instance per
+ * chain.  Around each call it decides first whether the call is traced at
+ * all (the e= and fd= filters: a string compare or two, no syscall); a
+ * traced call is formatted on the stack and written with one write(2) to
+ * a descriptor of the layer's own, high up and protected from the program
+ * (WSPShimProtectDescriptor).  What a provider calls passes straight to
+ * libc, so those writes are never traced themselves.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "layerkit.h"
+#include <wspshim/ws2spi.h>
 
-#define TRACE_FD_MIN	1000
+#include "tdecode.h"
 
-static int out_fd = STDERR_FILENO;
+#define EXPORT		__attribute__((visibility("default")))
 
-/* Open the out= file (pattern expanded) high up; NULL, or why not. */
+#define TRACE_FD_MIN	1000	/* the output descriptor goes above this */
+#define TRACE_LINE	2048	/* stack line; longer lines are redone */
+#define TRACE_COL	39	/* strace pads lines to here, then " = " */
+#define TRACE_FDS	16	/* fd= values */
+
+/* What strace calls the entry points (the e= names). */
+enum tid {
+	T_SOCKET, T_SOCKETPAIR, T_BIND, T_CONNECT, T_LISTEN, T_ACCEPT,
+	T_ACCEPT4, T_GETSOCKNAME, T_GETPEERNAME, T_GETSOCKOPT, T_SETSOCKOPT,
+	T_SHUTDOWN, T_SENDTO, T_RECVFROM, T_SENDMSG, T_RECVMSG, T_SENDMMSG,
+	T_RECVMMSG, T_READ, T_WRITE, T_READV, T_WRITEV, T_CLOSE,
+	T_CLOSE_RANGE, T_IOCTL, T_FCNTL, T_SENDFILE, T_SPLICE, T_OTHER,
+	T_NIDS
+};
+
+static const char *const tid_names[T_NIDS] = {
+	"socket", "socketpair", "bind", "connect", "listen", "accept",
+	"accept4", "getsockname", "getpeername", "getsockopt", "setsockopt",
+	"shutdown", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
+	"recvmmsg", "read", "write", "readv", "writev", "close",
+	"close_range", "ioctl", "fcntl", "sendfile", "splice", "other",
+};
+
+/* The calls of strace's %network class. */
+#define T_NETWORK	((1u << (T_RECVMMSG + 1)) - 1)
+
+/* The configuration, set once by the first WSPStartup. */
+static struct {
+	int		out;		/* the descriptor written to */
+	int		pids;		/* 0, 1 other tasks, 2 every line */
+	int		stamp;		/* 0, 't' t, 'u' tt, 'e' ttt, 'r' */
+	int		elapsed;	/* T: <seconds> after the result */
+	size_t		strsize;	/* s=N */
+	uint32_t	calls;		/* e=: bit per enum tid */
+	int		nfds;		/* fd=: how many, 0 for any */
+	int		fds[TRACE_FDS];
+	pid_t		root;		/* the pid at start-up */
+} cf = {
+	.out = STDERR_FILENO,
+	.strsize = 32,
+	.calls = ~0u,
+};
+
+static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
+static int cf_failed;
+static DWORD cf_self;		/* the layered entry, for configure() */
+static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
+
+struct tinst {
+	struct tinst	*link;
+	DWORD		chain;		/* the chain entry's catalog id */
+	DWORD		self;		/* this layer's layered entry id */
+	int		starts;		/* WSPStartup calls not cleaned up */
+	_Atomic int	live;		/* open sockets */
+	WSPPROC_TABLE	next;		/* the provider below */
+	WSAPROTOCOL_INFOW info;		/* the chain's struct */
+};
+
+struct tsock {
+	SOCKET		lower;		/* the handle below */
+	struct tinst	*in;
+	int		fd;		/* kernel descriptor, learned at birth */
+};
+
+static const WCHAR description[] = {
+	'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 't', 'r', 'a', 'c', 'e', 0
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct tinst *) instances;
+static WSPUPCALLTABLE up;
+
+/* socketpair(): the first end, until its twin comes (per thread). */
+#define PAIR_SLOTS	8
+static struct {
+	pid_t	tid;
+	int	fd;
+} pairs[PAIR_SLOTS];
+
+/* --- one call ------------------------------------------------------------ */
+
+/* What the kinds of line need; set by the operation, read by tc_format. */
+enum tkind {
+	K_SOCKET, K_SOCKETPAIR, K_ADDR, K_LISTEN, K_ACCEPT, K_NAME,
+	K_GETSOCKOPT, K_SETSOCKOPT, K_SHUTDOWN, K_SEND, K_RECV, K_SENDMSG,
+	K_RECVMSG, K_CLOSE, K_IOCTL
+};
+
+struct tcall {
+	enum tid	id;
+	enum tkind	kind;
+	const char	*name;		/* the program's entry point */
+	int		fd;
+	int		failed;
+	int		err;		/* errno shown, when failed */
+	int64_t		ret;
+	uint64_t	t0;		/* CLOCK_REALTIME at the start */
+	uint64_t	m0, m1;		/* CLOCK_MONOTONIC around the call */
+	int		saved_errno;
+	/* Arguments. */
+	const WSABUF	*bufs;
+	DWORD		nbuf;
+	unsigned	flags;
+	const struct sockaddr *addr;
+	int		addrlen;	/* given */
+	int		addrlen_out;	/* returned */
+	int		lenptr_null;
+	const struct msghdr *msg;
+	int		level, optname;
+	const void	*optval;
+	int		optlen, optlen_out;
+	int		a[3];		/* socket: af, type, protocol; ... */
+	unsigned	code;		/* ioctl */
+	const void	*arg;		/* ioctl argument */
+	int		fd2;		/* accept: the new fd; socketpair */
+};
+
+/* The enum tid of the program's entry point name (dflt when NULL or not
+ * one of ours). */
+static enum tid
+tid_of(const char *n, enum tid dflt)
+{
+	if (n == NULL)
+		return dflt;
+	switch (n[0]) {
+	case 'a':
+		if (strcmp(n, "accept") == 0)
+			return T_ACCEPT;
+		if (strcmp(n, "accept4") == 0)
+			return T_ACCEPT4;
+		break;
+	case 'b':
+		if (strcmp(n, "bind") == 0)
+			return T_BIND;
+		break;
+	case 'c':
+		if (strcmp(n, "connect") == 0)
+			return T_CONNECT;
+		if (strcmp(n, "close") == 0 || strcmp(n, "closesocket") == 0)
+			return T_CLOSE;
+		if (strcmp(n, "close_range") == 0 ||
+		    strcmp(n, "closefrom") == 0)
+			return T_CLOSE_RANGE;
+		break;
+	case 'f':
+		if (strcmp(n, "fcntl") == 0)
+			return T_FCNTL;
+		break;
+	case 'g':
+		if (strcmp(n, "getsockopt") == 0)
+			return T_GETSOCKOPT;
+		if (strcmp(n, "getsockname") == 0)
+			return T_GETSOCKNAME;
+		if (strcmp(n, "getpeername") == 0)
+			return T_GETPEERNAME;
+		break;
+	case 'i':
+		if (strcmp(n, "ioctl") == 0)
+			return T_IOCTL;
+		break;
+	case 'l':
+		if (strcmp(n, "listen") == 0)
+			return T_LISTEN;
+		break;
+	case 'r':
+		if (strcmp(n, "recv") == 0 || strcmp(n, "recvfrom") == 0)
+			return T_RECVFROM;
+		if (strcmp(n, "read") == 0)
+			return T_READ;
+		if (strcmp(n, "readv") == 0)
+			return T_READV;
+		if (strcmp(n, "recvmsg") == 0)
+			return T_RECVMSG;
+		if (strcmp(n, "recvmmsg") == 0)
+			return T_RECVMMSG;
+		break;
+	case 's':
+		if (strcmp(n, "send") == 0 || strcmp(n, "sendto") == 0)
+			return T_SENDTO;
+		if (strcmp(n, "sendmsg") == 0)
+			return T_SENDMSG;
+		if (strcmp(n, "sendmmsg") == 0)
+			return T_SENDMMSG;
+		if (strcmp(n, "socket") == 0)
+			return T_SOCKET;
+		if (strcmp(n, "socketpair") == 0)
+			return T_SOCKETPAIR;
+		if (strcmp(n, "setsockopt") == 0)
+			return T_SETSOCKOPT;
+		if (strcmp(n, "shutdown") == 0)
+			return T_SHUTDOWN;
+		if (strncmp(n, "sendfile", 8) == 0)
+			return T_SENDFILE;
+		if (strcmp(n, "splice") == 0)
+			return T_SPLICE;
+		break;
+	case 'w':
+		if (strcmp(n, "write") == 0)
+			return T_WRITE;
+		if (strcmp(n, "writev") == 0)
+			return T_WRITEV;
+		break;
+	case 'W':
+		if (strncmp(n, "WSASocket", 9) == 0)
+			return T_SOCKET;
+		break;
+	}
+	return T_OTHER;
+}
+
+/* CLOCK_x in nanoseconds. */
+static uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The socket's kernel descriptor now (the base's, which a duplicate
+ * closed under it may have moved), or the one learned at birth. */
+static int
+tsock_fd(struct tsock *ts)
+{
+	DWORD n;
+	int fd = -1, err;
+
+	if (ts->in->next.lpWSPIoctl(ts->lower, SIO_BASE_HANDLE, NULL, 0, &fd,
+	    sizeof(fd), &n, NULL, NULL, NULL, &err) == 0 && fd >= 0)
+		ts->fd = fd;
+	return ts->fd;
+}
+
+/* Whether fd passes the fd= filter. */
+static int
+fd_wanted(int fd)
+{
+	int i;
+
+	if (cf.nfds == 0)
+		return 1;
+	for (i = 0; i < cf.nfds; i++)
+		if (cf.fds[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* Start call c on socket ts (NULL: no socket yet) if the filters let it
+ * through: 1, with the clocks read and errno cleared for the native one;
+ * else 0 (the caller just calls down). */
+static int
+tc_begin(struct tcall *c, struct tsock *ts, enum tid dflt, enum tkind kind)
+{
+	c->name = WSPShimCallName();
+	c->id = tid_of(c->name, dflt);
+	if (cf_failed || (cf.calls & (1u << c->id)) == 0)
+		return 0;
+	c->fd = -1;
+	if (ts != NULL && !fd_wanted(c->fd = tsock_fd(ts)))
+		return 0;
+	c->kind = kind;
+	c->failed = 0;
+	c->ret = 0;
+	c->lenptr_null = 0;
+	if (cf.stamp != 0 && cf.stamp != 'r')
+		c->t0 = now_ns(CLOCK_REALTIME);
+	if (cf.stamp == 'r' || cf.elapsed)
+		c->m0 = now_ns(CLOCK_MONOTONIC);
+	c->saved_errno = errno;
+	errno = 0;
+	return 1;
+}
+
+/* The call came back: rc 0 (or a count in ret) or failed with WSA code
+ * err; errno is given back as it was. */
+static void
+tc_done(struct tcall *c, int failed, int err)
+{
+	int native = errno;
+
+	if (cf.elapsed)
+		c->m1 = now_ns(CLOCK_MONOTONIC);
+	c->failed = failed;
+	if (failed)
+		c->err = td_errno_for(err, native);
+	errno = c->saved_errno;
+}
+
+/* The data of a send or receive in nb buffers: a string for one buffer,
+ * an iovec array for more; at most avail bytes of it. */
+static void
+tc_bufs(struct tline *l, const struct tmem *m, const WSABUF *b, DWORD nb,
+    size_t avail, int vec)
+{
+	DWORD i;
+
+	if (!vec && nb == 1) {
+		td_str(l, m, b[0].buf, b[0].len < avail ? b[0].len : avail,
+		    0);
+		return;
+	}
+	tl_putc(l, '[');
+	for (i = 0; i < nb; i++) {
+		if (i > 0)
+			tl_puts(l, ", ");
+		if (i >= m->strsize) {
+			tl_puts(l, "...");
+			break;
+		}
+		td_iov_elem(l, m, b[i].buf, b[i].len, &avail);
+	}
+	tl_putc(l, ']');
+}
+
+/* The total length of nb buffers. */
+static size_t
+bufs_len(const WSABUF *b, DWORD nb)
+{
+	size_t n = 0;
+	DWORD i;
+
+	for (i = 0; i < nb; i++)
+		n += b[i].len;
+	return n;
+}
+
+/* sendmsg's header made up from buffers and an address (a chain whose
+ * provider above has no Linux members sends messages that way). */
+static void
+tc_fake_msghdr(struct tline *l, const struct tmem *m, const struct tcall *c,
+    size_t avail)
+{
+	tl_puts(l, "{msg_name=");
+	td_sockaddr(l, m, c->addr, c->addrlen);
+	tl_printf(l, ", msg_namelen=%d, msg_iov=", c->addr != NULL ?
+	    c->addrlen : 0);
+	tc_bufs(l, m, c->bufs, c->nbuf, avail, 1);
+	tl_printf(l, ", msg_iovlen=%u, msg_controllen=0, msg_flags=0}",
+	    (unsigned)c->nbuf);
+}
+
+/* The arguments of a send, by the name the program called it. */
+static void
+tc_send(struct tline *l, const struct tmem *m, const struct tcall *c)
+{
+	size_t len = c->bufs != NULL ? bufs_len(c->bufs, c->nbuf) : 0;
+
+	switch (c->id) {
+	case T_WRITE:
+		tc_bufs(l, m, c->bufs, c->nbuf, SIZE_MAX, 0);
+		tl_printf(l, ", %zu", len);
+		return;
+	case T_WRITEV:
+		tc_bufs(l, m, c->bufs, c->nbuf, SIZE_MAX, 1);
+		tl_printf(l, ", %u", (unsigned)c->nbuf);
+		return;
+	case T_SENDMSG:
+	case T_SENDMMSG:
+		if (c->id == T_SENDMMSG)
+			tl_puts(l, "[{msg_hdr=");
+		if (c->kind == K_SENDMSG)
+			td_msghdr(l, m, c->msg, 0, SIZE_MAX);
+		else
+			tc_fake_msghdr(l, m, c, SIZE_MAX);
+		if (c->id == T_SENDMMSG) {
+			if (!c->failed)
+				tl_printf(l, ", msg_len=%lld",
+				    (long long)c->ret);
+			tl_puts(l, "}], 1");
+		}
+		tl_puts(l, ", ");
+		td_msgflags(l, c->flags);
+		return;
+	case T_SENDTO:
+		tc_bufs(l, m, c->bufs, c->nbuf, SIZE_MAX, 0);
+		tl_printf(l, ", %zu, ", len);
+		td_msgflags(l, c->flags);
+		tl_puts(l, ", ");
+		td_sockaddr(l, m, c->addr, c->addrlen);
+		tl_printf(l, ", %d", c->addr != NULL ? c->addrlen : 0);
+		return;
+	default:
+		if (c->kind == K_SENDMSG) {
+			td_msghdr(l, m, c->msg, 0, SIZE_MAX);
+			tl_puts(l, ", ");
+			td_msgflags(l, c->flags);
+			return;
+		}
+		tc_bufs(l, m, c->bufs, c->nbuf, SIZE_MAX, 0);
+		tl_printf(l, ", %zu", len);
+		return;
+	}
+}
+
+/* The arguments of a receive: data only when it succeeded. */
+static void
+tc_recv(struct tline *l, const struct tmem *m, const struct tcall *c)
+{
+	size_t got = c->failed ? 0 : (size_t)c->ret;
+	size_t len = c->bufs != NULL ? bufs_len(c->bufs, c->nbuf) : 0;
+	struct msghdr h;
+
+	switch (c->id) {
+	case T_READV:
+		if (c->failed)
+			td_ptr(l, c->bufs);
+		else
+			tc_bufs(l, m, c->bufs, c->nbuf, got, 1);
+		tl_printf(l, ", %u", (unsigned)c->nbuf);
+		return;
+	case T_RECVMSG:
+	case T_RECVMMSG:
+		if (c->kind != K_RECVMSG) {
+			/* Made up, as for sendmsg. */
+			if (c->failed)
+				tl_printf(l, "{msg_namelen=%d}", c->addrlen);
+			else
+				tc_fake_msghdr(l, m, c, got);
+		} else if (c->id == T_RECVMMSG && c->failed) {
+			td_ptr(l, c->msg);
+		} else if (c->failed) {
+			if (tpeek(m, &h, c->msg, sizeof(h)) == 0)
+				tl_printf(l, "{msg_namelen=%u}",
+				    (unsigned)h.msg_namelen);
+			else
+				td_ptr(l, c->msg);
+		} else {
+			if (c->id == T_RECVMMSG)
+				tl_puts(l, "[{msg_hdr=");
+			td_msghdr(l, m, c->msg, 1, got);
+			if (c->id == T_RECVMMSG)
+				tl_printf(l, ", msg_len=%zu}]", got);
+		}
+		if (c->id == T_RECVMMSG)
+			tl_puts(l, ", 1");
+		tl_puts(l, ", ");
+		td_msgflags(l, c->flags);
+		if (c->id == T_RECVMMSG)
+			tl_puts(l, ", NULL");
+		return;
+	default:
+		break;
+	}
+	if (c->failed)
+		td_ptr(l, c->bufs != NULL && c->nbuf > 0 ? c->bufs[0].buf :
+		    NULL);
+	else
+		tc_bufs(l, m, c->bufs, c->nbuf, got, 0);
+	tl_printf(l, ", %zu", len);
+	if (c->id == T_READ)
+		return;
+	tl_puts(l, ", ");
+	td_msgflags(l, c->flags);
+	if (c->id != T_RECVFROM)
+		return;
+	tl_puts(l, ", ");
+	if (c->addr == NULL || c->lenptr_null)
+		tl_puts(l, "NULL, NULL");
+	else
+		td_sockaddr_out(l, m, c->addr, c->addrlen, c->addrlen_out,
+		    c->failed, 0);
+}
+
+/* An ioctl the program made (ioctl or fcntl(F_SETFL)). */
+static void
+tc_ioctl(struct tline *l, const struct tmem *m, const struct tcall *c)
+{
+	int v;
+
+	if (c->id == T_FCNTL) {
+		tl_puts(l, "F_SETFL, ");
+		td_fileflags(l, c->a[0]);
+		return;
+	}
+	switch (c->code) {
+	case FIONBIO:
+		tl_puts(l, "FIONBIO, ");
+		break;
+	case FIONREAD:
+		tl_puts(l, "FIONREAD, ");
+		break;
+	case SIOCATMARK:
+		tl_puts(l, "SIOCATMARK, ");
+		break;
+	default:
+		tl_printf(l, "%#x, ", c->code);
+		td_ptr(l, c->arg);
+		return;
+	}
+	if ((c->failed && c->code != FIONBIO) ||
+	    tpeek(m, &v, c->arg, sizeof(v)) != 0)
+		td_ptr(l, c->arg);
+	else
+		tl_printf(l, "[%d]", v);
+}
+
+/* The name and arguments of c. */
+static void
+tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
+{
+	switch (c->kind) {
+	case K_SOCKET:
+	case K_SOCKETPAIR:
+		td_family(l, c->a[0]);
+		tl_puts(l, ", ");
+		td_socktype(l, c->a[1]);
+		tl_puts(l, ", ");
+		td_protocol(l, c->a[0], c->a[2]);
+		if (c->kind == K_SOCKETPAIR)
+			tl_printf(l, ", [%d, %d]", c->fd, c->fd2);
+		return;
+	default:
+		break;
+	}
+	if (c->id == T_CLOSE_RANGE) {
+		tl_printf(l, "%d, %d, 0", c->fd, c->fd);
+		return;
+	}
+	tl_printf(l, "%d", c->fd);
+	switch (c->kind) {
+	case K_ADDR:
+		tl_puts(l, ", ");
+		td_sockaddr(l, m, c->addr, c->addrlen);
+		tl_printf(l, ", %d", c->addrlen);
+		return;
+	case K_LISTEN:
+		tl_printf(l, ", %d", c->a[0]);
+		return;
+	case K_SHUTDOWN:
+		tl_puts(l, ", ");
+		td_shut(l, c->a[0]);
+		return;
+	case K_ACCEPT:
+	case K_NAME:
+		tl_puts(l, ", ");
+		if (c->addr == NULL && c->lenptr_null)
+			tl_puts(l, "NULL, NULL");
+		else
+			td_sockaddr_out(l, m, c->addr, c->addrlen,
+			    c->addrlen_out, c->failed, c->lenptr_null);
+		if (c->id == T_ACCEPT4) {
+			tl_puts(l, ", ");
+			td_sockflags(l, c->a[0]);
+		}
+		return;
+	case K_GETSOCKOPT:
+		tl_puts(l, ", ");
+		td_level(l, c->level);
+		tl_puts(l, ", ");
+		td_optname(l, c->level, c->optname);
+		tl_puts(l, ", ");
+		if (c->failed)
+			td_ptr(l, c->optval);
+		else
+			td_optval_get(l, m, c->level, c->optname, c->optval,
+			    c->optlen_out);
+		if (c->failed || c->optlen == c->optlen_out)
+			tl_printf(l, ", [%d]", c->optlen);
+		else
+			tl_printf(l, ", [%d => %d]", c->optlen,
+			    c->optlen_out);
+		return;
+	case K_SETSOCKOPT:
+		tl_puts(l, ", ");
+		td_level(l, c->level);
+		tl_puts(l, ", ");
+		td_optname(l, c->level, c->optname);
+		tl_puts(l, ", ");
+		td_optval_set(l, m, c->level, c->optname, c->optval,
+		    c->optlen);
+		tl_printf(l, ", %d", c->optlen);
+		return;
+	case K_SEND:
+	case K_SENDMSG:
+		tl_puts(l, ", ");
+		tc_send(l, m, c);
+		return;
+	case K_RECV:
+	case K_RECVMSG:
+		tl_puts(l, ", ");
+		tc_recv(l, m, c);
+		return;
+	case K_IOCTL:
+		tl_puts(l, ", ");
+		tc_ioctl(l, m, c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The name strace shows for c. */
+static const char *
+tc_name(const struct tcall *c)
+{
+	if (c->id == T_OTHER || (c->id == T_SOCKET && c->name != NULL &&
+	    c->name[0] == 'W') || (c->id == T_CLOSE && c->name != NULL &&
+	    strcmp(c->name, "closesocket") == 0) || c->id == T_SENDFILE)
+		return c->name != NULL ? c->name : "?";
+	return tid_names[c->id];
+}
+
+/* The whole line of c into l. */
+static void
+tc_format(struct tline *l, const struct tcall *c)
+{
+	struct tmem m = { .trusted = !c->failed, .strsize = cf.strsize };
+	struct tm tm;
+	time_t secs;
+	uint64_t prev;
+	pid_t tid;
+
+	tid = (pid_t)syscall(SYS_gettid);
+	if (cf.pids == 2 || (cf.pids == 1 && tid != cf.root))
+		tl_printf(l, "[pid %5d] ", (int)tid);
+	secs = (time_t)(c->t0 / 1000000000u);
+	switch (cf.stamp) {
+	case 't':
+	case 'u':
+		localtime_r(&secs, &tm);
+		tl_printf(l, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		if (cf.stamp == 'u')
+			tl_printf(l, ".%06u",
+			    (unsigned)(c->t0 % 1000000000u / 1000));
+		tl_putc(l, ' ');
+		break;
+	case 'e':
+		tl_printf(l, "%lld.%06u ", (long long)secs,
+		    (unsigned)(c->t0 % 1000000000u / 1000));
+		break;
+	case 'r':
+		prev = atomic_exchange(&last_ns, c->m0);
+		prev = prev == 0 || prev > c->m0 ? 0 : c->m0 - prev;
+		tl_printf(l, "%6llu.%06u ",
+		    (unsigned long long)(prev / 1000000000u),
+		    (unsigned)(prev % 1000000000u / 1000));
+		break;
+	}
+	tl_printf(l, "%s(", tc_name(c));
+	tc_args(l, &m, c);
+	tl_putc(l, ')');
+	tl_pad(l, TRACE_COL);
+	if (c->failed)
+		td_errno(l, c->err);
+	else if (c->kind == K_ACCEPT || c->kind == K_SOCKET)
+		tl_printf(l, " = %d", c->fd2);
+	else
+		tl_printf(l, " = %lld", (long long)c->ret);
+	if (cf.elapsed) {
+		prev = c->m1 - c->m0;
+		tl_printf(l, " <%llu.%06u>",
+		    (unsigned long long)(prev / 1000000000u),
+		    (unsigned)(prev % 1000000000u / 1000));
+	}
+	tl_putc(l, '\n');
+}
+
+/* Write c's line: one write(2), formatted on the stack (or, for a line
+ * longer than TRACE_LINE, in a buffer of its size). */
+static void
+tc_emit(const struct tcall *c)
+{
+	char stack[TRACE_LINE], *heap;
+	struct tline l;
+	size_t n;
+	int saved = errno;
+
+	tl_init(&l, stack, sizeof(stack));
+	tc_format(&l, c);
+	if ((n = tl_end(&l)) < sizeof(stack)) {
+		(void)!write(cf.out, stack, n);
+	} else if ((heap = malloc(n + 1)) != NULL) {
+		tl_init(&l, heap, n + 1);
+		tc_format(&l, c);
+		n = tl_end(&l);
+		(void)!write(cf.out, heap, n);
+		free(heap);
+	} else {
+		stack[sizeof(stack) - 2] = '\n';
+		(void)!write(cf.out, stack, sizeof(stack) - 1);
+	}
+	errno = saved;
+}
+
+/* --- configuration ------------------------------------------------------- */
+
+/* Expand %p (the pid) and %% in pattern into out: 0, or -1 if too long. */
+static int
+expand_path(const char *pattern, char *out, size_t size)
+{
+	size_t n = 0;
+	int w;
+
+	for (; *pattern != '\0'; pattern++) {
+		if (pattern[0] == '%' && pattern[1] == 'p') {
+			w = snprintf(out + n, size - n, "%ld", (long)getpid());
+			if (w < 0 || (size_t)w >= size - n)
+				return -1;
+			n += (size_t)w;
+			pattern++;
+			continue;
+		}
+		if (pattern[0] == '%' && pattern[1] == '%')
+			pattern++;
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = *pattern;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* A descriptor for fd moved above the program's range, close-on-exec and
+ * protected from the program's close, close_range and dup2; fd itself is
+ * closed when it was moved (not when it is stderr). */
+static int
+park_fd(int fd, int keep)
+{
+	int high, err;
+
+	if ((high = fcntl(fd, F_DUPFD_CLOEXEC, TRACE_FD_MIN)) >= 0) {
+		if (!keep)
+			close(fd);
+		fd = high;
+	}
+	WSPShimProtectDescriptor(fd, TRUE, &err);
+	return fd;
+}
+
+/* NULL after opening the out= file, or why not. */
 static const char *
 open_out(const char *pattern)
 {
 	char path[PATH_MAX];
-	int fd, high, err;
+	int fd;
 
-	if (lk_expand_path(pattern, path, sizeof(path)) != 0 ||
-	    path[0] == '\0')
+	if (expand_path(pattern, path, sizeof(path)) != 0 || path[0] == '\0')
 		return "bad out= file name";
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return "cannot open the out= file";
-	if ((high = fcntl(fd, F_DUPFD_CLOEXEC, TRACE_FD_MIN)) >= 0) {
-		close(fd);
-		fd = high;
-	}
-	/* Keep it open whatever the program closes (closefrom, say). */
-	WSPShimProtectDescriptor(fd, TRUE, &err);
-	out_fd = fd;
+	cf.out = park_fd(fd, 0);
 	return NULL;
 }
 
+/* NULL after adding one e= name, or why not. */
 static const char *
-trace_configure(DWORD self, const char *params, void **conf)
+add_call(const char *s, uint32_t *calls)
 {
-	char *copy, *s, *tok;
-	const char *why = NULL;
+	int i;
 
-	if ((copy = strdup(params)) == NULL)
-		return "out of memory";
-	s = copy;
+	if (strcmp(s, "all") == 0) {
+		*calls = ~0u;
+		return NULL;
+	}
+	if (strcmp(s, "%network") == 0 || strcmp(s, "network") == 0) {
+		*calls |= T_NETWORK;
+		return NULL;
+	}
+	for (i = 0; i < T_NIDS; i++)
+		if (strcmp(s, tid_names[i]) == 0) {
+			*calls |= 1u << i;
+			return NULL;
+		}
+	return "unknown call in e= (see docs/layers/trace.md)";
+}
+
+/* NULL after adding one fd= number, or why not. */
+static const char *
+add_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || v < 0 || v > INT_MAX)
+		return "fd= takes descriptor numbers";
+	if (cf.nfds == TRACE_FDS)
+		return "too many fd= numbers";
+	cf.fds[cf.nfds++] = (int)v;
+	return NULL;
+}
+
+/* Whether tok starts a new key: a flag or KEY= of ours. */
+static int
+is_key(const char *tok)
+{
+	static const char *const flags[] = { "f", "t", "tt", "ttt", "r",
+	    "T" };
+	static const char *const keys[] = { "out=", "s=", "e=", "fd=", "f=" };
+	size_t i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strcmp(tok, flags[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strncmp(tok, keys[i], strlen(keys[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* NULL after applying one key (k, its value v), or why not. */
+static const char *
+apply_key(const char *k, char *v, uint32_t *calls, int *have_calls)
+{
+	char *end;
+	long n;
+
+	if (strcmp(k, "f") == 0) {
+		if (v == NULL || strcmp(v, "1") == 0)
+			cf.pids = 1;
+		else if (strcmp(v, "all") == 0)
+			cf.pids = 2;
+		else
+			return "f= takes all";
+	} else if (strcmp(k, "t") == 0 && v == NULL) {
+		cf.stamp = 't';
+	} else if (strcmp(k, "tt") == 0 && v == NULL) {
+		cf.stamp = 'u';
+	} else if (strcmp(k, "ttt") == 0 && v == NULL) {
+		cf.stamp = 'e';
+	} else if (strcmp(k, "r") == 0 && v == NULL) {
+		cf.stamp = 'r';
+	} else if (strcmp(k, "T") == 0 && v == NULL) {
+		cf.elapsed = 1;
+	} else if (strcmp(k, "s") == 0 && v != NULL) {
+		n = strtol(v, &end, 10);
+		if (end == v || *end != '\0' || n < 0 || n > 1 << 20)
+			return "s= takes a size";
+		cf.strsize = (size_t)n;
+	} else if (strcmp(k, "out") == 0 && v != NULL) {
+		return open_out(v);
+	} else if (strcmp(k, "e") == 0 && v != NULL) {
+		*have_calls = 1;
+		return add_call(v, calls);
+	} else if (strcmp(k, "fd") == 0 && v != NULL) {
+		return add_fd(v);
+	} else {
+		return "unknown key (out=, f, t, tt, ttt, r, T, s=, e=, fd=)";
+	}
+	return NULL;
+}
+
+/* NULL after parsing the parameter string, or why not.  Keys are
+ * separated by ';' or ','; a ',' followed by something that is not a key
+ * continues the value before it (e=connect,sendto and out=a,b). */
+static const char *
+parse_params(char *s)
+{
+	uint32_t calls = 0;
+	char *tok, *eq, *v, *k = NULL, *val = NULL;
+	const char *why = NULL;
+	int have_calls = 0;
+
 	while (why == NULL && (tok = strsep(&s, ";,")) != NULL) {
 		tok += strspn(tok, " \t\n");
 		if (*tok == '\0')
 			continue;
-		if (strncmp(tok, "out=", 4) == 0)
-			why = open_out(tok + 4);
-		else
-			why = "unknown key (out=FILE)";
+		if (k != NULL && !is_key(tok)) {
+			/* Another value of the key before. */
+			if (strcmp(k, "e") == 0)
+				why = add_call(tok, &calls);
+			else if (strcmp(k, "fd") == 0)
+				why = add_fd(tok);
+			else if (strcmp(k, "out") == 0 && val != NULL) {
+				/* The comma was part of the file name. */
+				val[strlen(val)] = ',';
+				if (cf.out != STDERR_FILENO)
+					close(cf.out);
+				cf.out = STDERR_FILENO;
+				why = open_out(val);
+			} else
+				why = "unknown key";
+			continue;
+		}
+		v = NULL;
+		if ((eq = strchr(tok, '=')) != NULL) {
+			*eq = '\0';
+			v = eq + 1;
+		}
+		k = tok;
+		val = v;
+		why = apply_key(k, v, &calls, &have_calls);
 	}
-	free(copy);
+	if (why == NULL && have_calls)
+		cf.calls = calls;
 	return why;
 }
 
-/* Append to a line buffer; never past its end. */
-struct line {
-	char	buf[512];
-	size_t	n;
-};
-
-static void put(struct line *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
+/* Nothing: reads the layer's parameters once (pthread_once). */
 static void
-put(struct line *l, const char *fmt, ...)
+configure(void)
 {
-	va_list ap;
-	int w;
+	char buf[1024], *params = buf;
+	int len = sizeof(buf), err;
+	const char *why;
+	DWORD self = cf_self;
 
-	if (l->n >= sizeof(l->buf))
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(l->buf + l->n, sizeof(l->buf) - l->n, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		l->n += (size_t)w;
-	if (l->n >= sizeof(l->buf))
-		l->n = sizeof(l->buf) - 1;
+	cf.root = getpid();
+	tzset();
+	if (WSPShimGetLayerParams(self, buf, &len, &err) != 0) {
+		if (err != WSAEFAULT || (params = malloc((size_t)len)) == NULL ||
+		    WSPShimGetLayerParams(self, params, &len, &err) != 0) {
+			cf_failed = 1;
+			goto out;
+		}
+	}
+	/* stderr as it is now, kept out of the program's way. */
+	cf.out = park_fd(STDERR_FILENO, 1);
+	if ((why = parse_params(params)) != NULL) {
+		char msg[256];
+		int n = snprintf(msg, sizeof(msg), "wsp_trace: %s\n", why);
+
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
+			    (size_t)n : sizeof(msg) - 1);
+		cf_failed = 1;
+	}
+out:
+	if (params != buf)
+		free(params);
 }
 
-static const char *
-family_name(int af)
+/* --- instances and handles ---------------------------------------------- */
+
+/* The instance of chain id `chain', or NULL. */
+static struct tinst *
+inst_find(DWORD chain)
 {
-	switch (af) {
-	case AF_INET:
-		return "AF_INET";
-	case AF_INET6:
-		return "AF_INET6";
-	case AF_UNIX:
-		return "AF_UNIX";
-	}
+	struct tinst *in;
+
+	for (in = atomic_load_explicit(&instances, memory_order_acquire);
+	    in != NULL; in = in->link)
+		if (in->chain == chain)
+			return in;
 	return NULL;
 }
 
-static const char *
-type_name(int type)
+/* A started instance for a call that names no chain, preferably one with
+ * no socket open; NULL if none is started. */
+static struct tinst *
+inst_any(void)
 {
-	switch (type) {
-	case SOCK_STREAM:
-		return "SOCK_STREAM";
-	case SOCK_DGRAM:
-		return "SOCK_DGRAM";
-	case SOCK_SEQPACKET:
-		return "SOCK_SEQPACKET";
-	case SOCK_RAW:
-		return "SOCK_RAW";
-	}
-	return NULL;
+	struct tinst *in, *best = NULL;
+
+	for (in = atomic_load_explicit(&instances, memory_order_acquire);
+	    in != NULL; in = in->link)
+		if (in->starts > 0 &&
+		    (best == NULL || atomic_load(&best->live) != 0))
+			best = in;
+	return best;
 }
 
-/* ", ADDR", or ", NULL". */
-static void
-put_addr(struct line *l, const struct lk_call *c)
+/* The context of handle s, or NULL with *err set. */
+static inline struct tsock *
+tsock(SOCKET s, LPINT err)
 {
-	char a[160];
+	DWORD_PTR ctx;
 
-	put(l, ", %s", lk_addr_str(c->addr, c->addrlen, a, sizeof(a)));
+	if (up.lpWPUQuerySocketHandleContext(s, &ctx, err) != 0)
+		return NULL;
+	return (struct tsock *)ctx;
 }
 
-/* The arguments of call c, after the name and '('. */
-static void
-put_args(struct line *l, const struct lk_call *c)
-{
-	const char *n;
-
-	if (c->op == LK_SOCKET) {
-		if ((n = family_name(c->arg[0])) != NULL)
-			put(l, "%s, ", n);
-		else
-			put(l, "%d, ", c->arg[0]);
-		if ((n = type_name(c->arg[1])) != NULL)
-			put(l, "%s, %d", n, c->arg[2]);
-		else
-			put(l, "%d, %d", c->arg[1], c->arg[2]);
-		return;
-	}
-	if (c->ls == NULL)
-		return;
-	put(l, "%d", c->ls->fd);
-	switch (c->op) {
-	case LK_SEND:
-	case LK_RECV:
-	case LK_SENDMSG:
-	case LK_RECVMSG:
-		put(l, ", %llu", (unsigned long long)c->len);
-		break;
-	case LK_SENDTO:
-		put(l, ", %llu", (unsigned long long)c->len);
-		if (c->addr != NULL)
-			put_addr(l, c);
-		break;
-	case LK_RECVFROM:
-		put(l, ", %llu", (unsigned long long)c->len);
-		break;
-	case LK_CONNECT:
-	case LK_BIND:
-	case LK_JOINLEAF:
-		put_addr(l, c);
-		break;
-	case LK_LISTEN:
-	case LK_SHUTDOWN:
-		put(l, ", %d", c->arg[0]);
-		break;
-	case LK_GETSOCKOPT:
-	case LK_SETSOCKOPT:
-		put(l, ", %d, %d", c->arg[0], c->arg[1]);
-		break;
-	case LK_IOCTL:
-		put(l, ", %#x", (unsigned)c->arg[0]);
-		break;
-	default:
-		break;
-	}
-}
-
-/* The result: bytes, a new descriptor, 0, or -1 and the WSA code. */
-static void
-put_result(struct line *l, const struct lk_call *c)
-{
-	const char *n;
-	char a[160];
-
-	if (c->failed) {
-		if ((n = lk_wsa_name(c->err)) != NULL)
-			put(l, " = -1 %s", n);
-		else
-			put(l, " = -1 %d", c->err);
-		return;
-	}
-	if (lk_op_sends(c->op) || lk_op_receives(c->op))
-		put(l, " = %llu", (unsigned long long)c->bytes);
-	else if (c->nls != NULL)
-		put(l, " = %d", c->nls->fd);
-	else
-		put(l, " = 0");
-	if ((c->op == LK_ACCEPT || c->op == LK_ACCEPT4 ||
-	    c->op == LK_RECVFROM) && c->addr != NULL && c->addrlen > 0)
-		put(l, " (%s)", lk_addr_str(c->addr, c->addrlen, a,
-		    sizeof(a)));
-}
-
+/* The kernel descriptor of a handle of the provider below, or -1. */
 static int
-trace_after(struct lk_call *c)
+lower_fd(struct tinst *in, SOCKET lower)
 {
-	const char *name = WSPShimCallName();
-	struct line l = { .n = 0 };
+	DWORD n;
+	int fd = -1, err;
 
-	if (name == NULL || *name == '\0')
-		name = lk_op_names[c->op];
-	put(&l, "%s(", name);
-	put_args(&l, c);
-	put(&l, ")");
-	put_result(&l, c);
-	l.buf[l.n++] = '\n';
-	(void)!write(out_fd, l.buf, l.n);
+	if (in->next.lpWSPIoctl(lower, SIO_BASE_HANDLE, NULL, 0, &fd,
+	    sizeof(fd), &n, NULL, NULL, NULL, &err) != 0)
+		return -1;
+	return fd;
+}
+
+/* A handle of ours for lower, a new socket of instance in (its kernel
+ * descriptor fd); INVALID_SOCKET (and lower closed) on failure. */
+static SOCKET
+twrap(struct tinst *in, SOCKET lower, int fd, LPINT err)
+{
+	struct tsock *ts;
+	SOCKET h;
+	int e2;
+
+	if (lower == INVALID_SOCKET)
+		return INVALID_SOCKET;
+	if ((ts = malloc(sizeof(*ts))) == NULL) {
+		*err = WSAENOBUFS;
+		goto out_close;
+	}
+	ts->lower = lower;
+	ts->in = in;
+	ts->fd = fd;
+	h = up.lpWPUCreateSocketHandle(in->self, (DWORD_PTR)ts, err);
+	if (h != INVALID_SOCKET) {
+		atomic_fetch_add(&in->live, 1);
+		return h;
+	}
+	free(ts);
+out_close:
+	in->next.lpWSPCloseSocket(lower, &e2);
+	return INVALID_SOCKET;
+}
+
+/* Socket triple and flags of a socket socketpair() made, for its line. */
+static void
+pair_describe(struct tinst *in, SOCKET lower, int fd, struct tcall *c)
+{
+	int v, len, err, fl;
+
+	c->a[0] = c->a[1] = c->a[2] = 0;
+	len = sizeof(v);
+	if (in->next.lpWSPGetSockOpt(lower, SOL_SOCKET, SO_DOMAIN,
+	    (char *)&v, &len, &err) == 0)
+		c->a[0] = v;
+	len = sizeof(v);
+	if (in->next.lpWSPGetSockOpt(lower, SOL_SOCKET, SO_TYPE, (char *)&v,
+	    &len, &err) == 0)
+		c->a[1] = v;
+	len = sizeof(v);
+	if (in->next.lpWSPGetSockOpt(lower, SOL_SOCKET, SO_PROTOCOL,
+	    (char *)&v, &len, &err) == 0)
+		c->a[2] = v;
+	if ((fl = fcntl(fd, F_GETFD)) >= 0 && (fl & FD_CLOEXEC))
+		c->a[1] |= SOCK_CLOEXEC;
+	if ((fl = fcntl(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
+		c->a[1] |= SOCK_NONBLOCK;
+}
+
+/* socketpair() adopts both ends, one after the other: the first is kept
+ * until the second comes, then one line is written for both. */
+static void
+pair_note(struct tinst *in, SOCKET lower, int fd, struct tcall *c)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int i, first = -1;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PAIR_SLOTS; i++)
+		if (pairs[i].tid == tid) {
+			first = pairs[i].fd;
+			pairs[i].tid = 0;
+			break;
+		}
+	if (first < 0) {
+		for (i = 0; i < PAIR_SLOTS; i++)
+			if (pairs[i].tid == 0) {
+				pairs[i].tid = tid;
+				pairs[i].fd = fd;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&lock);
+	if (first < 0)
+		return;
+	c->kind = K_SOCKETPAIR;
+	c->fd = first;
+	c->fd2 = fd;
+	c->ret = 0;
+	pair_describe(in, lower, fd, c);
+	tc_emit(c);
+}
+
+/* --- the operations ---------------------------------------------------- */
+
+/* WSPSocket: our handle over a new socket of the provider below.  An
+ * adoption (the shared-socket path) is traced only for socketpair(). */
+static SOCKET WSPAPI
+tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
+    GROUP g, DWORD flags, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct tinst *in;
+	struct tcall c;
+	SOCKET lower;
+	int traced, fd;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return INVALID_SOCKET;
+	}
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return INVALID_SOCKET;
+	traced = tc_begin(&c, NULL, T_SOCKET, K_SOCKET);
+	lower = in->next.lpWSPSocket(af, type, protocol, &pass, g, flags,
+	    err);
+	fd = lower == INVALID_SOCKET ? -1 : lower_fd(in, lower);
+	if (!traced)
+		return twrap(in, lower, fd, err);
+	tc_done(&c, lower == INVALID_SOCKET, *err);
+	if (c.id == T_SOCKETPAIR) {
+		if (lower != INVALID_SOCKET)
+			pair_note(in, lower, fd, &c);
+	} else if (c.id == T_SOCKET && af != FROM_PROTOCOL_INFO &&
+	    (c.failed || fd_wanted(fd))) {
+		c.a[0] = af;
+		c.a[1] = type;
+		if (flags & WSA_FLAG_NO_HANDLE_INHERIT)
+			c.a[1] |= SOCK_CLOEXEC;
+		if (flags & WSA_FLAG_WSPSHIM_NONBLOCK)
+			c.a[1] |= SOCK_NONBLOCK;
+		c.a[2] = protocol;
+		c.fd2 = fd;
+		tc_emit(&c);
+	}
+	return twrap(in, lower, fd, err);
+}
+
+/* WSPCloseSocket: close below, then our handle and context. */
+static int WSPAPI
+tr_closesocket(SOCKET s, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc, e2, traced;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	traced = tc_begin(&c, ts, T_CLOSE, K_CLOSE);
+	rc = ts->in->next.lpWSPCloseSocket(ts->lower, err);
+	if (traced) {
+		tc_done(&c, rc != 0, *err);
+		/* dup2() over a socket closes it; strace shows the dup2. */
+		if (c.name == NULL || strcmp(c.name, "dup") != 0)
+			tc_emit(&c);
+	}
+	up.lpWPUCloseSocketHandle(s, &e2);
+	atomic_fetch_sub(&ts->in->live, 1);
+	free(ts);
+	return rc;
+}
+
+/* accept and accept4 (the new socket's descriptor goes in the line). */
+static SOCKET
+tr_accept_common(struct tsock *ts, struct sockaddr *addr, LPINT addrlen,
+    int use4, DWORD flags, LPCONDITIONPROC cond, DWORD_PTR data, LPINT err)
+{
+	struct tcall c;
+	SOCKET lower;
+	int traced, fd;
+
+	traced = tc_begin(&c, ts, use4 ? T_ACCEPT4 : T_ACCEPT, K_ACCEPT);
+	if (traced) {
+		c.addr = addr;
+		c.lenptr_null = addrlen == NULL;
+		c.addrlen = addrlen != NULL ? *addrlen : 0;
+		c.a[0] = ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ?
+		    SOCK_CLOEXEC : 0) | ((flags & WSA_FLAG_WSPSHIM_NONBLOCK) ?
+		    SOCK_NONBLOCK : 0);
+	}
+	if (use4)
+		lower = ts->in->next.lpWSPAccept4(ts->lower, addr, addrlen,
+		    flags, err);
+	else
+		lower = ts->in->next.lpWSPAccept(ts->lower, addr, addrlen,
+		    cond, data, err);
+	fd = lower == INVALID_SOCKET ? -1 : lower_fd(ts->in, lower);
+	if (traced) {
+		tc_done(&c, lower == INVALID_SOCKET, *err);
+		c.addrlen_out = addrlen != NULL && !c.failed ? *addrlen : 0;
+		c.fd2 = fd;
+		tc_emit(&c);
+	}
+	return twrap(ts->in, lower, fd, err);
+}
+
+static SOCKET WSPAPI
+tr_accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC cond, DWORD_PTR data, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return INVALID_SOCKET;
+	return tr_accept_common(ts, addr, addrlen, 0, 0, cond, data, err);
+}
+
+static SOCKET WSPAPI
+tr_accept4(SOCKET s, struct sockaddr *addr, LPINT addrlen, DWORD flags,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return INVALID_SOCKET;
+	return tr_accept_common(ts, addr, addrlen, 1, flags, NULL, 0, err);
+}
+
+/* WSPJoinLeaf: s again when below kept its socket, else a new handle. */
+static SOCKET WSPAPI
+tr_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF caller, LPWSABUF callee, LPQOS sqos, LPQOS gqos, DWORD flags,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	SOCKET h;
+
+	if (ts == NULL)
+		return INVALID_SOCKET;
+	h = ts->in->next.lpWSPJoinLeaf(ts->lower, name, namelen, caller,
+	    callee, sqos, gqos, flags, err);
+	if (h == ts->lower)
+		return s;
+	return twrap(ts->in, h, h == INVALID_SOCKET ? -1 :
+	    lower_fd(ts->in, h), err);
+}
+
+/* WSPDuplicateSocket: below makes the token; the program gets the
+ * chain's struct with that token. */
+static int WSPAPI
+tr_duplicate_socket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW info,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	DWORD token;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (ts->in->next.lpWSPDuplicateSocket(ts->lower, pid, info, err) != 0)
+		return SOCKET_ERROR;
+	token = info->dwProviderReserved;
+	*info = ts->in->info;
+	info->dwProviderReserved = token;
 	return 0;
 }
 
-const struct lk_layer lk_layer = {
-	.name = "trace",
-	.sock_size = sizeof(struct lk_sock),
-	.configure = trace_configure,
-	.after = trace_after,
+static int WSPAPI
+tr_async_select(SOCKET s, HWND wnd, unsigned int msg, LONG ev, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR :
+	    ts->in->next.lpWSPAsyncSelect(ts->lower, wnd, msg, ev, err);
+}
+
+/* bind and connect: (fd, address, length). */
+static int WSPAPI
+tr_bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_BIND, K_ADDR))
+		return ts->in->next.lpWSPBind(ts->lower, name, namelen, err);
+	rc = ts->in->next.lpWSPBind(ts->lower, name, namelen, err);
+	tc_done(&c, rc != 0, *err);
+	c.addr = name;
+	c.addrlen = namelen;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_connect(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF caller, LPWSABUF callee, LPQOS sqos, LPQOS gqos, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_CONNECT, K_ADDR))
+		return ts->in->next.lpWSPConnect(ts->lower, name, namelen,
+		    caller, callee, sqos, gqos, err);
+	rc = ts->in->next.lpWSPConnect(ts->lower, name, namelen, caller,
+	    callee, sqos, gqos, err);
+	tc_done(&c, rc != 0, *err);
+	c.addr = name;
+	c.addrlen = namelen;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_enum_network_events(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR :
+	    ts->in->next.lpWSPEnumNetworkEvents(ts->lower, ev, ne, err);
+}
+
+static int WSPAPI
+tr_event_select(SOCKET s, WSAEVENT ev, LONG events, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR :
+	    ts->in->next.lpWSPEventSelect(ts->lower, ev, events, err);
+}
+
+static BOOL WSPAPI
+tr_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n,
+    BOOL wait, LPDWORD flags, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? FALSE :
+	    ts->in->next.lpWSPGetOverlappedResult(ts->lower, ov, n, wait,
+	    flags, err);
+}
+
+/* getsockname and getpeername: (fd, address, [length]). */
+static int
+tr_name(struct tsock *ts, struct sockaddr *name, LPINT namelen, int peer,
+    LPINT err)
+{
+	struct tcall c;
+	int rc, traced;
+
+	traced = tc_begin(&c, ts, peer ? T_GETPEERNAME : T_GETSOCKNAME,
+	    K_NAME);
+	if (traced) {
+		c.addr = name;
+		c.addrlen = namelen != NULL ? *namelen : 0;
+		c.lenptr_null = namelen == NULL;
+	}
+	if (peer)
+		rc = ts->in->next.lpWSPGetPeerName(ts->lower, name, namelen,
+		    err);
+	else
+		rc = ts->in->next.lpWSPGetSockName(ts->lower, name, namelen,
+		    err);
+	if (traced) {
+		tc_done(&c, rc != 0, *err);
+		c.addrlen_out = namelen != NULL ? *namelen : 0;
+		tc_emit(&c);
+	}
+	return rc;
+}
+
+static int WSPAPI
+tr_getpeername(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR : tr_name(ts, name, namelen, 1, err);
+}
+
+static int WSPAPI
+tr_getsockname(SOCKET s, struct sockaddr *name, LPINT namelen, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR : tr_name(ts, name, namelen, 0, err);
+}
+
+static int WSPAPI
+tr_getsockopt(SOCKET s, int level, int name, char *val, LPINT len,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_GETSOCKOPT, K_GETSOCKOPT))
+		return ts->in->next.lpWSPGetSockOpt(ts->lower, level, name,
+		    val, len, err);
+	c.optlen = len != NULL ? *len : 0;
+	rc = ts->in->next.lpWSPGetSockOpt(ts->lower, level, name, val, len,
+	    err);
+	tc_done(&c, rc != 0, *err);
+	c.level = level;
+	c.optname = name;
+	c.optval = val;
+	c.optlen_out = len != NULL ? *len : 0;
+	tc_emit(&c);
+	return rc;
+}
+
+static BOOL WSPAPI
+tr_get_qos_by_name(SOCKET s, LPWSABUF name, LPQOS qos, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? FALSE :
+	    ts->in->next.lpWSPGetQOSByName(ts->lower, name, qos, err);
+}
+
+/* The F_GETFL flags an fcntl(F_SETFL) that asks for non-blocking mode on
+ * (or off) gives, as near as the layer can tell: the flags now with
+ * O_NONBLOCK changed. */
+static int
+setfl_flags(int fd, const void *in, DWORD inlen)
+{
+	int on = 0, fl;
+
+	if (in != NULL && inlen >= sizeof(on))
+		memcpy(&on, in, sizeof(on));
+	if ((fl = fcntl(fd, F_GETFL)) < 0)
+		fl = O_RDWR;
+	return on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+}
+
+static int WSPAPI
+tr_ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out,
+    DWORD outlen, LPDWORD n, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	/* The core's plumbing (after every new socket) is not traced. */
+	if (code == SIO_BASE_HANDLE || code == SIO_BSP_HANDLE ||
+	    !tc_begin(&c, ts, T_IOCTL, K_IOCTL))
+		return ts->in->next.lpWSPIoctl(ts->lower, code, in, inlen, out,
+		    outlen, n, ov, cr, tid, err);
+	if (c.id == T_FCNTL)
+		c.a[0] = setfl_flags(c.fd, in, inlen);
+	rc = ts->in->next.lpWSPIoctl(ts->lower, code, in, inlen, out, outlen,
+	    n, ov, cr, tid, err);
+	tc_done(&c, rc != 0, *err);
+	c.code = code;
+	c.arg = code == FIONBIO ? in : out;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_listen(SOCKET s, int backlog, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_LISTEN, K_LISTEN))
+		return ts->in->next.lpWSPListen(ts->lower, backlog, err);
+	rc = ts->in->next.lpWSPListen(ts->lower, backlog, err);
+	tc_done(&c, rc != 0, *err);
+	c.a[0] = backlog;
+	tc_emit(&c);
+	return rc;
+}
+
+/* WSPRecv and WSPRecvFrom (from NULL for WSPRecv). */
+static int
+tr_recv_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD got,
+    LPDWORD flags, struct sockaddr *from, LPINT fromlen, int isfrom,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct tcall c;
+	int rc, traced;
+
+	traced = tc_begin(&c, ts, T_RECVFROM, K_RECV);
+	if (traced) {
+		c.bufs = b;
+		c.nbuf = nb;
+		c.flags = flags != NULL ? *flags : 0;
+		c.addr = from;
+		c.lenptr_null = fromlen == NULL;
+		c.addrlen = fromlen != NULL ? *fromlen : 0;
+	}
+	if (isfrom)
+		rc = ts->in->next.lpWSPRecvFrom(ts->lower, b, nb, got, flags,
+		    from, fromlen, ov, cr, tid, err);
+	else
+		rc = ts->in->next.lpWSPRecv(ts->lower, b, nb, got, flags, ov,
+		    cr, tid, err);
+	if (traced) {
+		tc_done(&c, rc != 0, *err);
+		c.ret = rc == 0 && got != NULL ? (int64_t)*got : 0;
+		c.addrlen_out = fromlen != NULL && rc == 0 ? *fromlen : 0;
+		tc_emit(&c);
+	}
+	return rc;
+}
+
+static int WSPAPI
+tr_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	return tr_recv_common(ts, b, nb, got, flags, NULL, NULL, 0, ov, cr,
+	    tid, err);
+}
+
+static int WSPAPI
+tr_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
+    struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	return tr_recv_common(ts, b, nb, got, flags, from, fromlen, 1, ov, cr,
+	    tid, err);
+}
+
+static int WSPAPI
+tr_recv_disconnect(SOCKET s, LPWSABUF data, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR :
+	    ts->in->next.lpWSPRecvDisconnect(ts->lower, data, err);
+}
+
+/* WSPSend and WSPSendTo (to NULL for WSPSend). */
+static int
+tr_send_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD sent,
+    DWORD flags, const struct sockaddr *to, int tolen, int isto,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct tcall c;
+	int rc, traced;
+
+	traced = tc_begin(&c, ts, T_SENDTO, K_SEND);
+	if (isto)
+		rc = ts->in->next.lpWSPSendTo(ts->lower, b, nb, sent, flags,
+		    to, tolen, ov, cr, tid, err);
+	else
+		rc = ts->in->next.lpWSPSend(ts->lower, b, nb, sent, flags, ov,
+		    cr, tid, err);
+	if (traced) {
+		tc_done(&c, rc != 0, *err);
+		c.ret = rc == 0 && sent != NULL ? (int64_t)*sent : 0;
+		c.bufs = b;
+		c.nbuf = nb;
+		c.flags = flags;
+		c.addr = to;
+		c.addrlen = tolen;
+		tc_emit(&c);
+	}
+	return rc;
+}
+
+static int WSPAPI
+tr_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
+    LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
+    LPWSATHREADID tid, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	return tr_send_common(ts, b, nb, sent, flags, NULL, 0, 0, ov, cr, tid,
+	    err);
+}
+
+static int WSPAPI
+tr_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
+    const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	return tr_send_common(ts, b, nb, sent, flags, to, tolen, 1, ov, cr,
+	    tid, err);
+}
+
+static int WSPAPI
+tr_send_disconnect(SOCKET s, LPWSABUF data, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+
+	return ts == NULL ? SOCKET_ERROR :
+	    ts->in->next.lpWSPSendDisconnect(ts->lower, data, err);
+}
+
+static int WSPAPI
+tr_setsockopt(SOCKET s, int level, int name, const char *val, int len,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_SETSOCKOPT, K_SETSOCKOPT))
+		return ts->in->next.lpWSPSetSockOpt(ts->lower, level, name,
+		    val, len, err);
+	rc = ts->in->next.lpWSPSetSockOpt(ts->lower, level, name, val, len,
+	    err);
+	tc_done(&c, rc != 0, *err);
+	c.level = level;
+	c.optname = name;
+	c.optval = val;
+	c.optlen = len;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_shutdown(SOCKET s, int how, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_SHUTDOWN, K_SHUTDOWN))
+		return ts->in->next.lpWSPShutdown(ts->lower, how, err);
+	rc = ts->in->next.lpWSPShutdown(ts->lower, how, err);
+	tc_done(&c, rc != 0, *err);
+	c.a[0] = how;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_SENDMSG, K_SENDMSG))
+		return ts->in->next.lpWSPSendMsg(ts->lower, msg, flags, sent,
+		    err);
+	rc = ts->in->next.lpWSPSendMsg(ts->lower, msg, flags, sent, err);
+	tc_done(&c, rc != 0, *err);
+	c.ret = rc == 0 && sent != NULL ? (int64_t)*sent : 0;
+	c.msg = msg;
+	c.flags = flags;
+	c.bufs = NULL;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
+    LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_RECVMSG, K_RECVMSG))
+		return ts->in->next.lpWSPRecvMsg(ts->lower, msg, flags, got,
+		    err);
+	c.flags = flags != NULL ? *flags : 0;
+	rc = ts->in->next.lpWSPRecvMsg(ts->lower, msg, flags, got, err);
+	tc_done(&c, rc != 0, *err);
+	c.ret = rc == 0 && got != NULL ? (int64_t)*got : 0;
+	c.msg = msg;
+	c.bufs = NULL;
+	tc_emit(&c);
+	return rc;
+}
+
+/* The operations with no socket: find the instance, then call down. */
+static INT WSPAPI
+tr_address_to_string(LPSOCKADDR sa, DWORD salen, LPWSAPROTOCOL_INFOW info,
+    LPWSTR str, LPDWORD strlen_, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct tinst *in;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return SOCKET_ERROR;
+	return in->next.lpWSPAddressToString(sa, salen, &pass, str, strlen_,
+	    err);
+}
+
+static INT WSPAPI
+tr_string_to_address(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW info,
+    LPSOCKADDR sa, LPINT salen, LPINT err)
+{
+	WSAPROTOCOL_INFOW pass;
+	struct tinst *in;
+
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
+		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+		return SOCKET_ERROR;
+	}
+	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+		return SOCKET_ERROR;
+	return in->next.lpWSPStringToAddress(str, af, &pass, sa, salen, err);
+}
+
+static int WSPAPI
+tr_cancel_blocking_call(LPINT err)
+{
+	struct tinst *in = inst_any();
+
+	if (in == NULL) {
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	return in->next.lpWSPCancelBlockingCall(err);
+}
+
+static int WSPAPI
+tr_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
+    const struct timeval *tv, LPINT err)
+{
+	struct tinst *in = inst_any();
+
+	if (in == NULL) {
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	return in->next.lpWSPSelect(nfds, r, w, x, tv, err);
+}
+
+/* WSPCleanup: balance one WSPStartup of an instance and of its next
+ * provider.  Instances are kept (a socket may still name one). */
+static int WSPAPI
+tr_cleanup(LPINT err)
+{
+	struct tinst *in;
+
+	pthread_mutex_lock(&lock);
+	if ((in = inst_any()) == NULL) {
+		pthread_mutex_unlock(&lock);
+		*err = WSANOTINITIALISED;
+		return SOCKET_ERROR;
+	}
+	in->starts--;
+	pthread_mutex_unlock(&lock);
+	return in->next.lpWSPCleanup(err);
+}
+
+static const WSPPROC_TABLE trace_procs = {
+	.lpWSPAccept = tr_accept,
+	.lpWSPAddressToString = tr_address_to_string,
+	.lpWSPAsyncSelect = tr_async_select,
+	.lpWSPBind = tr_bind,
+	.lpWSPCancelBlockingCall = tr_cancel_blocking_call,
+	.lpWSPCleanup = tr_cleanup,
+	.lpWSPCloseSocket = tr_closesocket,
+	.lpWSPConnect = tr_connect,
+	.lpWSPDuplicateSocket = tr_duplicate_socket,
+	.lpWSPEnumNetworkEvents = tr_enum_network_events,
+	.lpWSPEventSelect = tr_event_select,
+	.lpWSPGetOverlappedResult = tr_get_overlapped_result,
+	.lpWSPGetPeerName = tr_getpeername,
+	.lpWSPGetSockName = tr_getsockname,
+	.lpWSPGetSockOpt = tr_getsockopt,
+	.lpWSPGetQOSByName = tr_get_qos_by_name,
+	.lpWSPIoctl = tr_ioctl,
+	.lpWSPJoinLeaf = tr_joinleaf,
+	.lpWSPListen = tr_listen,
+	.lpWSPRecv = tr_recv,
+	.lpWSPRecvDisconnect = tr_recv_disconnect,
+	.lpWSPRecvFrom = tr_recvfrom,
+	.lpWSPSelect = tr_select,
+	.lpWSPSend = tr_send,
+	.lpWSPSendDisconnect = tr_send_disconnect,
+	.lpWSPSendTo = tr_sendto,
+	.lpWSPSetSockOpt = tr_setsockopt,
+	.lpWSPShutdown = tr_shutdown,
+	.lpWSPSocket = tr_socket,
+	.lpWSPStringToAddress = tr_string_to_address,
+	.lpWSPSendMsg = tr_sendmsg,
+	.lpWSPRecvMsg = tr_recvmsg,
+	.lpWSPAccept4 = tr_accept4,
 };
 
-/* The provider's one export. */
-LK_EXPORT int WSPAPI
+/* The instance of info's chain, made if new; NULL when out of memory.
+ * Called with the lock held. */
+static struct tinst *
+inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+{
+	struct tinst *in;
+
+	if ((in = inst_find(info->dwCatalogEntryId)) != NULL)
+		return in;
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return NULL;
+	in->chain = info->dwCatalogEntryId;
+	in->self = self;
+	in->info = *info;
+	in->link = atomic_load(&instances);
+	atomic_store_explicit(&instances, in, memory_order_release);
+	return in;
+}
+
+/*
+ * The one export, called once per chain that names this layer: read the
+ * parameters (the first time), start the provider below and hand the core
+ * our table.  0, or WSAEFAULT, WSAVERNOTSUPPORTED, WSASYSNOTREADY,
+ * WSAEINVAL (bad parameters, said on stderr), WSAENOBUFS, or what
+ * starting the provider below gave.
+ */
+EXPORT int WSPAPI
 WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
     WSPUPCALLTABLE upcalls, LPWSPPROC_TABLE procs)
 {
-	return lk_startup(version, data, info, upcalls, procs);
+	WSAPROTOCOL_INFOW pass;
+	WSPPROC_TABLE next;
+	struct tinst *in;
+	DWORD self;
+	int err;
+
+	if (data == NULL || info == NULL || procs == NULL)
+		return WSAEFAULT;
+	data->wHighVersion = MAKEWORD(2, 2);
+	data->wVersion = MAKEWORD(2, 2);
+	if (LOBYTE(version) < 2 ||
+	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
+		return WSAVERNOTSUPPORTED;
+	if ((self = WSPShimSelfCatalogEntryId()) == 0)
+		return WSASYSNOTREADY;
+	cf_self = self;
+	pthread_once(&cf_once, configure);
+	if (cf_failed)
+		return WSAEINVAL;
+	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
+		return err;
+
+	pthread_mutex_lock(&lock);
+	if ((in = inst_get(info, self)) == NULL) {
+		pthread_mutex_unlock(&lock);
+		next.lpWSPCleanup(&err);
+		return WSAENOBUFS;
+	}
+	if (in->starts++ == 0)
+		in->next = next;
+	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
+		up = upcalls;
+	pthread_mutex_unlock(&lock);
+
+	memcpy(data->szDescription, description, sizeof(description));
+	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
+	*procs = trace_procs;
+	return 0;
 }
