@@ -57,6 +57,10 @@ static const char usage_main[] =
 "  order ID...                   put these entries first in catalog order\n"
 "  run [--] PROGRAM [ARGS...]    run PROGRAM with libwspshim.so preloaded\n"
 "                                (-l LAYER[:PARAMS] before -- adds a layer)\n"
+"  trace [OPTIONS] -- PROGRAM    run PROGRAM with the trace layer: one\n"
+"                                strace-style line per socket call\n"
+"  tracecmp [OPTIONS] -- PROGRAM compare PROGRAM's socket calls under\n"
+"                                strace and under the trace layer\n"
 "  help [COMMAND]                show this help, or a command's\n"
 "\n"
 "The catalog file: --catalog FILE, else $WSPSHIM_CATALOG, else the\n"
@@ -124,6 +128,62 @@ static const char usage_run[] =
 "(WSPSHIM_CATALOG).  --library names the libwspshim.so to preload.\n"
 "The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
 "cannot be run.\n";
+
+static const char usage_trace[] =
+"usage: wspshim trace [-o FILE] [-f] [-t|-tt|-ttt|-r] [-T] [-s N] [-e CALLS]\n"
+"                     [--fd N[,N...]] [--position top|bottom]\n"
+"                     [-l LAYER[:PARAMS]]... [--library FILE] [--]\n"
+"                     PROGRAM [ARGS...]\n"
+"\n"
+"Run PROGRAM with libwspshim.so preloaded and the trace layer in the chain\n"
+"of every TCP, UDP and AF_UNIX socket: one line per socket call, in\n"
+"strace's syntax, on stderr or in FILE (docs/layers/trace.md).\n"
+"\n"
+"  -o FILE        write the lines to FILE (%p: the process id)\n"
+"  -f             \"[pid N] \" before the lines of other threads and of\n"
+"                 child processes, as strace -f does\n"
+"  -t, -tt, -ttt  time of day, with microseconds, or as seconds since the\n"
+"                 epoch, before each line\n"
+"  -r             time since the previous call before each line\n"
+"  -T             time spent in the call after each line, <0.000012>\n"
+"  -s N           show at most N bytes of data (default 32)\n"
+"  -e CALLS       trace only these calls (comma-separated, strace names;\n"
+"                 \"trace=\" may come first; %network for every socket\n"
+"                 call)\n"
+"  --fd N[,N...]  trace only calls on these descriptors\n"
+"  --position P   top: the trace sees what the program asked (default);\n"
+"                 bottom: what reached the base provider, below the\n"
+"                 other layers\n"
+"  -l LAYER[:PARAMS]\n"
+"                 another layer in the chain (as \"run -l\"); without -l,\n"
+"                 the layers WSPSHIM_LAYERS names\n"
+"  --library FILE the libwspshim.so to preload\n"
+"\n"
+"The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
+"cannot be run; 2 for a usage error.\n";
+
+static const char usage_tracecmp[] =
+"usage: wspshim tracecmp [--ports] [--keep-going] [-v] [-s N] [-i FILE]\n"
+"                        [-l LAYER[:PARAMS]]... [--keep DIR]\n"
+"                        [--library FILE] [--] PROGRAM [ARGS...]\n"
+"\n"
+"Run PROGRAM under strace -f without the shim, and with libwspshim.so and\n"
+"the trace layer at the bottom of every chain (WSPSHIM_MANAGE=all); keep\n"
+"the calls on sockets, normalise what must differ (pids, addresses of\n"
+"buffers; kernel-chosen ports with --ports) and compare.  Prints\n"
+"\"match: N calls\" (exit 0) or the first difference with context (exit\n"
+"1); -v counts each filter rule (docs/tracing.md lists them).\n"
+"\n"
+"  --ports       kernel-chosen ports and autobound AF_UNIX names match\n"
+"  --keep-going  every difference, not only the first\n"
+"  -v            count the filter rules; say where the traces are\n"
+"  -s N          bytes of data compared per buffer (default 32)\n"
+"  -i FILE       standard input of both runs (default /dev/null)\n"
+"  -l LAYER      another layer, above the trace layer\n"
+"  --keep DIR    keep the traces and the program's output in DIR\n"
+"\n"
+"Needs strace and python3.  Exit 2 for a usage error, 3 when a run\n"
+"could not be made.\n";
 
 static const char usage_help[] = "usage: wspshim help [COMMAND]\n";
 
@@ -1038,6 +1098,281 @@ fail:
 	return 1;
 }
 
+/* --- trace ---------------------------------------------------------------- */
+
+/* Append s to the buffer *out (of *size, *n used), growing it: 0 or -1. */
+static int
+buf_add(char **out, size_t *size, size_t *n, const char *s, int escape)
+{
+	size_t need = *n + 2 * strlen(s) + 1;
+	char *p;
+
+	if (need > *size) {
+		if ((p = realloc(*out, need * 2)) == NULL)
+			return -1;
+		*out = p;
+		*size = need * 2;
+	}
+	if (escape)
+		add_layer_elem(*out, n, s);
+	else {
+		memcpy(*out + *n, s, strlen(s));
+		*n += strlen(s);
+	}
+	(*out)[*n] = '\0';
+	return 0;
+}
+
+/* Whether s is a plain descriptor list: digits and commas. */
+static int
+is_fd_list(const char *s)
+{
+	return *s != '\0' && strspn(s, "0123456789,") == strlen(s) &&
+	    s[0] != ',' && s[strlen(s) - 1] != ',';
+}
+
+/*
+ * The exit status of "wspshim trace" when the program cannot be executed
+ * (otherwise it does not return): the trace layer's parameters from the
+ * options, WSPSHIM_LAYERS with it on top of (or below) the other layers,
+ * then "run".
+ */
+static int
+cmd_trace(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "fd", required_argument, NULL, 'F' },
+		{ "position", required_argument, NULL, 'P' },
+		{ "layer", required_argument, NULL, 'l' },
+		{ "library", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *params = NULL, *layers = NULL, **rargv = NULL, *end;
+	const char *out = NULL, *calls = NULL, *fds = NULL, *lib = NULL;
+	const char *strsize = NULL, *old, **l = NULL;
+	size_t psize = 0, pn = 0, lsize = 0, ln = 0;
+	int c, i, nl = 0, t = 0, r = 0, f = 0, T = 0, bottom = 0, rc;
+
+	if ((l = calloc((size_t)argc, sizeof(*l))) == NULL ||
+	    (rargv = calloc((size_t)argc + 4, sizeof(*rargv))) == NULL) {
+		warnx_("out of memory");
+		rc = 1;
+		goto done;
+	}
+	while ((c = getopt_long(argc, argv, "+o:ftrTs:e:l:h", opts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			f = 1;
+			break;
+		case 't':
+			t++;
+			break;
+		case 'r':
+			r = 1;
+			break;
+		case 'T':
+			T = 1;
+			break;
+		case 's':
+			if (strtol(optarg, &end, 10) < 0 || end == optarg ||
+			    *end != '\0') {
+				rc = usage_error(usage_trace, "-s takes a "
+				    "number");
+				goto done;
+			}
+			strsize = optarg;
+			break;
+		case 'e':
+			calls = strncmp(optarg, "trace=", 6) == 0 ?
+			    optarg + 6 : optarg;
+			if (*calls == '\0') {
+				rc = usage_error(usage_trace, "-e takes call "
+				    "names");
+				goto done;
+			}
+			break;
+		case 'F':
+			if (!is_fd_list(optarg)) {
+				rc = usage_error(usage_trace, "--fd takes "
+				    "descriptor numbers");
+				goto done;
+			}
+			fds = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "top") != 0 &&
+			    strcmp(optarg, "bottom") != 0) {
+				rc = usage_error(usage_trace, "--position is "
+				    "top or bottom");
+				goto done;
+			}
+			bottom = strcmp(optarg, "bottom") == 0;
+			break;
+		case 'l':
+			if (*optarg == '\0' || *optarg == ':') {
+				rc = usage_error(usage_trace, "-l needs a "
+				    "layer name");
+				goto done;
+			}
+			l[nl++] = optarg;
+			break;
+		case 'L':
+			lib = optarg;
+			break;
+		case 'h':
+			rc = show_help(usage_trace);
+			goto done;
+		default:
+			rc = usage_error(usage_trace, "bad option (put -- "
+			    "before the program)");
+			goto done;
+		}
+	}
+	if (optind == argc) {
+		rc = usage_error(usage_trace, "no program given");
+		goto done;
+	}
+	if (t > 0 && r) {
+		rc = usage_error(usage_trace, "-r and -t do not go together");
+		goto done;
+	}
+	/* The trace layer's parameters: KEY=VALUE;... */
+	if (buf_add(&params, &psize, &pn, "trace:", 0) != 0)
+		goto nomem;
+	if (out != NULL && (buf_add(&params, &psize, &pn, "out=", 0) != 0 ||
+	    buf_add(&params, &psize, &pn, out, 0) != 0 ||
+	    buf_add(&params, &psize, &pn, ";", 0) != 0))
+		goto nomem;
+	if ((f && buf_add(&params, &psize, &pn, "f;", 0) != 0) ||
+	    (t == 1 && buf_add(&params, &psize, &pn, "t;", 0) != 0) ||
+	    (t == 2 && buf_add(&params, &psize, &pn, "tt;", 0) != 0) ||
+	    (t > 2 && buf_add(&params, &psize, &pn, "ttt;", 0) != 0) ||
+	    (r && buf_add(&params, &psize, &pn, "r;", 0) != 0) ||
+	    (T && buf_add(&params, &psize, &pn, "T;", 0) != 0))
+		goto nomem;
+	if (strsize != NULL && (buf_add(&params, &psize, &pn, "s=", 0) != 0 ||
+	    buf_add(&params, &psize, &pn, strsize, 0) != 0 ||
+	    buf_add(&params, &psize, &pn, ";", 0) != 0))
+		goto nomem;
+	if (calls != NULL && (buf_add(&params, &psize, &pn, "e=", 0) != 0 ||
+	    buf_add(&params, &psize, &pn, calls, 0) != 0 ||
+	    buf_add(&params, &psize, &pn, ";", 0) != 0))
+		goto nomem;
+	if (fds != NULL && (buf_add(&params, &psize, &pn, "fd=", 0) != 0 ||
+	    buf_add(&params, &psize, &pn, fds, 0) != 0 ||
+	    buf_add(&params, &psize, &pn, ";", 0) != 0))
+		goto nomem;
+	/* WSPSHIM_LAYERS: the trace element (escaped) and the others. */
+	if (!bottom && buf_add(&layers, &lsize, &ln, params, 1) != 0)
+		goto nomem;
+	old = getenv("WSPSHIM_LAYERS");
+	for (i = 0; i < nl; i++)
+		if ((ln > 0 && buf_add(&layers, &lsize, &ln, ",", 0) != 0) ||
+		    buf_add(&layers, &lsize, &ln, l[i], 1) != 0)
+			goto nomem;
+	if (nl == 0 && old != NULL && *old != '\0' &&
+	    ((ln > 0 && buf_add(&layers, &lsize, &ln, ",", 0) != 0) ||
+	    buf_add(&layers, &lsize, &ln, old, 0) != 0))
+		goto nomem;
+	if (bottom && ((ln > 0 && buf_add(&layers, &lsize, &ln, ",", 0) != 0) ||
+	    buf_add(&layers, &lsize, &ln, params, 1) != 0))
+		goto nomem;
+	if (setenv("WSPSHIM_LAYERS", layers, 1) != 0)
+		goto nomem;
+	/* Then "run [--library FILE] -- PROGRAM ARGS...". */
+	i = 0;
+	rargv[i++] = (char *)"run";
+	if (lib != NULL) {
+		rargv[i++] = (char *)"--library";
+		rargv[i++] = (char *)lib;
+	}
+	rargv[i++] = (char *)"--";
+	memcpy(rargv + i, argv + optind, (size_t)(argc - optind) *
+	    sizeof(*rargv));
+	i += argc - optind;
+	rargv[i] = NULL;
+	free(params);
+	free(layers);
+	free(l);
+	optind = 0;
+	rc = cmd_run(i, rargv);
+	free(rargv);
+	return rc;
+nomem:
+	warnx_("out of memory");
+	rc = 1;
+done:
+	free(params);
+	free(layers);
+	free(l);
+	free(rargv);
+	return rc;
+}
+
+/* --- tracecmp ------------------------------------------------------------- */
+
+/*
+ * The exit status of "wspshim tracecmp" when its Python program cannot be
+ * executed (otherwise it does not return): wspshim-tracecmp from beside
+ * this program, told where this program and the library are.
+ */
+static int
+cmd_tracecmp(int argc, char **argv)
+{
+	char self[PATH_MAX], script[PATH_MAX + 32], *slash, **nargv;
+	const char *given = NULL, *lib;
+	ssize_t n;
+	int i, j;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return show_help(usage_tracecmp);
+		if (strcmp(argv[i], "--library") == 0 && i + 1 < argc)
+			given = argv[i + 1];
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
+		warnx_("cannot find this program's directory");
+		return 1;
+	}
+	*slash = '\0';
+	snprintf(script, sizeof(script), "%s/wspshim-tracecmp", self);
+	if ((lib = find_library(given)) == NULL) {
+		warnx_("cannot find libwspshim.so (build it, or give "
+		    "--library FILE)");
+		return 1;
+	}
+	if ((nargv = calloc((size_t)argc + 6, sizeof(*nargv))) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	j = 0;
+	nargv[j++] = (char *)"python3";
+	nargv[j++] = script;
+	nargv[j++] = (char *)"--tool";
+	snprintf(self + strlen(self), sizeof(self) - strlen(self),
+	    "/wspshim");
+	nargv[j++] = self;
+	if (given == NULL) {
+		nargv[j++] = (char *)"--library";
+		nargv[j++] = (char *)lib;
+	}
+	for (i = 1; i < argc; i++)
+		nargv[j++] = argv[i];
+	nargv[j] = NULL;
+	execvp("python3", nargv);
+	warnx_("python3: %s", strerror(errno));
+	free(nargv);
+	return errno == ENOENT ? 127 : 126;
+}
+
 /* --- main ----------------------------------------------------------------- */
 
 static const struct {
@@ -1050,6 +1385,8 @@ static const struct {
 	{ "remove", cmd_remove, usage_remove },
 	{ "order", cmd_order, usage_order },
 	{ "run", cmd_run, usage_run },
+	{ "trace", cmd_trace, usage_trace },
+	{ "tracecmp", cmd_tracecmp, usage_tracecmp },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -834,16 +834,20 @@ td_msghdr(struct tline *l, const struct tmem *m, const struct msghdr *msg,
 	tl_putc(l, '}');
 }
 
-/* An int option value: [N], or the bytes when there is no int. */
+/* An int option value: [N] (SO_ERROR's by errno name), or the bytes
+ * when there is no int. */
 static void
 td_optint(struct tline *l, const struct tmem *m, const void *val, int len,
-    int sol_socket, int get)
+    int sol_socket, int get, int so_error)
 {
 	int v;
 
 	if ((sol_socket ? len >= (int)sizeof(v) : len == (int)sizeof(v)) &&
 	    tpeek(m, &v, val, sizeof(v)) == 0) {
-		tl_printf(l, "[%d]", v);
+		if (so_error && v > 0 && strerrorname_np(v) != NULL)
+			tl_printf(l, "[%s]", strerrorname_np(v));
+		else
+			tl_printf(l, "[%d]", v);
 		return;
 	}
 	if (sol_socket && len < (int)sizeof(v)) {
@@ -872,7 +876,7 @@ td_optval(struct tline *l, const struct tmem *m, int level, int name,
 	o = level == SOL_SOCKET ? so_opt((unsigned)name) : NULL;
 	if (o == NULL || o->kind == OPT_RAW) {
 		if (o == NULL && len == (int)sizeof(int)) {
-			td_optint(l, m, val, len, 0, get);
+			td_optint(l, m, val, len, 0, get, 0);
 			return;
 		}
 		td_str(l, m, val, len > 0 ? (size_t)len : 0, 0);
@@ -896,7 +900,8 @@ td_optval(struct tline *l, const struct tmem *m, int level, int name,
 		}
 		break;
 	default:
-		td_optint(l, m, val, len, 1, get);
+		td_optint(l, m, val, len, 1, get,
+		    name == SO_ERROR);
 		return;
 	}
 	td_str(l, m, val, len > 0 ? (size_t)len : 0, 0);
