@@ -20,6 +20,11 @@
 
 static int log_fd = -2;		/* -2: not decided yet, -1: off */
 
+/* The core's protection of a descriptor from the program (weak: the unit
+ * tests link the logger without the core). */
+extern int WSPShimProtectDescriptor(int fd, int protect, int *err)
+    __attribute__((weak));
+
 static int
 log_open(void)
 {
@@ -35,11 +40,14 @@ log_open(void)
 	if (fd < 0)
 		return STDERR_FILENO;
 	/* Keep it out of the program's way: above its usual range. */
-	int high = libc.fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+	int high = libc.fcntl(fd, F_DUPFD_CLOEXEC, 1000), err;
 	if (high >= 0) {
 		libc.close(fd);
 		fd = high;
 	}
+	/* And safe from its close(), close_range() and dup2(). */
+	if (WSPShimProtectDescriptor != NULL)
+		WSPShimProtectDescriptor(fd, 1, &err);
 	return fd;
 }
 
@@ -74,13 +82,4 @@ log_msg(const char *fmt, ...)
 	(void)!libc.write(fd, line, (size_t)n);
 out:
 	errno = saved;
-}
-
-/* The descriptor the log writes to, or -1 (so close() can protect it). */
-int
-log_get_fd(void)
-{
-	int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
-
-	return fd > 2 ? fd : -1;
 }

@@ -15,7 +15,4 @@ void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		log_msg(fmt, ##__VA_ARGS__);				\
 } while (0)
 
-/* The log file's descriptor when it is not stderr, else -1. */
-int log_get_fd(void);
-
 #endif
