@@ -815,7 +815,7 @@ td_control(struct tline *l, const struct tmem *m, const void *ctl,
 
 void
 td_msghdr(struct tline *l, const struct tmem *m, const struct msghdr *msg,
-    int out, size_t avail)
+    int out, size_t avail, int namelen_in)
 {
 	struct msghdr h;
 
@@ -825,7 +825,12 @@ td_msghdr(struct tline *l, const struct tmem *m, const struct msghdr *msg,
 	}
 	tl_puts(l, "{msg_name=");
 	td_sockaddr(l, m, h.msg_name, (int)h.msg_namelen);
-	tl_printf(l, ", msg_namelen=%u, msg_iov=", (unsigned)h.msg_namelen);
+	if (out && namelen_in != (int)h.msg_namelen)
+		tl_printf(l, ", msg_namelen=%d => %u", namelen_in,
+		    (unsigned)h.msg_namelen);
+	else
+		tl_printf(l, ", msg_namelen=%u", (unsigned)h.msg_namelen);
+	tl_puts(l, ", msg_iov=");
 	td_iovec(l, m, h.msg_iov, h.msg_iovlen, out ? avail : SIZE_MAX);
 	tl_printf(l, ", msg_iovlen=%zu", (size_t)h.msg_iovlen);
 	td_control(l, m, h.msg_control, h.msg_controllen);

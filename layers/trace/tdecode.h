@@ -99,9 +99,10 @@ void	td_iov_elem(struct tline *l, const struct tmem *m, const void *base,
 	    size_t len, size_t *avail);
 
 /* A message header, as sendmsg (out 0) or recvmsg after it returned
- * (out 1, avail bytes received) shows it. */
+ * (out 1, avail bytes received, namelen_in the msg_namelen it was given:
+ * "msg_namelen=128 => 16" when the call changed it) shows it. */
 void	td_msghdr(struct tline *l, const struct tmem *m,
-	    const struct msghdr *msg, int out, size_t avail);
+	    const struct msghdr *msg, int out, size_t avail, int namelen_in);
 
 /* The value of a socket option: setsockopt's (val, len), or getsockopt's
  * after it returned (val, outlen). */

@@ -403,7 +403,7 @@ tc_send(struct tline *l, const struct tmem *m, const struct tcall *c)
 		if (c->id == T_SENDMMSG)
 			tl_puts(l, "[{msg_hdr=");
 		if (c->kind == K_SENDMSG)
-			td_msghdr(l, m, c->msg, 0, SIZE_MAX);
+			td_msghdr(l, m, c->msg, 0, SIZE_MAX, 0);
 		else
 			tc_fake_msghdr(l, m, c, SIZE_MAX);
 		if (c->id == T_SENDMMSG) {
@@ -425,7 +425,7 @@ tc_send(struct tline *l, const struct tmem *m, const struct tcall *c)
 		return;
 	default:
 		if (c->kind == K_SENDMSG) {
-			td_msghdr(l, m, c->msg, 0, SIZE_MAX);
+			td_msghdr(l, m, c->msg, 0, SIZE_MAX, 0);
 			tl_puts(l, ", ");
 			td_msgflags(l, c->flags);
 			return;
@@ -471,7 +471,7 @@ tc_recv(struct tline *l, const struct tmem *m, const struct tcall *c)
 		} else {
 			if (c->id == T_RECVMMSG)
 				tl_puts(l, "[{msg_hdr=");
-			td_msghdr(l, m, c->msg, 1, got);
+			td_msghdr(l, m, c->msg, 1, got, c->addrlen);
 			if (c->id == T_RECVMMSG)
 				tl_printf(l, ", msg_len=%zu}]", got);
 		}
@@ -689,6 +689,8 @@ tc_format(struct tline *l, const struct tcall *c)
 		td_errno(l, c->err);
 	else if (c->kind == K_ACCEPT || c->kind == K_SOCKET)
 		tl_printf(l, " = %d", c->fd2);
+	else if (c->id == T_SENDMMSG || c->id == T_RECVMMSG)
+		tl_puts(l, " = 1");	/* one message per line */
 	else
 		tl_printf(l, " = %lld", (long long)c->ret);
 	if (cf.elapsed) {
@@ -1690,6 +1692,19 @@ tr_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
 	return rc;
 }
 
+/* The msg_namelen a receive is given, read without trusting msg (the
+ * call has not proved it readable yet), or 0. */
+static int
+msg_namelen(const struct msghdr *msg)
+{
+	static const struct tmem careful = { .trusted = 0 };
+	socklen_t n;
+
+	if (tpeek(&careful, &n, &msg->msg_namelen, sizeof(n)) != 0)
+		return 0;
+	return (int)n;
+}
+
 static int WSPAPI
 tr_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
     LPINT err)
@@ -1704,6 +1719,7 @@ tr_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
 		return ts->in->next.lpWSPRecvMsg(ts->lower, msg, flags, got,
 		    err);
 	c.flags = flags != NULL ? *flags : 0;
+	c.addrlen = msg_namelen(msg);
 	rc = ts->in->next.lpWSPRecvMsg(ts->lower, msg, flags, got, err);
 	tc_done(&c, rc != 0, *err);
 	c.ret = rc == 0 && got != NULL ? (int64_t)*got : 0;
