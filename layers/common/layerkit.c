@@ -28,11 +28,9 @@ struct lk_inst {
 	WSAPROTOCOL_INFOW info;		/* the chain's struct */
 };
 
-static pthread_mutex_t lk_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct lk_inst *) lk_insts;
 static void *lk_conf;			/* the layer's configuration */
-static int lk_configured;
-static int lk_starts;			/* over all instances */
+static _Atomic int lk_starts;		/* over all instances */
 static WSPUPCALLTABLE up;
 
 const char *const lk_op_names[LK_NOPS] = {
@@ -474,22 +472,23 @@ static int WSPAPI
 lk_cleanup(LPINT err)
 {
 	struct lk_inst *in;
-	int rc, last;
+	int rc, n;
 
-	pthread_mutex_lock(&lk_lock);
-	in = lk_inst_any();
-	if (in == NULL || in->starts == 0) {
-		pthread_mutex_unlock(&lk_lock);
-		*err = WSANOTINITIALISED;
-		return SOCKET_ERROR;
+	while ((in = lk_inst_any()) != NULL) {
+		n = atomic_load(&in->starts);
+		while (n > 0) {
+			if (!atomic_compare_exchange_weak(&in->starts, &n,
+			    n - 1))
+				continue;
+			rc = in->next.lpWSPCleanup(err);
+			if (atomic_fetch_sub(&lk_starts, 1) == 1 &&
+			    lk_layer.cleanup != NULL)
+				lk_layer.cleanup();
+			return rc;
+		}
 	}
-	in->starts--;
-	last = --lk_starts == 0;
-	pthread_mutex_unlock(&lk_lock);
-	rc = in->next.lpWSPCleanup(err);
-	if (last && lk_layer.cleanup != NULL)
-		lk_layer.cleanup();
-	return rc;
+	*err = WSANOTINITIALISED;
+	return SOCKET_ERROR;
 }
 
 /* --- operations that make sockets --------------------------------------- */
@@ -1068,51 +1067,72 @@ static const WSPPROC_TABLE lk_procs = {
 
 /* --- start-up ----------------------------------------------------------- */
 
-/* Configure the layer from the parameters of its entry, self, the first
- * time.  0, or WSASYSNOTREADY (bad parameters, said on stderr) or
- * WSAENOBUFS.  Called with lk_lock held. */
-static int
-lk_configure(DWORD self)
+/*
+ * Configure the layer from the parameters of its entry, once (lk_self
+ * names the entry): lk_conf_error gets 0, or WSASYSNOTREADY (bad
+ * parameters, said on stderr) or WSAENOBUFS.  pthread_once, not a mutex:
+ * a mutex held by another thread when the program forks would stay
+ * locked in the child.
+ */
+static DWORD lk_self;
+static int lk_conf_error;
+static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
+
+static void
+lk_configure(void)
 {
 	const char *why = NULL;
 	char *params;
 	int len = 0, err;
 
-	if (lk_configured)
-		return 0;
-	WSPShimGetLayerParams(self, NULL, &len, &err);
-	if ((params = calloc(1, len > 0 ? (size_t)len : 1)) == NULL)
-		return WSAENOBUFS;
-	if (WSPShimGetLayerParams(self, params, &len, &err) != 0)
+	WSPShimGetLayerParams(lk_self, NULL, &len, &err);
+	if ((params = calloc(1, len > 0 ? (size_t)len : 1)) == NULL) {
+		lk_conf_error = WSAENOBUFS;
+		return;
+	}
+	if (WSPShimGetLayerParams(lk_self, params, &len, &err) != 0)
 		params[0] = '\0';
 	if (lk_layer.configure != NULL)
-		why = lk_layer.configure(self, params, &lk_conf);
-	if (why != NULL)
+		why = lk_layer.configure(lk_self, params, &lk_conf);
+	if (why != NULL) {
 		lk_warn("bad parameters \"%s\": %s", params, why);
+		lk_conf_error = WSASYSNOTREADY;
+	}
 	free(params);
-	if (why != NULL)
-		return WSASYSNOTREADY;
-	lk_configured = 1;
-	return 0;
 }
 
-/* The instance of info's chain, made if new; NULL when out of memory.
- * Called with lk_lock held. */
+/*
+ * The instance of info's chain, made if new, with next as its provider
+ * below; NULL when out of memory.  Lock-free, for the same reason as
+ * lk_configure: a thread that loses the race to add the same chain takes
+ * the winner's.
+ */
 static struct lk_inst *
-lk_inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+lk_inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 {
-	struct lk_inst *in;
+	struct lk_inst *in, *head, *p;
 
-	if ((in = lk_inst_find(info->dwCatalogEntryId)) != NULL)
+	if ((in = lk_inst_find(info->dwCatalogEntryId)) != NULL) {
+		if (atomic_load(&in->starts) == 0)
+			in->next = *next;	/* restarted after cleanup */
 		return in;
+	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	in->chain = info->dwCatalogEntryId;
 	in->self = self;
 	in->conf = lk_conf;
 	in->info = *info;
-	in->link = atomic_load(&lk_insts);
-	atomic_store_explicit(&lk_insts, in, memory_order_release);
+	in->next = *next;
+	head = atomic_load(&lk_insts);
+	do {
+		for (p = head; p != NULL; p = p->link)
+			if (p->chain == in->chain) {
+				free(in);
+				return p;
+			}
+		in->link = head;
+	} while (!atomic_compare_exchange_weak(&lk_insts, &head, in));
 	return in;
 }
 
@@ -1139,28 +1159,23 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if ((self = WSPShimSelfCatalogEntryId()) == 0)
 		return WSASYSNOTREADY;
 
-	pthread_mutex_lock(&lk_lock);
-	err = lk_configure(self);
-	pthread_mutex_unlock(&lk_lock);
-	if (err != 0)
-		return err;
+	lk_self = self;
+	pthread_once(&lk_conf_once, lk_configure);
+	if (lk_conf_error != 0)
+		return lk_conf_error;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
 
-	pthread_mutex_lock(&lk_lock);
-	if ((in = lk_inst_get(info, self)) == NULL) {
-		pthread_mutex_unlock(&lk_lock);
+	if ((in = lk_inst_get(info, self, &next)) == NULL) {
 		next.lpWSPCleanup(&err);
 		return WSAENOBUFS;
 	}
-	if (in->starts++ == 0)
-		in->next = next;
-	lk_starts++;
+	atomic_fetch_add(&in->starts, 1);
+	atomic_fetch_add(&lk_starts, 1);
 	/* Keep the most recent upcall table; write it only when it changed,
-	 * since the data path reads it without the lock. */
+	 * since the data path reads it. */
 	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
 		up = upcalls;
-	pthread_mutex_unlock(&lk_lock);
 
 	/* "wspshim NAME" as UTF-16 (the name is ASCII). */
 	p = "wspshim ";

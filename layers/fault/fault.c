@@ -293,19 +293,8 @@ parse(struct fault_conf *c, char *s)
 
 static struct fault_conf *the_conf;
 
-/* fork(): the child gets the rule lock free. */
-static void
-fork_prepare(void)
-{
-	pthread_mutex_lock(&the_conf->lock);
-}
-
-static void
-fork_parent(void)
-{
-	pthread_mutex_unlock(&the_conf->lock);
-}
-
+/* fork(): the child gets the rule lock free, whatever another thread of
+ * the parent held (no prepare handler: see stats.c). */
 static void
 fork_child(void)
 {
@@ -332,7 +321,7 @@ fault_configure(DWORD self, const char *params, void **conf)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	the_conf = c;
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(NULL, NULL, fork_child);
 	*conf = c;
 	return NULL;
 }

@@ -19,7 +19,6 @@
  * instance; the calls with no socket find it by the chain id in
  * lpProtocolInfo.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,6 @@ static const WCHAR description[] = {
 	'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 'n', 'u', 'l', 'l', 0
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct ninst *) instances;
 static WSPUPCALLTABLE up;
 
@@ -509,16 +507,17 @@ static int WSPAPI
 null_cleanup(LPINT err)
 {
 	struct ninst *in;
+	int n;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_any()) == NULL) {
-		pthread_mutex_unlock(&lock);
-		*err = WSANOTINITIALISED;
-		return SOCKET_ERROR;
+	while ((in = inst_any()) != NULL) {
+		n = atomic_load(&in->starts);
+		while (n > 0)
+			if (atomic_compare_exchange_weak(&in->starts, &n,
+			    n - 1))
+				return in->next.lpWSPCleanup(err);
 	}
-	in->starts--;
-	pthread_mutex_unlock(&lock);
-	return in->next.lpWSPCleanup(err);
+	*err = WSANOTINITIALISED;
+	return SOCKET_ERROR;
 }
 
 static const WSPPROC_TABLE null_procs = {
@@ -557,22 +556,37 @@ static const WSPPROC_TABLE null_procs = {
 	.lpWSPAccept4 = null_accept4,
 };
 
-/* The instance of info's chain, made if new; NULL when out of memory.
- * Called with the lock held. */
+/*
+ * The instance of info's chain, made if new, with next as its provider
+ * below; NULL when out of memory.  Lock-free (a lock held by another
+ * thread when the program forks would stay locked in the child): a thread
+ * that loses the race to add the same chain takes the winner's.
+ */
 static struct ninst *
-inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 {
-	struct ninst *in;
+	struct ninst *in, *head, *p;
 
-	if ((in = inst_find(info->dwCatalogEntryId)) != NULL)
+	if ((in = inst_find(info->dwCatalogEntryId)) != NULL) {
+		if (atomic_load(&in->starts) == 0)
+			in->next = *next;	/* restarted after cleanup */
 		return in;
+	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	in->chain = info->dwCatalogEntryId;
 	in->self = self;
 	in->info = *info;
-	in->link = atomic_load(&instances);
-	atomic_store_explicit(&instances, in, memory_order_release);
+	in->next = *next;
+	head = atomic_load(&instances);
+	do {
+		for (p = head; p != NULL; p = p->link)
+			if (p->chain == in->chain) {
+				free(in);
+				return p;
+			}
+		in->link = head;
+	} while (!atomic_compare_exchange_weak(&instances, &head, in));
 	return in;
 }
 
@@ -606,19 +620,15 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_get(info, self)) == NULL) {
-		pthread_mutex_unlock(&lock);
+	if ((in = inst_get(info, self, &next)) == NULL) {
 		next.lpWSPCleanup(&err);
 		return WSAENOBUFS;
 	}
-	if (in->starts++ == 0)
-		in->next = next;
+	atomic_fetch_add(&in->starts, 1);
 	/* Keep the most recent upcall table (written only when it changed:
-	 * the data path reads it without the lock). */
+	 * the data path reads it). */
 	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
 		up = upcalls;
-	pthread_mutex_unlock(&lock);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

@@ -247,20 +247,12 @@ on_signal(int sig, siginfo_t *info, void *uc)
 		old_action.sa_handler(sig);
 }
 
-/* fork(): the child gets the list lock free, whatever other threads of
- * the parent were doing. */
-static void
-fork_prepare(void)
-{
-	pthread_mutex_lock(&live_lock);
-}
-
-static void
-fork_parent(void)
-{
-	pthread_mutex_unlock(&live_lock);
-}
-
+/*
+ * fork(): the child gets the list lock free, whatever another thread of
+ * the parent held.  No prepare handler: the core calls providers (close)
+ * with its own lock held, and its prepare handler takes that lock, so
+ * taking ours before it would invert the order.
+ */
 static void
 fork_child(void)
 {
@@ -337,7 +329,7 @@ stats_configure(DWORD self, const char *params, void **confp)
 	}
 	conf = c;
 	*confp = c;
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(NULL, NULL, fork_child);
 	atexit(at_exit);
 	return NULL;
 }

@@ -52,14 +52,12 @@ static const WCHAR description[] = {
 	'c', 'o', 'u', 'n', 't', 0
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct ninst *) instances;
 static WSPUPCALLTABLE up;
 
 /* What the layer counts, and where it writes the counts. */
 static _Atomic uint64_t sends, recvs, bytes_out, bytes_in;
 static char out_path[PATH_MAX];
-static int configured;
 
 /* The instance of chain id `chain', or NULL. */
 static struct ninst *
@@ -549,16 +547,17 @@ static int WSPAPI
 count_cleanup(LPINT err)
 {
 	struct ninst *in;
+	int n;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_any()) == NULL) {
-		pthread_mutex_unlock(&lock);
-		*err = WSANOTINITIALISED;
-		return SOCKET_ERROR;
+	while ((in = inst_any()) != NULL) {
+		n = atomic_load(&in->starts);
+		while (n > 0)
+			if (atomic_compare_exchange_weak(&in->starts, &n,
+			    n - 1))
+				return in->next.lpWSPCleanup(err);
 	}
-	in->starts--;
-	pthread_mutex_unlock(&lock);
-	return in->next.lpWSPCleanup(err);
+	*err = WSANOTINITIALISED;
+	return SOCKET_ERROR;
 }
 
 static const WSPPROC_TABLE count_procs = {
@@ -597,22 +596,37 @@ static const WSPPROC_TABLE count_procs = {
 	.lpWSPAccept4 = count_accept4,
 };
 
-/* The instance of info's chain, made if new; NULL when out of memory.
- * Called with the lock held. */
+/*
+ * The instance of info's chain, made if new, with next as its provider
+ * below; NULL when out of memory.  Lock-free (a lock held by another
+ * thread when the program forks would stay locked in the child): a thread
+ * that loses the race to add the same chain takes the winner's.
+ */
 static struct ninst *
-inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 {
-	struct ninst *in;
+	struct ninst *in, *head, *p;
 
-	if ((in = inst_find(info->dwCatalogEntryId)) != NULL)
+	if ((in = inst_find(info->dwCatalogEntryId)) != NULL) {
+		if (atomic_load(&in->starts) == 0)
+			in->next = *next;	/* restarted after cleanup */
 		return in;
+	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	in->chain = info->dwCatalogEntryId;
 	in->self = self;
 	in->info = *info;
-	in->link = atomic_load(&instances);
-	atomic_store_explicit(&instances, in, memory_order_release);
+	in->next = *next;
+	head = atomic_load(&instances);
+	do {
+		for (p = head; p != NULL; p = p->link)
+			if (p->chain == in->chain) {
+				free(in);
+				return p;
+			}
+		in->link = head;
+	} while (!atomic_compare_exchange_weak(&instances, &head, in));
 	return in;
 }
 
@@ -637,25 +651,27 @@ write_counts(void)
 		close(fd);
 }
 
-/* Read our parameters ("out=FILE" or nothing) once.  0, or
- * WSASYSNOTREADY for parameters we do not understand. */
-static int
-configure(DWORD self)
+/* Read our parameters ("out=FILE" or nothing), once: config_error gets
+ * 0, or WSASYSNOTREADY for parameters we do not understand. */
+static DWORD config_self;
+static int config_error;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void
+configure(void)
 {
 	char params[sizeof(out_path)];
 	int len = (int)sizeof(params), err;
 
-	if (configured)
-		return 0;
-	if (WSPShimGetLayerParams(self, params, &len, &err) != 0)
-		return WSASYSNOTREADY;
+	config_error = WSASYSNOTREADY;
+	if (WSPShimGetLayerParams(config_self, params, &len, &err) != 0)
+		return;
 	if (strncmp(params, "out=", 4) == 0)
 		snprintf(out_path, sizeof(out_path), "%s", params + 4);
 	else if (params[0] != '\0')
-		return WSASYSNOTREADY;
+		return;
 	atexit(write_counts);
-	configured = 1;
-	return 0;
+	config_error = 0;
 }
 
 #ifdef COUNT_WINDOWS_WAY
@@ -777,27 +793,24 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	/* Our layered entry id: the core knows which copy of us this is. */
 	if ((self = WSPShimSelfCatalogEntryId()) == 0)
 		return WSASYSNOTREADY;
-	pthread_mutex_lock(&lock);
-	err = configure(self);
-	pthread_mutex_unlock(&lock);
-	if (err != 0)
-		return err;
+	/* pthread_once, not a mutex: a mutex held by another thread when
+	 * the program forks would stay locked in the child. */
+	config_self = self;
+	pthread_once(&config_once, configure);
+	if (config_error != 0)
+		return config_error;
 	if ((err = start_next(info, self, upcalls, &next, &pass)) != 0)
 		return err;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_get(info, self)) == NULL) {
-		pthread_mutex_unlock(&lock);
+	if ((in = inst_get(info, self, &next)) == NULL) {
 		next.lpWSPCleanup(&err);
 		return WSAENOBUFS;
 	}
-	if (in->starts++ == 0)
-		in->next = next;
+	atomic_fetch_add(&in->starts, 1);
 	/* Keep the most recent upcall table (written only when it changed:
-	 * the data path reads it without the lock). */
+	 * the data path reads it). */
 	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
 		up = upcalls;
-	pthread_mutex_unlock(&lock);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
