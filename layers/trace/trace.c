@@ -84,6 +84,7 @@ static struct {
 	.calls = ~0u,
 };
 
+static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
 static DWORD cf_self;		/* the layered entry, for configure() */
@@ -787,7 +788,27 @@ open_out(const char *pattern)
 	if (fd < 0)
 		return "cannot open the out= file";
 	cf.out = park_fd(fd, 0);
+	if (strstr(pattern, "%p") != NULL)
+		snprintf(cf_pattern, sizeof(cf_pattern), "%s", pattern);
 	return NULL;
+}
+
+/* Nothing: in a child after fork(), a file named with %p is the child's
+ * own, as its pid says (vfork and posix_spawn children run no fork
+ * handlers; they exec and start the layer again, or _exit). */
+static void
+reopen_child(void)
+{
+	int old = cf.out, err;
+
+	if (cf_pattern[0] == '\0' || old == STDERR_FILENO)
+		return;
+	if (open_out(cf_pattern) != NULL) {
+		cf.out = old;
+		return;
+	}
+	WSPShimProtectDescriptor(old, FALSE, &err);
+	close(old);
 }
 
 /* NULL after adding one e= name, or why not. */
@@ -954,6 +975,7 @@ configure(void)
 	}
 	/* stderr as it is now, kept out of the program's way. */
 	cf.out = park_fd(STDERR_FILENO, 1);
+	pthread_atfork(NULL, NULL, reopen_child);
 	if ((why = parse_params(params)) != NULL) {
 		char msg[256];
 		int n = snprintf(msg, sizeof(msg), "wsp_trace: %s\n", why);
@@ -1169,8 +1191,9 @@ tr_closesocket(SOCKET s, LPINT err)
 	rc = ts->in->next.lpWSPCloseSocket(ts->lower, err);
 	if (traced) {
 		tc_done(&c, rc != 0, *err);
-		/* dup2() over a socket closes it; strace shows the dup2. */
-		if (c.name == NULL || strcmp(c.name, "dup") != 0)
+		/* Only the program's closes: not the core's own (dup2() over
+		 * a socket, a number found reused behind the shim's back). */
+		if (c.id == T_CLOSE || c.id == T_CLOSE_RANGE)
 			tc_emit(&c);
 	}
 	up.lpWPUCloseSocketHandle(s, &e2);
