@@ -175,8 +175,12 @@ core_other_fd(const struct wsock *ws, int fd)
  * Drop descriptor fd's reference to ws (already taken out of the table).
  * kernel_closed: the kernel no longer has fd for this socket (dup2 over it,
  * or closed behind our back), so no close() of fd may happen.  Otherwise
- * the descriptor is closed here.  Called with the lifecycle lock held.
- * Returns 0, or -1 with *err.
+ * the descriptor is closed here, unless it is the socket's last one: then
+ * the chain's WSPCloseSocket closes it.  Called with the lifecycle lock
+ * held.  Returns 0, -1 with *err, or 1 when fd was the last descriptor:
+ * the caller then runs core_retire(ws) once it has dropped the lock (no
+ * provider is ever called under it: a layer may take locks of its own,
+ * and fork handlers take this one).
  */
 static int
 core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
@@ -203,6 +207,16 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 	atomic_store(&ws->fdrefs, 0);
 	if (kernel_closed)
 		base_detach(ws->base);
+	return 1;
+}
+
+/* Run the chain's WSPCloseSocket for a socket whose last descriptor is
+ * gone, and free it.  0, or -1 with *err. */
+static int
+core_retire(struct wsock *ws, int *err)
+{
+	int rc;
+
 	wsp_tls.depth++;
 	errmap_clear_native();
 	rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
@@ -230,7 +244,7 @@ core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
 	SOCKET base = INVALID_SOCKET;
 	DWORD n;
 	sigset_t mask;
-	int fd = -1;
+	int fd = -1, e2;
 
 	wsp_tls.depth++;
 	if (c->procs->lpWSPIoctl(h, SIO_BASE_HANDLE, NULL, 0, &fd, sizeof(fd),
@@ -263,12 +277,12 @@ core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
 
 	life_lock_take(&mask);
 	old = fdtab_swap(fd, ws);
-	if (fdtab_is_sock(old)) {
-		/* A stale entry: the number was closed behind our back. */
-		int e2;
-		core_drop(old, fd, 1, &e2);
-	}
+	/* A stale entry: the number was closed behind our back. */
+	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
+		old = NULL;
 	life_lock_drop(&mask);
+	if (old != NULL)
+		core_retire(old, &e2);
 	return fd;
 }
 
@@ -393,6 +407,8 @@ core_close(int fd, int *err)
 	}
 	rc = core_drop(ws, fd, 0, err);
 	life_lock_drop(&mask);
+	if (rc == 1)
+		rc = core_retire(ws, err);
 	return rc;
 }
 
@@ -416,9 +432,11 @@ core_dup(int fd, int fd2)
 	old = fdtab_swap(fd2, ws);
 	if (old == FDTAB_PROTECTED)
 		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
-	if (fdtab_is_sock(old))
-		core_drop(old, fd2, 1, &err);
+	if (!fdtab_is_sock(old) || core_drop(old, fd2, 1, &err) != 1)
+		old = NULL;
 	life_lock_drop(&mask);
+	if (old != NULL)
+		core_retire(old, &err);
 }
 
 void
@@ -434,9 +452,11 @@ core_forget(int fd)
 	old = fdtab_swap(fd, NULL);
 	if (old == FDTAB_PROTECTED)
 		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
-	if (fdtab_is_sock(old))
-		core_drop(old, fd, 1, &err);
+	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &err) != 1)
+		old = NULL;
 	life_lock_drop(&mask);
+	if (old != NULL)
+		core_retire(old, &err);
 }
 
 void
