@@ -301,21 +301,21 @@ static const struct tname sockflags[] = {
 void
 td_socktype(struct tline *l, int type)
 {
-	unsigned base = (unsigned)type & 0xf, rest = (unsigned)type & ~0xfu;
-	const char *s = tname_find(socktypes, NELEM(socktypes), base);
+	unsigned fl = (unsigned)type & (SOCK_CLOEXEC | SOCK_NONBLOCK);
+	unsigned rest = (unsigned)type & ~fl;
+	const char *s = tname_find(socktypes, NELEM(socktypes), rest & 0xf);
 
-	if (s != NULL)
-		tl_puts(l, s);
-	else
-		tl_printf(l, "%#x /* SOCK_??? */", base);
-	if (rest == 0)
-		return;
-	tl_putc(l, '|');
-	if ((rest & (SOCK_CLOEXEC | SOCK_NONBLOCK)) == 0) {
+	if (s == NULL)
 		tl_printf(l, "%#x /* SOCK_??? */", rest);
-		return;
+	else {
+		tl_puts(l, s);
+		if ((rest & ~0xfu) != 0)
+			tl_printf(l, "|%#x /* SOCK_??? */", rest & ~0xfu);
 	}
-	td_flags(l, sockflags, NELEM(sockflags), rest, "SOCK_???");
+	if (fl != 0) {
+		tl_putc(l, '|');
+		td_flags(l, sockflags, NELEM(sockflags), fl, "SOCK_???");
+	}
 }
 
 void
