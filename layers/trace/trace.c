@@ -94,7 +94,7 @@ struct tinst {
 	struct tinst	*link;
 	DWORD		chain;		/* the chain entry's catalog id */
 	DWORD		self;		/* this layer's layered entry id */
-	int		starts;		/* WSPStartup calls not cleaned up */
+	_Atomic int	starts;		/* WSPStartup calls not cleaned up */
 	_Atomic int	live;		/* open sockets */
 	WSPPROC_TABLE	next;		/* the provider below */
 	WSAPROTOCOL_INFOW info;		/* the chain's struct */
@@ -110,15 +110,15 @@ static const WCHAR description[] = {
 	'w', 's', 'p', 's', 'h', 'i', 'm', ' ', 't', 'r', 'a', 'c', 'e', 0
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct tinst *) instances;
 static WSPUPCALLTABLE up;
 
-/* socketpair(): the first end, until its twin comes (per thread). */
+/* socketpair(): the first end, until its twin comes (per thread; a slot
+ * is taken by a compare-and-swap of its thread id, no lock). */
 #define PAIR_SLOTS	8
 static struct {
-	pid_t	tid;
-	int	fd;
+	_Atomic pid_t	tid;
+	int		fd;
 } pairs[PAIR_SLOTS];
 
 /* --- one call ------------------------------------------------------------ */
@@ -1103,25 +1103,23 @@ pair_describe(struct tinst *in, SOCKET lower, int fd, struct tcall *c)
 static void
 pair_note(struct tinst *in, SOCKET lower, int fd, struct tcall *c)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	pid_t tid = (pid_t)syscall(SYS_gettid), none;
 	int i, first = -1;
 
-	pthread_mutex_lock(&lock);
 	for (i = 0; i < PAIR_SLOTS; i++)
-		if (pairs[i].tid == tid) {
+		if (atomic_load(&pairs[i].tid) == tid) {
 			first = pairs[i].fd;
-			pairs[i].tid = 0;
+			atomic_store(&pairs[i].tid, 0);
 			break;
 		}
-	if (first < 0) {
-		for (i = 0; i < PAIR_SLOTS; i++)
-			if (pairs[i].tid == 0) {
-				pairs[i].tid = tid;
-				pairs[i].fd = fd;
-				break;
-			}
+	for (i = 0; first < 0 && i < PAIR_SLOTS; i++) {
+		none = 0;
+		if (atomic_compare_exchange_strong(&pairs[i].tid, &none,
+		    tid)) {
+			pairs[i].fd = fd;
+			break;
+		}
 	}
-	pthread_mutex_unlock(&lock);
 	if (first < 0)
 		return;
 	c->kind = K_SOCKETPAIR;
@@ -1817,16 +1815,17 @@ static int WSPAPI
 tr_cleanup(LPINT err)
 {
 	struct tinst *in;
+	int n;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_any()) == NULL) {
-		pthread_mutex_unlock(&lock);
-		*err = WSANOTINITIALISED;
-		return SOCKET_ERROR;
+	while ((in = inst_any()) != NULL) {
+		n = atomic_load(&in->starts);
+		while (n > 0)
+			if (atomic_compare_exchange_weak(&in->starts, &n,
+			    n - 1))
+				return in->next.lpWSPCleanup(err);
 	}
-	in->starts--;
-	pthread_mutex_unlock(&lock);
-	return in->next.lpWSPCleanup(err);
+	*err = WSANOTINITIALISED;
+	return SOCKET_ERROR;
 }
 
 static const WSPPROC_TABLE trace_procs = {
@@ -1865,22 +1864,37 @@ static const WSPPROC_TABLE trace_procs = {
 	.lpWSPAccept4 = tr_accept4,
 };
 
-/* The instance of info's chain, made if new; NULL when out of memory.
- * Called with the lock held. */
+/*
+ * The instance of info's chain, made if new, with next as its provider
+ * below; NULL when out of memory.  Lock-free, as layers/null does (a lock
+ * held by another thread when the program forks would stay locked in the
+ * child): a thread that loses the race to add a chain takes the winner's.
+ */
 static struct tinst *
-inst_get(LPWSAPROTOCOL_INFOW info, DWORD self)
+inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 {
-	struct tinst *in;
+	struct tinst *in, *head, *p;
 
-	if ((in = inst_find(info->dwCatalogEntryId)) != NULL)
+	if ((in = inst_find(info->dwCatalogEntryId)) != NULL) {
+		if (atomic_load(&in->starts) == 0)
+			in->next = *next;	/* restarted after cleanup */
 		return in;
+	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	in->chain = info->dwCatalogEntryId;
 	in->self = self;
 	in->info = *info;
-	in->link = atomic_load(&instances);
-	atomic_store_explicit(&instances, in, memory_order_release);
+	in->next = *next;
+	head = atomic_load(&instances);
+	do {
+		for (p = head; p != NULL; p = p->link)
+			if (p->chain == in->chain) {
+				free(in);
+				return p;
+			}
+		in->link = head;
+	} while (!atomic_compare_exchange_weak(&instances, &head, in));
 	return in;
 }
 
@@ -1917,17 +1931,15 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
 
-	pthread_mutex_lock(&lock);
-	if ((in = inst_get(info, self)) == NULL) {
-		pthread_mutex_unlock(&lock);
+	if ((in = inst_get(info, self, &next)) == NULL) {
 		next.lpWSPCleanup(&err);
 		return WSAENOBUFS;
 	}
-	if (in->starts++ == 0)
-		in->next = next;
+	atomic_fetch_add(&in->starts, 1);
+	/* The most recent upcall table (written only when it changed: the
+	 * data path reads it). */
 	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
 		up = upcalls;
-	pthread_mutex_unlock(&lock);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

@@ -31,7 +31,7 @@ n=0
 probe() {
 	n=$((n + 1))
 	timeout 90 "$TOOL" tracecmp --library "$WSPSHIM_LIB" --ports -v \
-	    --keep "$TEST_TMP/$n" -- "$PROBES/$@" | tee "$TEST_TMP/$n.log"
+	    --keep "$TEST_TMP/$n" -- "$PROBES/$1" "${@:2}" | tee "$TEST_TMP/$n.log"
 	grep -q '^match: [1-9][0-9]* calls$' "$TEST_TMP/$n.log"
 }
 
