@@ -437,7 +437,8 @@ static const struct topt {
 	{ 43, "SO_NOFCS", OPT_INT }, { 44, "SO_LOCK_FILTER", OPT_INT },
 	{ 45, "SO_SELECT_ERR_QUEUE", OPT_INT }, { 46, "SO_BUSY_POLL", OPT_INT },
 	{ 47, "SO_MAX_PACING_RATE", OPT_INT },
-	{ 48, "SO_BPF_EXTENSIONS", OPT_INT }, { 49, "SO_INCOMING_CPU", OPT_INT },
+	{ 48, "SO_BPF_EXTENSIONS", OPT_INT },
+	{ 49, "SO_INCOMING_CPU", OPT_INT },
 	{ 50, "SO_ATTACH_BPF", OPT_INT },
 	{ 51, "SO_ATTACH_REUSEPORT_CBPF", OPT_RAW },
 	{ 52, "SO_ATTACH_REUSEPORT_EBPF", OPT_INT },
@@ -639,8 +640,8 @@ td_sockaddr(struct tline *l, const struct tmem *m, const struct sockaddr *sa,
 		if (n < sizeof(*sin))
 			break;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		tl_printf(l, ", sin_port=htons(%u), sin_addr=inet_addr(\"%s\")}",
-		    ntohs(sin->sin_port), host);
+		tl_printf(l, ", sin_port=htons(%u), "
+		    "sin_addr=inet_addr(\"%s\")}", ntohs(sin->sin_port), host);
 		return;
 	case AF_INET6:
 		if (n < offsetof(struct sockaddr_in6, sin6_scope_id))

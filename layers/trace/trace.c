@@ -103,7 +103,7 @@ struct tinst {
 struct tsock {
 	SOCKET		lower;		/* the handle below */
 	struct tinst	*in;
-	int		fd;		/* kernel descriptor, learned at birth */
+	int		fd;		/* kernel descriptor (from birth) */
 };
 
 static const WCHAR description[] = {
@@ -955,6 +955,17 @@ parse_params(char *s)
 	return why;
 }
 
+/* Nothing: writes "wsp_trace: WHY" on stderr (one write, no stdio). */
+static void
+twarn(const char *why)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "wsp_trace: %s\n", why);
+
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)!write(STDERR_FILENO, msg, (size_t)n);
+}
+
 /* Nothing: reads the layer's parameters once (pthread_once). */
 static void
 configure(void)
@@ -967,7 +978,8 @@ configure(void)
 	cf.root = getpid();
 	tzset();
 	if (WSPShimGetLayerParams(self, buf, &len, &err) != 0) {
-		if (err != WSAEFAULT || (params = malloc((size_t)len)) == NULL ||
+		if (err != WSAEFAULT ||
+		    (params = malloc((size_t)len)) == NULL ||
 		    WSPShimGetLayerParams(self, params, &len, &err) != 0) {
 			cf_failed = 1;
 			goto out;
@@ -977,12 +989,7 @@ configure(void)
 	cf.out = park_fd(STDERR_FILENO, 1);
 	pthread_atfork(NULL, NULL, reopen_child);
 	if ((why = parse_params(params)) != NULL) {
-		char msg[256];
-		int n = snprintf(msg, sizeof(msg), "wsp_trace: %s\n", why);
-
-		if (n > 0)
-			(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
-			    (size_t)n : sizeof(msg) - 1);
+		twarn(why);
 		cf_failed = 1;
 	}
 out:
