@@ -985,13 +985,15 @@ configure(void)
 			goto out;
 		}
 	}
-	/* stderr as it is now, kept out of the program's way. */
-	cf.out = park_fd(STDERR_FILENO, 1);
-	pthread_atfork(NULL, NULL, reopen_child);
 	if ((why = parse_params(params)) != NULL) {
 		twarn(why);
 		cf_failed = 1;
+		goto out;
 	}
+	/* No out=: stderr as it is now, kept out of the program's way. */
+	if (cf.out == STDERR_FILENO)
+		cf.out = park_fd(STDERR_FILENO, 1);
+	pthread_atfork(NULL, NULL, reopen_child);
 out:
 	if (params != buf)
 		free(params);
