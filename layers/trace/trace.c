@@ -252,6 +252,36 @@ tid_of(const char *n, enum tid dflt)
 	return T_OTHER;
 }
 
+/*
+ * tid_of with a cache: the shim's call names are static strings, so the
+ * answer for a pointer never changes.  Slot = pointer << 8 | id, one
+ * atomic word (a reader never sees one thread's pointer with another's
+ * id); a miss compares the strings and fills the slot.
+ */
+#define NAME_SLOTS	64
+static _Atomic uint64_t name_cache[NAME_SLOTS];
+
+/* The enum tid of name n (dflt when NULL). */
+static inline enum tid
+tid_cached(const char *n, enum tid dflt)
+{
+	uint64_t key = (uint64_t)(uintptr_t)n, v;
+	_Atomic uint64_t *slot;
+	enum tid id;
+
+	if (n == NULL)
+		return dflt;
+	slot = &name_cache[(key >> 3) % NAME_SLOTS];
+	v = atomic_load_explicit(slot, memory_order_relaxed);
+	if (v >> 8 == key)
+		return (enum tid)(v & 0xff);
+	id = tid_of(n, dflt);
+	if (key >> 56 == 0)
+		atomic_store_explicit(slot, key << 8 | (uint64_t)id,
+		    memory_order_relaxed);
+	return id;
+}
+
 /* CLOCK_x in nanoseconds. */
 static uint64_t
 now_ns(clockid_t clk)
@@ -290,16 +320,12 @@ fd_wanted(int fd)
 	return 0;
 }
 
-/* Start call c on socket ts (NULL: no socket yet) if the filters let it
- * through: 1, with the clocks read and errno cleared for the native one;
- * else 0 (the caller just calls down). */
-static int
-tc_begin(struct tcall *c, struct tsock *ts, enum tid dflt, enum tkind kind)
+/* The rest of tc_begin, for a call the e= filter lets through: the fd=
+ * filter, then the clocks and errno.  Out of line, so that the filtered
+ * path stays a few instructions. */
+static __attribute__((noinline)) int
+tc_start(struct tcall *c, struct tsock *ts, enum tkind kind)
 {
-	c->name = WSPShimCallName();
-	c->id = tid_of(c->name, dflt);
-	if (cf_failed || (cf.calls & (1u << c->id)) == 0)
-		return 0;
 	c->fd = -1;
 	if (ts != NULL && !fd_wanted(c->fd = tsock_fd(ts)))
 		return 0;
@@ -314,6 +340,19 @@ tc_begin(struct tcall *c, struct tsock *ts, enum tid dflt, enum tkind kind)
 	c->saved_errno = errno;
 	errno = 0;
 	return 1;
+}
+
+/* Start call c on socket ts (NULL: no socket yet) if the filters let it
+ * through: 1, with the clocks read and errno cleared for the native one;
+ * else 0 (the caller just calls down). */
+static inline int
+tc_begin(struct tcall *c, struct tsock *ts, enum tid dflt, enum tkind kind)
+{
+	c->name = WSPShimCallName();
+	c->id = tid_cached(c->name, dflt);
+	if (cf_failed || (cf.calls & (1u << c->id)) == 0)
+		return 0;
+	return tc_start(c, ts, kind);
 }
 
 /* The call came back: rc 0 (or a count in ret) or failed with WSA code
