@@ -78,6 +78,7 @@ static struct {
 	int		nfds;		/* fd=: how many, 0 for any */
 	int		fds[TRACE_FDS];
 	pid_t		root;		/* the pid at start-up */
+	long		gmtoff;		/* the local time zone's offset */
 } cf = {
 	.out = STDERR_FILENO,
 	.strsize = 32,
@@ -689,8 +690,8 @@ static void
 tc_format(struct tline *l, const struct tcall *c)
 {
 	struct tmem m = { .trusted = !c->failed, .strsize = cf.strsize };
-	struct tm tm;
 	time_t secs;
+	long day;
 	uint64_t prev;
 	pid_t tid;
 
@@ -701,9 +702,13 @@ tc_format(struct tline *l, const struct tcall *c)
 	switch (cf.stamp) {
 	case 't':
 	case 'u':
-		localtime_r(&secs, &tm);
-		tl_printf(l, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
-		    tm.tm_sec);
+		/* The zone's offset was read once: no lock here, so a line
+		 * from a signal handler cannot deadlock. */
+		day = (long)((secs + cf.gmtoff) % 86400);
+		if (day < 0)
+			day += 86400;
+		tl_printf(l, "%02ld:%02ld:%02ld", day / 3600, day / 60 % 60,
+		    day % 60);
 		if (cf.stamp == 'u')
 			tl_printf(l, ".%06u",
 			    (unsigned)(c->t0 % 1000000000u / 1000));
@@ -1013,9 +1018,14 @@ configure(void)
 	int len = sizeof(buf), err;
 	const char *why;
 	DWORD self = cf_self;
+	struct tm tm;
+	time_t now;
 
 	cf.root = getpid();
 	tzset();
+	now = time(NULL);
+	if (localtime_r(&now, &tm) != NULL)
+		cf.gmtoff = tm.tm_gmtoff;
 	if (WSPShimGetLayerParams(self, buf, &len, &err) != 0) {
 		if (err != WSAEFAULT ||
 		    (params = malloc((size_t)len)) == NULL ||
