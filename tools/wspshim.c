@@ -164,7 +164,7 @@ static const char usage_trace[] =
 
 static const char usage_tracecmp[] =
 "usage: wspshim tracecmp [--ports] [--keep-going] [-v] [-s N] [-i FILE]\n"
-"                        [-l LAYER[:PARAMS]]... [--keep DIR]\n"
+"                        [-l LAYER[:PARAMS]]... [--keep DIR] [--timeout S]\n"
 "                        [--library FILE] [--] PROGRAM [ARGS...]\n"
 "\n"
 "Run PROGRAM under strace -f without the shim, and with libwspshim.so and\n"
@@ -181,6 +181,8 @@ static const char usage_tracecmp[] =
 "  -i FILE       standard input of both runs (default /dev/null)\n"
 "  -l LAYER      another layer, above the trace layer\n"
 "  --keep DIR    keep the traces and the program's output in DIR\n"
+"  --timeout S   each run may take S seconds (default 60), then it is\n"
+"                killed with everything it started\n"
 "\n"
 "Needs strace and python3.  Exit 2 for a usage error, 3 when a run\n"
 "could not be made.\n";
