@@ -109,6 +109,34 @@ env_layers() {
 }
 check "over the layers WSPSHIM_LAYERS names" env_layers
 
+# tracecmp is not vacuous: a layer that changes the calls (fault's
+# "fail" on connect, above the trace) is a difference, shown with
+# context; a run that overruns --timeout is killed, exit 3.
+cmp_differs() {
+	local rc=0
+	timeout 60 "$TOOL" tracecmp --library "$WSPSHIM_LIB" \
+	    -l 'fault:fail=connect:WSAECONNREFUSED' -- "$PY" -c '
+import socket
+p = socket.socket()
+p.bind(("127.0.0.1", 0))
+p.listen(1)
+s = socket.socket()
+try:
+    s.connect(p.getsockname())
+except OSError:
+    pass' >"$TEST_TMP/cd.out" || rc=$?
+	cat "$TEST_TMP/cd.out"
+	((rc == 1))
+	grep -q '^  - strace: connect(' "$TEST_TMP/cd.out"
+	grep -q '^differ: 1 difference' "$TEST_TMP/cd.out"
+	rc=0
+	timeout 60 "$TOOL" tracecmp --library "$WSPSHIM_LIB" --timeout 1 \
+	    -- sleep 20 2>"$TEST_TMP/to.err" || rc=$?
+	cat "$TEST_TMP/to.err"
+	((rc == 3)) && grep -q 'killed' "$TEST_TMP/to.err"
+}
+check "tracecmp reports a difference a layer makes; --timeout" cmp_differs
+
 dispatcher() {
 	WSPSHIM_BUILD_DIR=$WSPSHIM_BUILD "$WSPSHIM_ROOT/scripts/wspshim" \
 	    trace -o "$TEST_TMP/d.log" -- "$PY" -c \
