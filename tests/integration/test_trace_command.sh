@@ -114,7 +114,7 @@ check "over the layers WSPSHIM_LAYERS names" env_layers
 # context; a run that overruns --timeout is killed, exit 3.
 cmp_differs() {
 	local rc=0
-	timeout 60 "$TOOL" tracecmp --library "$WSPSHIM_LIB" \
+	timeout 60 "$TOOL" tracecmp --library "$WSPSHIM_LIB" --ports \
 	    -l 'fault:fail=connect:WSAECONNREFUSED' -- "$PY" -c '
 import socket
 p = socket.socket()
