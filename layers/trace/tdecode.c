@@ -405,6 +405,7 @@ td_level(struct tline *l, int level)
 #define OPT_LINGER	1
 #define OPT_PEERCRED	2
 #define OPT_RAW		3	/* the bytes as a string */
+#define OPT_INTOCT	4	/* as OPT_INT, but short values in octal */
 
 static const struct topt {
 	unsigned	v;
@@ -412,7 +413,7 @@ static const struct topt {
 	int		kind;
 } so_opts[] = {
 	{ 1, "SO_DEBUG", OPT_INT }, { 2, "SO_REUSEADDR", OPT_INT },
-	{ 3, "SO_TYPE", OPT_INT }, { 4, "SO_ERROR", OPT_INT },
+	{ 3, "SO_TYPE", OPT_INTOCT }, { 4, "SO_ERROR", OPT_INT },
 	{ 5, "SO_DONTROUTE", OPT_INT }, { 6, "SO_BROADCAST", OPT_INT },
 	{ 7, "SO_SNDBUF", OPT_INT }, { 8, "SO_RCVBUF", OPT_INT },
 	{ 9, "SO_KEEPALIVE", OPT_INT }, { 10, "SO_OOBINLINE", OPT_INT },
@@ -431,8 +432,8 @@ static const struct topt {
 	{ 31, "SO_PEERSEC", OPT_RAW }, { 32, "SO_SNDBUFFORCE", OPT_INT },
 	{ 33, "SO_RCVBUFFORCE", OPT_INT }, { 34, "SO_PASSSEC", OPT_INT },
 	{ 35, "SO_TIMESTAMPNS_OLD", OPT_INT }, { 36, "SO_MARK", OPT_INT },
-	{ 37, "SO_TIMESTAMPING_OLD", OPT_INT }, { 38, "SO_PROTOCOL", OPT_INT },
-	{ 39, "SO_DOMAIN", OPT_INT }, { 40, "SO_RXQ_OVFL", OPT_INT },
+	{ 37, "SO_TIMESTAMPING_OLD", OPT_INT }, { 38, "SO_PROTOCOL", OPT_INTOCT },
+	{ 39, "SO_DOMAIN", OPT_INTOCT }, { 40, "SO_RXQ_OVFL", OPT_INT },
 	{ 41, "SO_WIFI_STATUS", OPT_INT }, { 42, "SO_PEEK_OFF", OPT_INT },
 	{ 43, "SO_NOFCS", OPT_INT }, { 44, "SO_LOCK_FILTER", OPT_INT },
 	{ 45, "SO_SELECT_ERR_QUEUE", OPT_INT }, { 46, "SO_BUSY_POLL", OPT_INT },
@@ -844,7 +845,7 @@ td_msghdr(struct tline *l, const struct tmem *m, const struct msghdr *msg,
  * when there is no int. */
 static void
 td_optint(struct tline *l, const struct tmem *m, const void *val, int len,
-    int sol_socket, int get, int so_error)
+    int sol_socket, int get, int so_error, int octal)
 {
 	int v;
 
@@ -858,7 +859,7 @@ td_optint(struct tline *l, const struct tmem *m, const void *val, int len,
 	}
 	if (sol_socket && len < (int)sizeof(v)) {
 		if (get && len > 0)
-			td_str(l, m, val, (size_t)len, 1);
+			td_str(l, m, val, (size_t)len, !octal);
 		else
 			td_ptr(l, val);
 		return;
@@ -882,7 +883,7 @@ td_optval(struct tline *l, const struct tmem *m, int level, int name,
 	o = level == SOL_SOCKET ? so_opt((unsigned)name) : NULL;
 	if (o == NULL || o->kind == OPT_RAW) {
 		if (o == NULL && len == (int)sizeof(int)) {
-			td_optint(l, m, val, len, 0, get, 0);
+			td_optint(l, m, val, len, 0, get, 0, 0);
 			return;
 		}
 		td_str(l, m, val, len > 0 ? (size_t)len : 0, 0);
@@ -906,8 +907,8 @@ td_optval(struct tline *l, const struct tmem *m, int level, int name,
 		}
 		break;
 	default:
-		td_optint(l, m, val, len, 1, get,
-		    name == SO_ERROR);
+		td_optint(l, m, val, len, 1, get, name == SO_ERROR,
+		    o->kind == OPT_INTOCT);
 		return;
 	}
 	td_str(l, m, val, len > 0 ? (size_t)len : 0, 0);

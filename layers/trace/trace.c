@@ -639,7 +639,9 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 		else
 			td_optval_get(l, m, c->level, c->optname, c->optval,
 			    c->optlen_out);
-		if (c->failed || c->optlen == c->optlen_out)
+		if (c->lenptr_null)
+			tl_puts(l, ", NULL");
+		else if (c->failed || c->optlen == c->optlen_out)
 			tl_printf(l, ", [%d]", c->optlen);
 		else
 			tl_printf(l, ", [%d => %d]", c->optlen,
@@ -1492,6 +1494,7 @@ tr_getsockopt(SOCKET s, int level, int name, char *val, LPINT len,
 		return ts->in->next.lpWSPGetSockOpt(ts->lower, level, name,
 		    val, len, err);
 	c.optlen = len != NULL ? *len : 0;
+	c.lenptr_null = len == NULL;
 	rc = ts->in->next.lpWSPGetSockOpt(ts->lower, level, name, val, len,
 	    err);
 	tc_done(&c, rc != 0, *err);

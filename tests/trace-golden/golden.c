@@ -376,6 +376,9 @@ options(void)
 	begin();
 	td_optval_get(&line, &mem, SOL_SOCKET, SO_SNDBUF, "\x00\x40", 2);
 	end("getsockopt short int");
+	begin();
+	td_optval_get(&line, &mem, SOL_SOCKET, SO_TYPE, "\1\0", 2);
+	end("getsockopt short SO_TYPE");
 }
 
 static void
