@@ -5,9 +5,8 @@
 # documented rules (docs/tracing.md).  Left out, and why (docs/tracing.md
 # says more): probe_threads, probe_signal and probe_race (threads race by
 # design: the order of calls and the numbers they get differ from run to
-# run, strace against strace too); probe_dup (I/O on a dup()ed
-# descriptor reaches the kernel on the socket's first descriptor, a known
-# fault of the core); probe_behind sysreuse, sysdup2 and fclose, and
+# run, strace against strace too); probe_behind sysreuse, sysdup2 and
+# fclose, and
 # probe_proc spawn_noenv and exec_noenv (calls no preload sees: stdio
 # inside glibc, and programs run without LD_PRELOAD).
 # shellcheck disable=SC2317 # functions run through check
@@ -40,6 +39,7 @@ for t in tcp4 tcp6 udp4 udp6 udp4c udp6c unix-stream unix-dgram \
 	check "probe_io $t all small" probe probe_io "$t" all small
 done
 check "probe_conn all" probe probe_conn all
+check "probe_dup all" probe probe_dup all
 check "probe_errno" probe probe_errno
 check "probe_scm self" probe probe_scm self
 check "probe_scm fork" probe probe_scm fork
