@@ -6,9 +6,9 @@
 # says more): probe_threads, probe_signal and probe_race (threads race by
 # design: the order of calls and the numbers they get differ from run to
 # run, strace against strace too); probe_behind sysreuse, sysdup2 and
-# fclose, and
-# probe_proc spawn_noenv and exec_noenv (calls no preload sees: stdio
-# inside glibc, and programs run without LD_PRELOAD).
+# fclose, and probe_proc spawn_noenv and exec_noenv (calls no preload
+# sees: raw syscalls, stdio inside glibc, programs run without
+# LD_PRELOAD).
 # shellcheck disable=SC2317 # functions run through check
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
