@@ -58,7 +58,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 {
 	DWORD wflags = 0;
 	SOCKET h;
-	int alen, err = 0, fd;
+	int err = 0, fd;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
 		errno = EINVAL;
@@ -68,19 +68,18 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 		wflags |= WSA_FLAG_WSPSHIM_NONBLOCK;
 	if (flags & SOCK_CLOEXEC)
 		wflags |= WSA_FLAG_NO_HANDLE_INHERIT;
-	alen = len != NULL ? (int)*len : 0;
+	/* The length pointer goes down as it is: only the kernel judges
+	 * it, as without us. */
 	shim_enter();
 	if (ws->chain->linux_ext)
-		h = ws->procs->lpWSPAccept4(ws->handle, addr,
-		    len != NULL ? &alen : NULL, wflags, &err);
+		h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len,
+		    wflags, &err);
 	else
-		h = ws->procs->lpWSPAccept(ws->handle, addr,
-		    len != NULL ? &alen : NULL, NULL, 0, &err);
+		h = ws->procs->lpWSPAccept(ws->handle, addr, (LPINT)len, NULL,
+		    0, &err);
 	shim_leave();
 	if (h == INVALID_SOCKET)
 		return shim_fail(err);
-	if (len != NULL)
-		*len = (socklen_t)alen;
 	fd = core_publish(ws->chain, h, 0, &err);
 	if (fd < 0)
 		return shim_fail(err);
@@ -140,38 +139,30 @@ WSPSHIM_EXPORT int
 getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct wsock *ws = shim_sock(fd, "getsockname");
-	int alen, err, rc;
+	int err, rc;
 
 	if (ws == NULL)
 		return libc.getsockname(fd, addr, len);
-	alen = len != NULL ? (int)*len : 0;
+	/* The length pointer goes down as it is: only the kernel judges
+	 * it, as without us. */
 	shim_enter();
-	rc = ws->procs->lpWSPGetSockName(ws->handle, addr,
-	    len != NULL ? &alen : NULL, &err);
+	rc = ws->procs->lpWSPGetSockName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
-	if (rc != 0)
-		return shim_fail(err);
-	if (len != NULL)
-		*len = (socklen_t)alen;
-	return 0;
+	return rc == 0 ? 0 : shim_fail(err);
 }
 
 WSPSHIM_EXPORT int
 getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct wsock *ws = shim_sock(fd, "getpeername");
-	int alen, err, rc;
+	int err, rc;
 
 	if (ws == NULL)
 		return libc.getpeername(fd, addr, len);
-	alen = len != NULL ? (int)*len : 0;
+	/* The length pointer goes down as it is: only the kernel judges
+	 * it, as without us. */
 	shim_enter();
-	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr,
-	    len != NULL ? &alen : NULL, &err);
+	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
-	if (rc != 0)
-		return shim_fail(err);
-	if (len != NULL)
-		*len = (socklen_t)alen;
-	return 0;
+	return rc == 0 ? 0 : shim_fail(err);
 }

@@ -42,19 +42,15 @@ shim_recv_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
     struct sockaddr *from, socklen_t *fromlen)
 {
 	DWORD got = 0, fl = (DWORD)flags;
-	int err, rc, flen;
+	int err, rc;
 
 	shim_enter();
-	if (from == NULL || fromlen == NULL) {
+	if (from == NULL)
 		rc = ws->procs->lpWSPRecv(ws->handle, b, n, &got, &fl, NULL,
 		    NULL, NULL, &err);
-	} else {
-		flen = (int)*fromlen;
+	else	/* the length pointer as it is: the kernel judges it */
 		rc = ws->procs->lpWSPRecvFrom(ws->handle, b, n, &got, &fl,
-		    from, &flen, NULL, NULL, NULL, &err);
-		if (rc == 0)
-			*fromlen = (socklen_t)flen;
-	}
+		    from, (LPINT)fromlen, NULL, NULL, NULL, &err);
 	shim_leave();
 	return rc == 0 ? (ssize_t)got : shim_fail(err);
 }

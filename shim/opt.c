@@ -60,7 +60,7 @@ WSPSHIM_EXPORT int
 getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct wsock *ws = shim_sock(fd, "getsockopt");
-	int olen, err, rc;
+	int err, rc;
 
 	if (ws != NULL && unlikely(level == SOL_SOCKET &&
 	    (name == SO_PROTOCOL_INFOW || name == SO_PROTOCOL_INFOA)) &&
@@ -74,19 +74,13 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			return shim_protocol_info(fd, name, val, len);
 		return libc.getsockopt(fd, level, name, val, len);
 	}
-	olen = len != NULL ? (int)*len : 0;
+	/* The length pointer goes down as it is: only the kernel judges
+	 * it, as without us. */
 	shim_enter();
 	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val,
-	    len != NULL ? &olen : NULL, &err);
+	    (LPINT)len, &err);
 	shim_leave();
-	if (rc != 0) {
-		if (err == WSAEFAULT && len != NULL)
-			*len = (socklen_t)olen;
-		return shim_fail(err);
-	}
-	if (len != NULL)
-		*len = (socklen_t)olen;
-	return 0;
+	return rc == 0 ? 0 : shim_fail(err);
 }
 
 WSPSHIM_EXPORT int

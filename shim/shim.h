@@ -40,6 +40,7 @@ shim_resolve(struct wsock *ws, int fd, const char *call)
 {
 	if (wsp_tls.depth != 0)
 		return NULL;
+	wsp_tls.call = call;		/* an adoption's WSPSocket sees it too */
 	if (unlikely(!fdtab_is_sock(ws))) {
 		if (ws != FDTAB_ADOPT)
 			return NULL;		/* protected: not a socket */
@@ -47,7 +48,6 @@ shim_resolve(struct wsock *ws, int fd, const char *call)
 		if (ws == NULL)
 			return NULL;
 	}
-	wsp_tls.call = call;
 	wsp_tls.call_base = ws->base;
 	wsp_tls.call_fd = fd;
 	return ws;

@@ -137,6 +137,8 @@ base_fail_h(LPINT lpErrno, int code)
 #define BASE_H_IDX_MASK		((SOCKET)0x3fffff)
 #define BASE_H_GEN_SHIFT	24
 #define BASE_H_TAG		((SOCKET)2)
+_Static_assert(sizeof(INT) == sizeof(socklen_t),
+    "length pointers pass to the kernel as they are");
 _Static_assert(((SOCKET)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) - 1 <=
     BASE_H_IDX_MASK, "every pool index fits in a base handle");
 
@@ -621,12 +623,9 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail_h(lpErrno, WSAENOTSOCK);
-	if (addr != NULL && addrlen != NULL) {
-		/* A negative length is the kernel's to refuse (EINVAL, after
-		 * it accepted), as without us. */
-		klen = (socklen_t)*addrlen;
-		kl = &klen;
-	}
+	/* The length pointer goes to the kernel as it is: a bad one, or a
+	 * negative length, is the kernel's to refuse, as without us. */
+	kl = (socklen_t *)addrlen;
 	if (cond != NULL) {
 		/* The condition function sees the whole peer address. */
 		ka = (struct sockaddr *)&peer;
@@ -642,7 +641,7 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	if (cond != NULL) {
 		if ((err = base_condition(fd, &peer, klen, cond, data)) != 0)
 			return base_fail_h(lpErrno, err);
-		if (addr != NULL)
+		if (addr != NULL && addrlen != NULL)
 			memcpy(addr, &peer, (size_t)*addrlen < klen ?
 			    (size_t)*addrlen : klen);
 	}
@@ -652,7 +651,7 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		base_refuse(fd);
 		return base_fail_h(lpErrno, err);
 	}
-	if (addr != NULL)
+	if (cond != NULL && addr != NULL && addrlen != NULL)
 		*addrlen = (INT)klen;
 	return h;
 }
@@ -856,22 +855,30 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	if (lpNumberOfBytesRecvd == NULL || lpFlags == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
+	/*
+	 * One buffer on a stream socket is a plain recv(); one buffer with an
+	 * address is a plain recvfrom() with the caller's length pointer,
+	 * which only the kernel judges (a bad one or a negative length is
+	 * refused after the data arrives, as without us; no flags come
+	 * back that way).
+	 */
+	if (dwBufferCount == 1 && lpFrom != NULL) {
+		n = libc.recvfrom(base_fd(bs), lpBuffers->buf, lpBuffers->len,
+		    (int)*lpFlags, lpFrom, (socklen_t *)lpFromlen);
+		if (n < 0)
+			return base_fail_errno(lpErrno);
+		*lpNumberOfBytesRecvd = (DWORD)n;
+		*lpFlags = 0;
+		return 0;
+	}
 	if (lpFrom != NULL) {
 		if (lpFromlen == NULL)
 			return base_fail(lpErrno, WSAEFAULT);
 		fromlen = (socklen_t)*lpFromlen;
 	}
-	/* One buffer on a stream socket, or an address length the kernel
-	 * will refuse only after receiving (as recvfrom does natively), is
-	 * a plain recv()/recvfrom(). */
-	if (dwBufferCount == 1 && (bs->info.iSocketType == SOCK_STREAM ||
-	    (lpFrom != NULL && *lpFromlen < 0))) {
-		if (lpFrom == NULL)
-			n = libc.recv(base_fd(bs), lpBuffers->buf,
-			    lpBuffers->len, (int)*lpFlags);
-		else
-			n = libc.recvfrom(base_fd(bs), lpBuffers->buf,
-			    lpBuffers->len, (int)*lpFlags, lpFrom, &fromlen);
+	if (dwBufferCount == 1 && bs->info.iSocketType == SOCK_STREAM) {
+		n = libc.recv(base_fd(bs), lpBuffers->buf, lpBuffers->len,
+		    (int)*lpFlags);
 	} else {
 		if (dwBufferCount > IOV_MAX)
 			return base_fail(lpErrno, WSAEINVAL);
@@ -971,23 +978,18 @@ base_name(SOCKET s, struct sockaddr *name, LPINT namelen, int peer,
     LPINT lpErrno)
 {
 	struct base_sock *bs;
-	socklen_t len;
 	int rc;
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	/* Bad pointers and lengths are the kernel's to judge (EFAULT,
-	 * EINVAL), so the program sees what it would without us. */
-	len = namelen != NULL ? (socklen_t)*namelen : 0;
+	/* The length pointer goes to the kernel as it is: a bad one is the
+	 * kernel's to refuse (EFAULT, EINVAL), as without us. */
 	if (peer)
-		rc = libc.getpeername(base_fd(bs), name,
-		    namelen != NULL ? &len : NULL);
+		rc = libc.getpeername(base_fd(bs), name, (socklen_t *)namelen);
 	else
-		rc = libc.getsockname(base_fd(bs), name,
-		    namelen != NULL ? &len : NULL);
+		rc = libc.getsockname(base_fd(bs), name, (socklen_t *)namelen);
 	if (rc != 0)
 		return base_fail_errno(lpErrno);
-	*namelen = (INT)len;
 	return 0;
 }
 
@@ -1039,7 +1041,6 @@ base_getsockopt(SOCKET s, int level, int optname, char *optval,
     LPINT optlen, LPINT lpErrno)
 {
 	struct base_sock *bs;
-	socklen_t len;
 	int err;
 
 	if ((bs = base_get(s)) == NULL)
@@ -1051,18 +1052,11 @@ base_getsockopt(SOCKET s, int level, int optname, char *optval,
 			return base_fail(lpErrno, err);
 		return 0;
 	}
-	/* A NULL or negative length is the kernel's to judge (EFAULT,
-	 * EINVAL), so the program sees what it would see without us. */
-	if (optlen == NULL) {
-		if (libc.getsockopt(base_fd(bs), level, optname, optval,
-		    NULL) != 0)
-			return base_fail_errno(lpErrno);
-		return 0;
-	}
-	len = (socklen_t)*optlen;
-	if (libc.getsockopt(base_fd(bs), level, optname, optval, &len) != 0)
+	/* The length pointer goes to the kernel as it is: a bad one, or a
+	 * negative length, is the kernel's to refuse, as without us. */
+	if (libc.getsockopt(base_fd(bs), level, optname, optval,
+	    (socklen_t *)optlen) != 0)
 		return base_fail_errno(lpErrno);
-	*optlen = (INT)len;
 	return 0;
 }
 

@@ -284,7 +284,10 @@ WSPSHIM_STATIC_ASSERT(offsetof(WSAPROTOCOL_INFOW, szProtocol) == 116,
 /*
  * libwspshim: SIO_BASE_HANDLE answers the kernel descriptor (an int) and
  * SIO_BSP_HANDLE the base provider's own SOCKET handle.  Every layer
- * forwards both unchanged; the core relies on it.
+ * forwards both unchanged; the core relies on it.  While the shim is
+ * dispatching a program's call, SIO_BASE_HANDLE answers the descriptor
+ * the program used (a dup()ed one stays itself); otherwise the socket's
+ * own.
  */
 
 #define WSADESCRIPTION_LEN	256
