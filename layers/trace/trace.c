@@ -1024,10 +1024,6 @@ configure(void)
 	time_t now;
 
 	cf.root = getpid();
-	tzset();
-	now = time(NULL);
-	if (localtime_r(&now, &tm) != NULL)
-		cf.gmtoff = tm.tm_gmtoff;
 	if (WSPShimGetLayerParams(self, buf, &len, &err) != 0) {
 		if (err != WSAEFAULT ||
 		    (params = malloc((size_t)len)) == NULL ||
@@ -1040,6 +1036,15 @@ configure(void)
 		twarn(why);
 		cf_failed = 1;
 		goto out;
+	}
+	/* Local time only when the lines show it: tzset() takes a glibc
+	 * lock, and a child forked while another thread held it would hang
+	 * here. */
+	if (cf.stamp == 't' || cf.stamp == 'u') {
+		tzset();
+		now = time(NULL);
+		if (localtime_r(&now, &tm) != NULL)
+			cf.gmtoff = tm.tm_gmtoff;
 	}
 	/* No out=: stderr as it is now, kept out of the program's way. */
 	if (cf.out == STDERR_FILENO)

@@ -25,6 +25,7 @@ declare -A stacks=(
 	[fault]="fault:delay=send:0ms"
 	[policy]="policy:deny connect 10.0.0.0/8"
 	[stats]="stats:out=$TEST_TMP/stats.%p.json"
+	[trace]="trace:out=$TEST_TMP/trace.%p.txt"
 	[all]="stats:out=$TEST_TMP/all.%p.json,fault:delay=recv:0ms"
 )
 stacks[all]+=",policy:deny bind port 1,null"
@@ -41,9 +42,7 @@ same() {
 	[[ -n $native && $native == "$layered" ]]
 }
 
-# (trace is not here: its start-up calls tzset(), and a child forked
-# while another thread holds glibc's tzset lock hangs in it.)
-for name in null3 fault policy stats all; do
+for name in null3 fault policy stats trace all; do
 	check "16 threads for 2 s [$name]" same "$name" \
 	    "$PROBES/probe_threads" 2
 	check "fork while 4 threads use sockets [$name]" same "$name" \
