@@ -37,6 +37,44 @@ wsp_sources_newer() {
 	    2>/dev/null) ]]
 }
 
+# The Debian packages a build needs.
+WSP_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libbsd-dev)
+
+# Install the build packages that are missing, with apt-get (sudo when not
+# root), so that the first `scripts/wspshim run` works on a fresh Debian
+# machine.  Messages go to stderr.  Returns non-zero when it cannot.
+wsp_install_build_deps() {
+	local missing=() p sudo=()
+
+	command -v dpkg-query >/dev/null || {
+		command -v meson >/dev/null && command -v ninja >/dev/null &&
+		    return 0
+		wsp_warn "meson and ninja are needed: install" \
+		    "${WSP_BUILD_PACKAGES[*]}"
+		return 1
+	}
+	for p in "${WSP_BUILD_PACKAGES[@]}"; do
+		[[ $(dpkg-query -W -f='${db:Status-Status}' "$p" \
+		    2>/dev/null) == installed ]] || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || {
+			wsp_warn "not root and no sudo to install ${missing[*]}"
+			return 1
+		}
+		sudo=(sudo)
+	fi
+	wsp_warn "installing ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y update \
+	    >&2 &&
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y install \
+	    --no-install-recommends "${missing[@]}" >&2 || {
+		wsp_warn "could not install ${missing[*]}"
+		return 1
+	}
+}
+
 # Make sure $WSP_BUILD holds an up-to-date libwspshim.so and the examples.
 # Configures the directory on first use (without the unit tests when
 # Criterion is not installed).  Quiet: progress and build output go to
@@ -49,10 +87,7 @@ wsp_ensure_built() {
 	if wsp_is_builddir "$WSP_BUILD" && ! wsp_sources_newer "$lib"; then
 		return 0
 	fi
-	if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
-		wsp_warn "meson and ninja are needed (scripts/test installs them)"
-		return 1
-	fi
+	wsp_install_build_deps || return 1
 	log=$(mktemp) || return 1
 	if ! wsp_is_builddir "$WSP_BUILD"; then
 		wsp_warn "configuring $WSP_BUILD"
