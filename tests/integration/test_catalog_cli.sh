@@ -41,6 +41,39 @@ brief_ids() {
 	"$tool" catalog --brief | awk 'NR > 2 { print $1 }'
 }
 
+# A setuid-root copy of the command, run as nobody, is under secure
+# execution (AT_SECURE): the catalog WSPSHIM_CATALOG names must not count,
+# while the same copy without the setuid bit reads it.  Needs root to make
+# the copy; the copy lives in /var/tmp, which nobody can reach, on the
+# root file system (a nosuid /tmp would not do).
+secure_execution() {
+	local d ids
+	((EUID == 0)) || { echo "needs root to make a setuid copy"; return 1; }
+	rm -rf "$TEST_TMP/cat"
+	ws install --over tcp "$layer"
+	d=$(mktemp -d /var/tmp/wspshim-suid.XXXXXX)
+	trap 'rm -rf "$d"' RETURN
+	cp "$tool" "$d/wspshim"
+	cp "$WSPSHIM_CATALOG" "$d/catalog"
+	chmod 755 "$d" "$d/wspshim"
+	chmod 644 "$d/catalog"
+	ids=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    env WSPSHIM_CATALOG="$d/catalog" "$d/wspshim" catalog --brief |
+	    awk 'NR > 2 { print $1 }' | tr '\n' ' ') || true
+	[[ $ids == 1010* ]] || {
+		echo "without setuid, nobody reads WSPSHIM_CATALOG: got '$ids'"
+		return 1
+	}
+	chmod 4755 "$d/wspshim"
+	ids=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    env WSPSHIM_CATALOG="$d/catalog" "$d/wspshim" catalog --brief |
+	    awk 'NR > 2 { print $1 }' | tr '\n' ' ')
+	[[ $ids != *1010* ]] || {
+		echo "setuid: WSPSHIM_CATALOG was read: $ids"
+		return 1
+	}
+}
+
 missing_is_builtin() {
 	rm -rf "$TEST_TMP/cat"
 	ws catalog --brief
@@ -283,8 +316,7 @@ check "a corrupt catalog file fails closed (ELIBACC), one log line" \
     corrupt_fails_closed
 check "WSPSHIM_FALLBACK=1 uses the built-in catalog, one log line" \
     fallback_opens
-skip "secure execution ignores WSPSHIM_CATALOG and the per-user file" \
-    "needs a setuid program; test_catfile covers it through a seam"
+check "secure execution (setuid) ignores WSPSHIM_CATALOG" secure_execution
 check "two installers at once, ${CONCURRENT_ROUNDS:-200} rounds each, lose nothing" \
     concurrent_installers
 done_testing
