@@ -93,6 +93,36 @@ static const char *const shim_io_name[] = {
 	[IO_READV] = "readv", [IO_WRITEV] = "writev",
 };
 
+/*
+ * A chain with no layer is the built-in base alone, and what the base does
+ * with one buffer is exactly the native call on the descriptor the program
+ * used (the base's own tests hold it to that).  So the hooks make that call
+ * themselves instead of the SPI round trip: the same result and errno,
+ * with WSAGetLastError set as the base would set it on failure.
+ */
+static __attribute__((noinline, cold)) ssize_t
+shim_direct_failed(void)
+{
+	wsp_tls.last_error = errmap_to_wsa(errno);
+	return -1;
+}
+
+#define SHIM_DIRECT(call) do {						\
+	ssize_t rc_ = (call);						\
+	return rc_ < 0 ? shim_direct_failed() : rc_;			\
+} while (0)
+
+/* Whether a non-NULL table value takes the direct path: a socket whose
+ * chain is the base alone, called from outside the chain (an adoption
+ * marker, a protected descriptor or a call from inside a provider takes
+ * the general path). */
+static inline int
+shim_direct(const struct wsock *slot)
+{
+	return fdtab_is_sock(slot) && slot->chain->base_only &&
+	    wsp_tls.depth == 0;
+}
+
 /* Whether op sends. */
 static inline int
 shim_io_sends(enum shim_io_op op)
@@ -164,6 +194,8 @@ send(int fd, const void *buf, size_t n, int flags)
 
 	if (likely(slot == NULL))
 		return libc.send(fd, buf, n, flags);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.send(fd, buf, n, flags));
 	return shim_io1(IO_SEND, slot, fd, (void *)(uintptr_t)buf, n, flags,
 	    NULL, 0, NULL);
 }
@@ -176,6 +208,8 @@ sendto(int fd, const void *buf, size_t n, int flags,
 
 	if (likely(slot == NULL))
 		return libc.sendto(fd, buf, n, flags, addr, len);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.sendto(fd, buf, n, flags, addr, len));
 	return shim_io1(IO_SENDTO, slot, fd, (void *)(uintptr_t)buf, n, flags,
 	    (struct sockaddr *)(uintptr_t)addr, len, NULL);
 }
@@ -187,6 +221,8 @@ recv(int fd, void *buf, size_t n, int flags)
 
 	if (likely(slot == NULL))
 		return libc.recv(fd, buf, n, flags);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.recv(fd, buf, n, flags));
 	return shim_io1(IO_RECV, slot, fd, buf, n, flags, NULL, 0, NULL);
 }
 
@@ -198,6 +234,8 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
 
 	if (likely(slot == NULL))
 		return libc.recvfrom(fd, buf, n, flags, addr, len);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.recvfrom(fd, buf, n, flags, addr, len));
 	return shim_io1(IO_RECVFROM, slot, fd, buf, n, flags, addr, 0, len);
 }
 
@@ -208,6 +246,8 @@ read(int fd, void *buf, size_t n)
 
 	if (likely(slot == NULL))
 		return libc.read(fd, buf, n);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.read(fd, buf, n));
 	return shim_io1(IO_READ, slot, fd, buf, n, 0, NULL, 0, NULL);
 }
 
@@ -218,6 +258,8 @@ write(int fd, const void *buf, size_t n)
 
 	if (likely(slot == NULL))
 		return libc.write(fd, buf, n);
+	if (shim_direct(slot))
+		SHIM_DIRECT(libc.write(fd, buf, n));
 	return shim_io1(IO_WRITE, slot, fd, (void *)(uintptr_t)buf, n, 0, NULL,
 	    0, NULL);
 }

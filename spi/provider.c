@@ -436,6 +436,7 @@ chain_start(struct chain *c)
 	}
 	c->procs = &c->top->procs;
 	c->linux_ext = c->top->data.wLinuxTableVersion >= 1;
+	c->base_only = c->top == &base_provider;
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct chain {
 	struct provider	*top;
 	const WSPPROC_TABLE *procs;		/* &top->procs */
 	int		linux_ext;		/* top filled Linux members */
+	int		base_only;		/* no layer: the built-in base */
 	int		error;			/* 0, or why it did not start */
 	int		started;
 	int		live;			/* sockets open on it */
