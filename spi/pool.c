@@ -61,7 +61,7 @@ pool_obj(const struct pool *p, unsigned char *base, uint32_t index)
  * page size, the cuts fall on page boundaries.
  */
 static unsigned char *
-pool_map_chunk(const struct pool *p, uint32_t chunkno)
+pool_map_chunk(struct pool *p, uint32_t chunkno)
 {
 	size_t align = pool_chunk_align(p), head;
 	struct pool_chunk_hdr *hdr;
@@ -82,6 +82,9 @@ pool_map_chunk(const struct pool *p, uint32_t chunkno)
 	(void)munmap(base + align, align - head);
 	hdr = (struct pool_chunk_hdr *)(void *)base;
 	hdr->chunkno = chunkno;
+	/* The same value every time: a cache for pool_index(). */
+	atomic_store_explicit(&p->chunk_mask, align - 1,
+	    memory_order_relaxed);
 	errno = saved;
 	return base;
 }
@@ -140,7 +143,9 @@ pool_pop(struct pool *p)
 		i1 = (uint32_t)head;
 		if (i1 == 0)
 			return NULL;
-		obj = pool_at(p, i1 - 1);
+		/* An index on the free list was handed out, so its chunk
+		 * is mapped. */
+		obj = pool_at_fast(p, i1 - 1);
 		next = atomic_load_explicit(pool_link(obj),
 		    memory_order_relaxed);
 		next |= ((head >> 32) + 1) << 32;
@@ -150,8 +155,9 @@ pool_pop(struct pool *p)
 	}
 }
 
-/* A never-used object, or NULL when indices or memory run out. */
-static void *
+/* A never-used object, or NULL when indices or memory run out.  Out of
+ * line: pool_get_raw() reuses objects far more often. */
+static __attribute__((noinline)) void *
 pool_fresh(struct pool *p)
 {
 	unsigned char *c;
@@ -171,9 +177,15 @@ pool_fresh(struct pool *p)
 	return pool_obj(p, c, index);
 }
 
-/* A zeroed object, or NULL when memory or indices run out. */
+/*
+ * An object as it was left (a fresh one is zero; a reused one holds its
+ * last life's values but for the link word), or NULL when memory or
+ * indices run out.  For callers that set every field themselves, on the
+ * socket life-cycle path where zeroing a large object would cost more than
+ * the rest of the call.
+ */
 void *
-pool_get(struct pool *p)
+pool_get_raw(struct pool *p)
 {
 	void *obj;
 
@@ -183,13 +195,39 @@ pool_get(struct pool *p)
 	if (obj == NULL)
 		return NULL;
 	/*
-	 * A stale reader that loads one of the zeroes below and then fences
-	 * (acquire) sees every store made before the object was freed: the
-	 * seqlock-style validated reads of the handle and fd tables rely on it.
+	 * A stale reader that loads one of the caller's new values (stored
+	 * with relaxed atomics) and then fences (acquire) sees every store
+	 * made before the object was freed: the seqlock-style validated reads
+	 * of the handle and fd tables rely on it.
 	 */
 	atomic_thread_fence(memory_order_release);
-	pool_zero(p, obj);
 	return obj;
+}
+
+/* A zeroed object, or NULL when memory or indices run out. */
+void *
+pool_get(struct pool *p)
+{
+	void *obj = pool_get_raw(p);
+
+	if (obj != NULL)
+		pool_zero(p, obj);
+	return obj;
+}
+
+/* The index of obj, which came from pool_get(p). */
+static inline uint32_t
+pool_index_of(const struct pool *p, const void *obj)
+{
+	/* obj came from a mapped chunk, so the mask is set. */
+	uintptr_t mask = atomic_load_explicit(&p->chunk_mask,
+	    memory_order_relaxed);
+	uintptr_t base = (uintptr_t)obj & ~mask;
+	const struct pool_chunk_hdr *hdr = (const void *)base;
+	size_t off = (uintptr_t)obj - base - POOL_HDR;
+
+	return (hdr->chunkno << POOL_CHUNK_SHIFT) +
+	    (uint32_t)(off / p->objsize);
 }
 
 /* Nothing: obj goes back on the free list. */
@@ -201,7 +239,7 @@ pool_put(struct pool *p, void *obj)
 
 	if (obj == NULL)
 		return;
-	i1 = pool_index(p, obj) + 1;
+	i1 = pool_index_of(p, obj) + 1;
 	head = atomic_load_explicit(&p->free_head, memory_order_relaxed);
 	do {
 		atomic_store_explicit(pool_link(obj), (uint32_t)head,
@@ -211,17 +249,10 @@ pool_put(struct pool *p, void *obj)
 	    next, memory_order_release, memory_order_relaxed));
 }
 
-/* The index of obj, which came from pool_get(p). */
 uint32_t
 pool_index(const struct pool *p, const void *obj)
 {
-	uintptr_t mask = (uintptr_t)pool_chunk_align(p) - 1;
-	uintptr_t base = (uintptr_t)obj & ~mask;
-	const struct pool_chunk_hdr *hdr = (const void *)base;
-	size_t off = (uintptr_t)obj - base - POOL_HDR;
-
-	return (hdr->chunkno << POOL_CHUNK_SHIFT) +
-	    (uint32_t)(off / p->objsize);
+	return pool_index_of(p, obj);
 }
 
 /* The object with this index, or NULL if it was never handed out. */

@@ -12,7 +12,8 @@
  * The pool writes object memory only with relaxed atomic stores (the
  * free-list link in a free object's first 4 bytes; the zeroing in
  * pool_get(), after a release fence), so a reader that may hold a stale
- * pointer must read the fields it validates with atomics too.
+ * pointer must read the fields it validates with atomics too, and a
+ * pool_get_raw() caller must store them with atomics.
  */
 #ifndef WSPSHIM_POOL_H
 #define WSPSHIM_POOL_H
@@ -26,6 +27,8 @@
 
 struct pool {
 	size_t			objsize;	/* rounded up to 16 bytes */
+	_Atomic size_t		chunk_mask;	/* chunk alignment - 1, once
+						 * the first chunk is mapped */
 	_Atomic uint64_t	free_head;	/* tag << 32 | (index + 1) */
 	_Atomic uint32_t	next_fresh;	/* never-used indices start here */
 	_Atomic(unsigned char *) chunks[POOL_MAX_CHUNKS];
@@ -59,6 +62,10 @@ pool_at_fast(const struct pool *p, uint32_t index)
 
 /* A zeroed object, or NULL when memory or indices run out. */
 void *pool_get(struct pool *p);
+
+/* An object with whatever its last life left in it (fresh ones are zero),
+ * for callers that store every field themselves; NULL as pool_get(). */
+void *pool_get_raw(struct pool *p);
 
 /* Return an object; it may be handed out again at once. */
 void pool_put(struct pool *p, void *obj);

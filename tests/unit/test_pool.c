@@ -1,6 +1,7 @@
 /*
- * test_pool.c - the type-stable object pool: indices, zeroing, reuse,
- * growth across chunks, and concurrent use.
+ * test_pool.c - the type-stable object pool: indices, zeroing (and
+ * pool_get_raw, which does not), reuse, growth across chunks, and
+ * concurrent use.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -92,6 +93,29 @@ Test(pool, get_returns_zeroed_object_after_reuse)
 	again = pool_get(&objs);
 	cr_assert_eq(again, o, "a freed object is handed out again");
 	cr_assert(all_zero(again, objs.objsize));
+}
+
+Test(pool, get_raw_keeps_what_the_last_life_left)
+{
+	struct obj *o = pool_get_raw(&objs), *again;
+	unsigned char want[sizeof(o->pad)];
+
+	cr_assert_not_null(o);
+	cr_assert(all_zero(o, objs.objsize), "a fresh object is zero");
+	atomic_store(&o->b, 0x1122334455667788u);
+	memset(o->pad, 0x5a, sizeof(o->pad));
+	memset(want, 0x5a, sizeof(want));
+	pool_put(&objs, o);
+	again = pool_get_raw(&objs);
+	cr_assert_eq(again, o, "a freed object is handed out again");
+	/* Only the free-list link (the first 4 bytes) is the pool's. */
+	cr_assert_eq(atomic_load(&again->b), 0x1122334455667788u);
+	cr_assert_eq(memcmp(again->pad, want, sizeof(want)), 0);
+	pool_put(&objs, again);
+	again = pool_get(&objs);
+	cr_assert_eq(again, o);
+	cr_assert(all_zero(again, objs.objsize),
+	    "pool_get zeroes what pool_get_raw would have left");
 }
 
 Test(pool, freed_objects_are_reused_before_fresh_ones)
