@@ -58,6 +58,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 {
 	DWORD wflags = 0;
 	SOCKET h;
+	unsigned mark;
 	int err = 0, fd;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
@@ -70,6 +71,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 		wflags |= WSA_FLAG_NO_HANDLE_INHERIT;
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
+	mark = core_made_mark();
 	shim_enter();
 	if (ws->chain->linux_ext)
 		h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len,
@@ -80,7 +82,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 	shim_leave();
 	if (h == INVALID_SOCKET)
 		return shim_fail(err);
-	fd = core_publish(ws->chain, h, 0, &err);
+	fd = core_publish(ws->chain, h, core_made_since(mark), 0, &err);
 	if (fd < 0)
 		return shim_fail(err);
 	if (!ws->chain->linux_ext && flags != 0) {

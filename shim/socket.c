@@ -18,6 +18,37 @@ shim_fresh(int fd)
 	return fd;
 }
 
+/*
+ * The catalog entry (domain, type, protocol) selects in catalog c: 0, or
+ * a WSA code.  Programs make the same kind of socket over and over, so
+ * each thread remembers its last answer (catalogs in force never change).
+ */
+static int
+shim_select(const struct catalog *c, int domain, int type, int protocol,
+    const struct catalog_entry **e)
+{
+	static __thread struct {
+		const struct catalog	*c;
+		const struct catalog_entry *e;
+		int			domain, type, protocol;
+	} last __attribute__((tls_model("initial-exec")));
+	int err;
+
+	if (last.c == c && last.domain == domain && last.type == type &&
+	    last.protocol == protocol) {
+		*e = last.e;
+		return 0;
+	}
+	if ((err = catalog_select(c, domain, type, protocol, e)) != 0)
+		return err;
+	last.c = c;
+	last.e = *e;
+	last.domain = domain;
+	last.type = type;
+	last.protocol = protocol;
+	return 0;
+}
+
 WSPSHIM_EXPORT int
 socket(int domain, int type, int protocol)
 {
@@ -29,7 +60,7 @@ socket(int domain, int type, int protocol)
 		return shim_fresh(libc.socket(domain, type, protocol));
 	wsp_tls.call = "socket";
 	flags = wsa_type_flags(&t);
-	if (catalog_select(catalog_current(), domain, t, protocol, &e) != 0 ||
+	if (shim_select(catalog_current(), domain, t, protocol, &e) != 0 ||
 	    !core_manages(e))
 		return shim_fresh(libc.socket(domain, type, protocol));
 	fd = core_socket(e, domain, t, protocol, NULL, 0, flags, 0, &err);

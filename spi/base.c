@@ -30,7 +30,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -87,7 +89,7 @@ struct base_sock {
 	_Atomic int		detached;	/* the kernel closed fd */
 	_Atomic DWORD		flags;		/* WSPSocket dwFlags */
 	_Atomic SOCKET		self;		/* our own handle */
-	WSAPROTOCOL_INFOW	info;		/* the catalog entry */
+	const WSAPROTOCOL_INFOW	*info;		/* its entry (base_info_keep) */
 };
 
 struct base_token {
@@ -188,6 +190,65 @@ base_close_quiet(int fd)
 }
 
 /*
+ * The protocol entries base sockets point at.  A socket keeps its entry
+ * (for SO_PROTOCOL_INFO, WSPDuplicateSocket, and its type on the receive
+ * path) as a pointer to an immutable struct, never a copy of its own: a
+ * 628-byte struct per socket would cost more to copy than the rest of
+ * socket() and close() together.  An entry of the catalog in force is used
+ * as it is (catalogs are never freed or changed once in force); any other
+ * struct (a layer's copy) is kept once per distinct content, with
+ * dwProviderReserved (a token) as 0, on a list that only grows.
+ */
+struct base_info {
+	struct base_info	*next;
+	WSAPROTOCOL_INFOW	info;
+};
+
+static _Atomic(struct base_info *) base_infos;
+
+/* Whether a and b are the same entry (dwProviderReserved aside). */
+static int
+base_info_same(const WSAPROTOCOL_INFOW *a, const WSAPROTOCOL_INFOW *b)
+{
+	const size_t r = offsetof(WSAPROTOCOL_INFOW, dwProviderReserved),
+	    after = r + sizeof(a->dwProviderReserved);
+
+	return a->dwCatalogEntryId == b->dwCatalogEntryId &&
+	    memcmp(a, b, r) == 0 &&
+	    memcmp((const char *)a + after, (const char *)b + after,
+	    sizeof(*a) - after) == 0;
+}
+
+/* The immutable struct equal to info with no token, or NULL (no memory). */
+static const WSAPROTOCOL_INFOW *
+base_info_keep(const WSAPROTOCOL_INFOW *info)
+{
+	const struct catalog *c = catalog_current();
+	struct base_info *k, *head;
+	uintptr_t off;
+
+	off = (uintptr_t)info - (uintptr_t)&c->entries[0].info;
+	if (off < c->count * sizeof(c->entries[0]) &&
+	    off % sizeof(c->entries[0]) == 0 && info->dwProviderReserved == 0)
+		return info;
+	head = atomic_load_explicit(&base_infos, memory_order_acquire);
+	for (k = head; k != NULL; k = k->next)
+		if (&k->info == info || base_info_same(&k->info, info))
+			return &k->info;
+	if ((k = malloc(sizeof(*k))) == NULL)
+		return NULL;
+	k->info = *info;
+	k->info.dwProviderReserved = 0;
+	/* Another thread may have kept the same content meanwhile: a
+	 * duplicate on the list is harmless. */
+	do
+		k->next = head;
+	while (!atomic_compare_exchange_weak_explicit(&base_infos, &head, k,
+	    memory_order_release, memory_order_acquire));
+	return &k->info;
+}
+
+/*
  * A new base handle that owns fd, or INVALID_SOCKET with *err (fd is left
  * open for the caller to deal with).
  */
@@ -197,12 +258,12 @@ base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	struct base_sock *bs;
 	SOCKET h;
 
-	if ((bs = pool_get(&base_pool)) == NULL) {
+	if ((info = base_info_keep(info)) == NULL ||
+	    (bs = pool_get_raw(&base_pool)) == NULL) {
 		*err = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
-	memcpy(&bs->info, info, sizeof(bs->info));
-	bs->info.dwProviderReserved = 0;
+	bs->info = info;
 	atomic_store_explicit(&bs->flags, flags, memory_order_relaxed);
 	atomic_store_explicit(&bs->detached, 0, memory_order_relaxed);
 	atomic_store_explicit(&bs->fd, fd, memory_order_relaxed);
@@ -210,6 +271,10 @@ base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	    memory_order_relaxed) << BASE_H_GEN_SHIFT |
 	    (SOCKET)pool_index(&base_pool, bs) << BASE_H_IDX_SHIFT | BASE_H_TAG;
 	atomic_store_explicit(&bs->self, h, memory_order_release);
+	/* What the core reads back instead of asking SIO_BSP_HANDLE down
+	 * the chain (see core_made_since). */
+	wsp_tls.made_base = h;
+	wsp_tls.made++;
 	return h;
 }
 
@@ -647,7 +712,7 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	}
 	wflags |= atomic_load_explicit(&bs->flags, memory_order_relaxed) &
 	    WSA_FLAG_OVERLAPPED;
-	if ((h = base_wrap(fd, &bs->info, wflags, &err)) == INVALID_SOCKET) {
+	if ((h = base_wrap(fd, bs->info, wflags, &err)) == INVALID_SOCKET) {
 		base_refuse(fd);
 		return base_fail_h(lpErrno, err);
 	}
@@ -876,7 +941,7 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 			return base_fail(lpErrno, WSAEFAULT);
 		fromlen = (socklen_t)*lpFromlen;
 	}
-	if (dwBufferCount == 1 && bs->info.iSocketType == SOCK_STREAM) {
+	if (dwBufferCount == 1 && bs->info->iSocketType == SOCK_STREAM) {
 		n = libc.recv(base_fd(bs), lpBuffers->buf, lpBuffers->len,
 		    (int)*lpFlags);
 	} else {
@@ -1015,7 +1080,7 @@ base_protocol_info(struct base_sock *bs, int optname, char *optval,
     LPINT optlen)
 {
 	WSAPROTOCOL_INFOA a;
-	const void *src = &bs->info;
+	const void *src = bs->info;
 	size_t size = sizeof(WSAPROTOCOL_INFOW);
 
 	if (optlen == NULL)
@@ -1029,7 +1094,7 @@ base_protocol_info(struct base_sock *bs, int optname, char *optval,
 		return WSAEFAULT;
 	}
 	if (optname == SO_PROTOCOL_INFOA)
-		catalog_info_to_a(&bs->info, &a);
+		catalog_info_to_a(bs->info, &a);
 	memcpy(optval, src, size);
 	*optlen = (INT)size;
 	return 0;
@@ -1228,7 +1293,7 @@ base_duplicate_socket(SOCKET s, DWORD dwProcessId,
 		base_close_quiet(fd);
 		return base_fail(lpErrno, err);
 	}
-	memcpy(lpProtocolInfo, &bs->info, sizeof(*lpProtocolInfo));
+	memcpy(lpProtocolInfo, bs->info, sizeof(*lpProtocolInfo));
 	lpProtocolInfo->dwProviderReserved = tok;
 	return 0;
 }
@@ -1288,9 +1353,9 @@ base_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail_h(lpErrno, WSAENOTSOCK);
-	af = bs->info.iAddressFamily;
+	af = bs->info->iAddressFamily;
 	if ((atomic_load_explicit(&bs->flags, memory_order_relaxed) &
-	    BASE_MP_FLAGS) == 0 || bs->info.iSocketType != SOCK_DGRAM ||
+	    BASE_MP_FLAGS) == 0 || bs->info->iSocketType != SOCK_DGRAM ||
 	    (af != AF_INET && af != AF_INET6))
 		return base_fail_h(lpErrno, WSAEOPNOTSUPP);
 	if (dwFlags != JL_SENDER_ONLY &&

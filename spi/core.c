@@ -2,9 +2,18 @@
  * core.c - chain sockets: creation, adoption, dup sharing and close.
  *
  * The data path never comes here: it reads the fd table and calls the top
- * provider.  What is here changes the table, under one lifecycle lock taken
+ * provider.  The usual life of a socket takes no lock either: creation
+ * claims an empty table slot with one compare-and-swap, and closing a
+ * socket no dup shares takes the slot back and its reference count from 1
+ * to 0 the same way.  Everything else that changes the table (dup sharing,
+ * stale entries, adoption markers) runs under one lifecycle lock taken
  * with signals blocked, so a signal handler that closes a socket cannot
  * deadlock against the thread it interrupted, and fork() sees it released.
+ *
+ * The rules that make the two mix: whoever takes a wsock out of a slot
+ * owns that descriptor's reference; retirement is the count going to 0,
+ * which happens once; references are added (core_dup) only under the lock
+ * and only to a count above 0.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -171,13 +180,29 @@ core_other_fd(const struct wsock *ws, int fd)
 	return -1;
 }
 
+/* Count one more descriptor for ws, unless its count already reached 0
+ * (a lock-free close is retiring it): 1 if counted. */
+static int
+core_ref(struct wsock *ws)
+{
+	int n = atomic_load(&ws->fdrefs);
+
+	do {
+		if (n <= 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&ws->fdrefs, &n, n + 1));
+	return 1;
+}
+
 /*
  * Drop descriptor fd's reference to ws (already taken out of the table).
  * kernel_closed: the kernel no longer has fd for this socket (dup2 over it,
  * or closed behind our back), so no close() of fd may happen.  Otherwise
  * the descriptor is closed here, unless it is the socket's last one: then
  * the chain's WSPCloseSocket closes it.  Called with the lifecycle lock
- * held.  Returns 0, -1 with *err, or 1 when fd was the last descriptor:
+ * held and fd's reference owned (so the count is at least 1, and above 1
+ * whenever another descriptor also holds one: a lock-free close, which
+ * only takes a count from 1 to 0, cannot race this decision).  Returns 0, -1 with *err, or 1 when fd was the last descriptor:
  * the caller then runs core_retire(ws) once it has dropped the lock (no
  * provider is ever called under it: a layer may take locks of its own,
  * and fork handlers take this one).
@@ -237,30 +262,49 @@ core_abandon(struct chain *c, SOCKET h)
 	wsp_tls.depth--;
 }
 
+/* The kernel descriptor and base handle of chain handle h: 0, or -1 with
+ * *err (h is left open).  made is what the base made during the call
+ * that returned h (see core_made_since). */
+static int
+core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
+    int *err)
+{
+	DWORD n;
+	int rc;
+
+	if (made != INVALID_SOCKET && (*fd = base_kernel_fd(made)) >= 0) {
+		*base = made;
+		return 0;
+	}
+	wsp_tls.depth++;
+	rc = c->procs->lpWSPIoctl(h, SIO_BASE_HANDLE, NULL, 0, fd,
+	    sizeof(*fd), &n, NULL, NULL, NULL, err) != 0 ||
+	    c->procs->lpWSPIoctl(h, SIO_BSP_HANDLE, NULL, 0, base,
+	    sizeof(*base), &n, NULL, NULL, NULL, err) != 0;
+	wsp_tls.depth--;
+	if (rc == 0)
+		return 0;
+	log_once("catalog entry %u: a provider does not forward "
+	    "SIO_BASE_HANDLE/SIO_BSP_HANDLE; its sockets fail",
+	    c->entry->info.dwCatalogEntryId);
+	*err = WSAEPROVIDERFAILEDINIT;
+	return -1;
+}
+
 int
-core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
+core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+    int *err)
 {
 	struct wsock *ws, *old;
 	SOCKET base = INVALID_SOCKET;
-	DWORD n;
 	sigset_t mask;
 	int fd = -1, e2;
 
-	wsp_tls.depth++;
-	if (c->procs->lpWSPIoctl(h, SIO_BASE_HANDLE, NULL, 0, &fd, sizeof(fd),
-	    &n, NULL, NULL, NULL, err) != 0 ||
-	    c->procs->lpWSPIoctl(h, SIO_BSP_HANDLE, NULL, 0, &base,
-	    sizeof(base), &n, NULL, NULL, NULL, err) != 0) {
-		wsp_tls.depth--;
-		log_once("catalog entry %u: a provider does not forward "
-		    "SIO_BASE_HANDLE/SIO_BSP_HANDLE; its sockets fail",
-		    c->entry->info.dwCatalogEntryId);
+	if (core_learn(c, h, made, &fd, &base, err) != 0) {
 		core_abandon(c, h);
-		*err = WSAEPROVIDERFAILEDINIT;
 		return -1;
 	}
-	wsp_tls.depth--;
-	if (!fdtab_fits(fd) || (ws = pool_get(&wsock_pool)) == NULL) {
+	if (!fdtab_fits(fd) || (ws = pool_get_raw(&wsock_pool)) == NULL) {
 		core_abandon(c, h);
 		*err = fdtab_fits(fd) ? WSAENOBUFS : WSAEMFILE;
 		return -1;
@@ -275,6 +319,9 @@ core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err)
 	atomic_store(&ws->kfd, fd);
 	__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
 
+	/* A number nobody names (the usual case) takes no lock. */
+	if (fdtab_claim(fd, ws))
+		return fd;
 	life_lock_take(&mask);
 	old = fdtab_swap(fd, ws);
 	/* A stale entry: the number was closed behind our back. */
@@ -291,28 +338,36 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
     LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags, unsigned wflags,
     int *err)
 {
-	WSAPROTOCOL_INFOW pass;
+	WSAPROTOCOL_INFOW pass, *top;
 	struct chain *c;
+	unsigned mark;
 	SOCKET h;
 
 	if ((c = chain_get(e, err)) == NULL)
 		return -1;
-	/* The top provider gets the chain entry's own struct; a token the
-	 * caller carries in dwProviderReserved travels with it. */
-	pass = e->info;
-	if (info != NULL)
+	/*
+	 * The top provider gets the chain entry's own struct, which is [in]
+	 * only (the built-in catalog is read-only memory).  A token the
+	 * caller carries in dwProviderReserved travels with a copy.
+	 */
+	top = (LPWSAPROTOCOL_INFOW)(uintptr_t)&e->info;
+	if (info != NULL && info->dwProviderReserved != 0) {
+		pass = e->info;
 		pass.dwProviderReserved = info->dwProviderReserved;
+		top = &pass;
+	}
 	*err = 0;
+	mark = core_made_mark();
 	wsp_tls.depth++;
 	errmap_clear_native();
-	h = c->procs->lpWSPSocket(af, type, protocol, &pass, g, flags, err);
+	h = c->procs->lpWSPSocket(af, type, protocol, top, g, flags, err);
 	wsp_tls.depth--;
 	if (h == INVALID_SOCKET) {
 		if (*err == 0)
 			*err = WSASYSCALLFAILURE;
 		return -1;
 	}
-	return core_publish(c, h, wflags, err);
+	return core_publish(c, h, core_made_since(mark), wflags, err);
 }
 
 /* Adopt fd through entry e's chain (the shared-socket path). */
@@ -388,6 +443,38 @@ core_adopt(int fd)
 	return core_manage(fd, 0);
 }
 
+/*
+ * The lock-free close of the usual socket, one descriptor and no dup: 1
+ * with the chain's close done (rc and *err its result), or 0 when fd
+ * needs the general path.  Whoever takes a wsock out of a table slot owns
+ * that descriptor's reference; the reference count going from 1 to 0 is
+ * the one and only retirement, and core_dup() adds references only to a
+ * count above 0, under the lock.
+ */
+static int
+core_close_fast(int fd, int *rc, int *err)
+{
+	struct wsock *ws = fdtab_get(fd), *want = ws;
+	sigset_t mask;
+	int one = 1;
+
+	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
+	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
+		return 0;
+	if (atomic_compare_exchange_strong(&ws->fdrefs, &one, 0)) {
+		*rc = core_retire(ws, err);
+		return 1;
+	}
+	/* A dup came in meanwhile: finish as the general path would,
+	 * holding fd's reference. */
+	life_lock_take(&mask);
+	*rc = core_drop(ws, fd, 0, err);
+	life_lock_drop(&mask);
+	if (*rc == 1)
+		*rc = core_retire(ws, err);
+	return 1;
+}
+
 int
 core_close(int fd, int *err)
 {
@@ -395,6 +482,8 @@ core_close(int fd, int *err)
 	sigset_t mask;
 	int rc;
 
+	if (core_close_fast(fd, &rc, err))
+		return rc;
 	life_lock_take(&mask);
 	ws = fdtab_swap(fd, NULL);
 	if (!fdtab_is_sock(ws)) {
@@ -415,7 +504,7 @@ core_close(int fd, int *err)
 void
 core_dup(int fd, int fd2)
 {
-	struct wsock *ws, *old;
+	struct wsock *ws, *old, *retire = NULL;
 	sigset_t mask;
 	int err;
 
@@ -423,12 +512,17 @@ core_dup(int fd, int fd2)
 		return;
 	life_lock_take(&mask);
 	ws = fdtab_get(fd);
-	if (!fdtab_is_sock(ws))
+	if (!fdtab_is_sock(ws) || !core_ref(ws))
 		ws = NULL;
-	if (ws != NULL) {
-		atomic_fetch_add(&ws->fdrefs, 1);
-		ws->alt = fd2;
+	else if (fdtab_get(fd) != ws) {
+		/* A lock-free close took fd and the wsock went to a new
+		 * socket before the reference was counted: give it back. */
+		if (core_drop(ws, fd2, 1, &err) == 1)
+			retire = ws;
+		ws = NULL;
 	}
+	if (ws != NULL)
+		ws->alt = fd2;
 	old = fdtab_swap(fd2, ws);
 	if (old == FDTAB_PROTECTED)
 		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
@@ -437,6 +531,8 @@ core_dup(int fd, int fd2)
 	life_lock_drop(&mask);
 	if (old != NULL)
 		core_retire(old, &err);
+	if (retire != NULL)
+		core_retire(retire, &err);
 }
 
 void

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <wspshim/ws2spi.h>
 #include "provider.h"
+#include "tls.h"
 
 /* wsock.flags */
 #define WSOCK_API	0x1	/* made through WSASocket: WSACleanup closes it */
@@ -70,6 +71,10 @@ fdtab_fits(int fd)
 /* Publish s (or FDTAB_ADOPT, or NULL) for fd; returns what was there. */
 struct wsock *fdtab_swap(int fd, struct wsock *s);
 
+/* Publish s for fd if fd names nothing (no marker, no socket): 1 if it
+ * did, 0 if the slot was taken (or fd is beyond the table). */
+int fdtab_claim(int fd, struct wsock *s);
+
 /* One past the highest descriptor ever published (bounds table scans). */
 unsigned fdtab_high(void);
 
@@ -88,10 +93,35 @@ int core_socket(const struct catalog_entry *e, int af, int type,
     int protocol, LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags,
     unsigned wflags, int *err);
 
-/* Take a chain handle the top provider returned (WSPSocket, WSPAccept)
- * into a new wsock and publish it under its kernel descriptor.  Returns
- * the descriptor or -1 with *err (the handle is closed on failure). */
-int core_publish(struct chain *c, SOCKET h, unsigned wflags, int *err);
+/*
+ * Take a chain handle the top provider returned (WSPSocket, WSPAccept)
+ * into a new wsock and publish it under its kernel descriptor.  made is
+ * core_made_since() of the call that returned h.  Returns the descriptor
+ * or -1 with *err (the handle is closed on failure).
+ */
+int core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+    int *err);
+
+/*
+ * The base socket a chain call made: bracket a WSPSocket or WSPAccept
+ * with mark = core_made_mark() ... core_made_since(mark).  When the chain
+ * made exactly one base socket on this thread, that is the new socket's
+ * base, and the core need not ask SIO_BSP_HANDLE and SIO_BASE_HANDLE
+ * down the chain; otherwise (none: a layer reused one; several: a layer
+ * made more, or a nested WSASocket) INVALID_SOCKET, and it asks.
+ */
+static inline unsigned
+core_made_mark(void)
+{
+	return wsp_tls.made;
+}
+
+static inline SOCKET
+core_made_since(unsigned mark)
+{
+	return wsp_tls.made - mark == 1 ? (SOCKET)wsp_tls.made_base :
+	    INVALID_SOCKET;
+}
 
 /* Adopt fd, a socket the core did not see created, through the chain its
  * triple selects, if that chain has layers (or WSPSHIM_MANAGE=all).  The

@@ -19,8 +19,8 @@
 
 _Atomic(struct wsock *) *fdtab_slots;
 unsigned fdtab_cap;
-unsigned fdtab_hi;
-unsigned fdtab_protected;	/* descriptors marked FDTAB_PROTECTED */		/* one past the highest descriptor published */
+unsigned fdtab_hi;		/* one past the highest descriptor published */
+unsigned fdtab_protected;	/* descriptors marked FDTAB_PROTECTED */
 
 void
 fdtab_init(void)
@@ -48,22 +48,38 @@ fdtab_init(void)
 	__atomic_store_n(&fdtab_cap, cap, __ATOMIC_RELEASE);
 }
 
+/* Raise the high mark to cover fd. */
+static void
+fdtab_cover(int fd)
+{
+	unsigned hi = __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
+
+	while ((unsigned)fd >= hi && !__atomic_compare_exchange_n(&fdtab_hi,
+	    &hi, (unsigned)fd + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 struct wsock *
 fdtab_swap(int fd, struct wsock *s)
 {
-	unsigned hi;
-
 	if (!fdtab_fits(fd))
 		return NULL;
-	if (s != NULL) {
-		hi = __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
-		while ((unsigned)fd >= hi && !__atomic_compare_exchange_n(
-		    &fdtab_hi, &hi, (unsigned)fd + 1, 1, __ATOMIC_RELAXED,
-		    __ATOMIC_RELAXED))
-			;
-	}
+	if (s != NULL)
+		fdtab_cover(fd);
 	return atomic_exchange_explicit(&fdtab_slots[fd], s,
 	    memory_order_acq_rel);
+}
+
+int
+fdtab_claim(int fd, struct wsock *s)
+{
+	struct wsock *want = NULL;
+
+	if (!fdtab_fits(fd))
+		return 0;
+	fdtab_cover(fd);
+	return atomic_compare_exchange_strong_explicit(&fdtab_slots[fd],
+	    &want, s, memory_order_acq_rel, memory_order_relaxed);
 }
 
 unsigned

@@ -474,6 +474,15 @@ chain_get(const struct catalog_entry *e, int *err)
 	struct chain *c;
 	int rc;
 
+	/* A started chain needs no lock: chains are only ever added, at the
+	 * head, with release order, and never freed. */
+	for (c = __atomic_load_n(&chains, __ATOMIC_ACQUIRE); c != NULL;
+	    c = c->next)
+		if (c->entry == e) {
+			if (__atomic_load_n(&c->started, __ATOMIC_ACQUIRE))
+				return c;	/* it started without error */
+			break;
+		}
 	pthread_mutex_lock(&chain_lock);
 	for (c = chains; c != NULL; c = c->next)
 		if (c->entry == e)
@@ -487,7 +496,7 @@ chain_get(const struct catalog_entry *e, int *err)
 		}
 		c->entry = e;
 		c->next = chains;
-		chains = c;
+		__atomic_store_n(&chains, c, __ATOMIC_RELEASE);
 	}
 	if ((rc = chain_wait(c)) == 0 && !c->started && c->error == 0) {
 		/* Start it with no lock held: see the file comment. */

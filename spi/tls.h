@@ -17,6 +17,8 @@ struct wsp_tls {
 	const char *call;	/* the entry point the program called */
 	uintptr_t call_base;	/* during a shim call: the socket's base handle */
 	int	call_fd;	/* ... and the descriptor the program used */
+	unsigned made;		/* base sockets made on this thread (wraps) */
+	uintptr_t made_base;	/* ... and the handle of the last one */
 };
 
 extern __thread struct wsp_tls wsp_tls
