@@ -223,13 +223,10 @@ base_info_same(const WSAPROTOCOL_INFOW *a, const WSAPROTOCOL_INFOW *b)
 static const WSAPROTOCOL_INFOW *
 base_info_keep(const WSAPROTOCOL_INFOW *info)
 {
-	const struct catalog *c = catalog_current();
 	struct base_info *k, *head;
-	uintptr_t off;
 
-	off = (uintptr_t)info - (uintptr_t)&c->entries[0].info;
-	if (off < c->count * sizeof(c->entries[0]) &&
-	    off % sizeof(c->entries[0]) == 0 && info->dwProviderReserved == 0)
+	if (info->dwProviderReserved == 0 &&
+	    catalog_owns(catalog_current(), info))
 		return info;
 	head = atomic_load_explicit(&base_infos, memory_order_acquire);
 	for (k = head; k != NULL; k = k->next)

@@ -44,6 +44,10 @@ void catalog_set_current(const struct catalog *c);
 extern const GUID catalog_base_guid;
 
 /* The entry with this id, or NULL. */
+/* Whether info is the struct of one of c's own entries (so immutable, and
+ * never freed: catalogs in force are not). */
+int catalog_owns(const struct catalog *c, const WSAPROTOCOL_INFOW *info);
+
 const struct catalog_entry *catalog_by_id(const struct catalog *c,
     DWORD id);
 

@@ -740,33 +740,74 @@ chain_repeats(const WSAPROTOCOLCHAIN *pc)
 	return 0;
 }
 
-/* The catalog entry below self in the chain, and the struct to pass it. */
+/*
+ * The catalog entry below self in chain struct in: 0 with *out, and *base
+ * set when that entry is the chain's last (the base), or a WSA code.
+ *
+ * A layer's WSPSocket asks this for every socket, so the answer for a
+ * struct of the catalog in force itself (what the core and the layers
+ * above pass, by WSPShimNextProtocol) is remembered per thread: such a
+ * struct never changes, so its pointer is its content.
+ */
 static int
-next_entry(LPWSAPROTOCOL_INFOW in, DWORD self,
-    const struct catalog_entry **out, LPWSAPROTOCOL_INFOW pass)
+next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
+    int *base)
 {
+	static __thread struct {
+		const WSAPROTOCOL_INFOW	*in;
+		const struct catalog_entry *e;
+		DWORD			self;
+		int			base;
+	} memo __attribute__((tls_model("initial-exec")));
+	const struct catalog *c = catalog_current();
 	const WSAPROTOCOLCHAIN *pc;
 	const struct catalog_entry *e;
 	int i;
 
-	if (in == NULL || pass == NULL)
+	if (in == NULL)
 		return WSAEFAULT;
+	if (in == memo.in && self == memo.self && catalog_owns(c, in)) {
+		*out = memo.e;
+		*base = memo.base;
+		return 0;
+	}
 	pc = &in->ProtocolChain;
 	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN ||
 	    chain_repeats(pc) || (i = chain_position(pc, self)) < 0 ||
 	    i + 1 >= pc->ChainLen)
 		return WSAEINVAL;
-	e = catalog_by_id(catalog_current(), pc->ChainEntries[i + 1]);
+	e = catalog_by_id(c, pc->ChainEntries[i + 1]);
 	if (e == NULL)
 		return WSAEINVAL;
-	if (i + 1 == pc->ChainLen - 1) {
+	*out = e;
+	*base = i + 1 == pc->ChainLen - 1;
+	if (catalog_owns(c, in)) {
+		memo.in = in;
+		memo.e = e;
+		memo.self = self;
+		memo.base = *base;
+	}
+	return 0;
+}
+
+/* The catalog entry below self in the chain, and the struct to pass it. */
+static int
+next_entry(LPWSAPROTOCOL_INFOW in, DWORD self,
+    const struct catalog_entry **out, LPWSAPROTOCOL_INFOW pass)
+{
+	int err, base;
+
+	if (pass == NULL)
+		return WSAEFAULT;
+	if ((err = next_of(in, self, out, &base)) != 0)
+		return err;
+	if (base) {
 		/* The base never sees a chain: its own entry, and the token. */
-		*pass = e->info;
+		*pass = (*out)->info;
 		pass->dwProviderReserved = in->dwProviderReserved;
 	} else {
 		*pass = *in;
 	}
-	*out = e;
 	return 0;
 }
 
@@ -786,6 +827,34 @@ WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 		return SOCKET_ERROR;
 	}
 	return 0;
+}
+
+WSPSHIM_EXPORT LPWSAPROTOCOL_INFOW WSPAPI
+WSPShimNextProtocol(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno)
+{
+	const struct catalog_entry *e;
+	int err, base;
+
+	if ((err = next_of(lpProtocolInfo, dwSelfCatalogEntryId, &e,
+	    &base)) != 0)
+		goto fail;
+	if (!base)
+		return lpProtocolInfo;	/* the same struct, unmodified */
+	if (lpProtocolInfo->dwProviderReserved == 0)
+		return (LPWSAPROTOCOL_INFOW)(uintptr_t)&e->info;
+	/* A token travels with a copy of the base's entry. */
+	if (lpScratch == NULL) {
+		err = WSAEFAULT;
+		goto fail;
+	}
+	*lpScratch = e->info;
+	lpScratch->dwProviderReserved = lpProtocolInfo->dwProviderReserved;
+	return lpScratch;
+fail:
+	if (lpErrno != NULL)
+		*lpErrno = err;
+	return NULL;
 }
 
 WSPSHIM_EXPORT int WSPAPI

@@ -333,6 +333,18 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  * with WSAEINVAL (the id is not in the chain, or is its last entry, or
  * the chain names an entry twice) or WSAEFAULT.
  *
+ * WSPShimNextProtocol: the same rule without a copy, for WSPSocket's hot
+ * path: the struct to pass down itself.  That is lpProtocolInfo when the
+ * next provider is a layer, the catalog's own entry of the base when it is
+ * the base, and, only when lpProtocolInfo carries a token, *lpScratch
+ * filled with the base's entry and that token.  What it returns is [in]
+ * for every provider below (the catalog's entries are read-only memory).
+ * NULL with *lpErrno as WSPShimNextProtocolInfo's errors (WSAEFAULT also
+ * when a token needs lpScratch and it is NULL).  Asked for a struct of the
+ * catalog itself, as the core and the layers above pass, it is a pointer
+ * comparison and a per-thread memo (about 20 instructions); a copy made
+ * by WSPShimNextProtocolInfo is checked in full each time.
+ *
  * WSPShimStartNextProvider: the same, and also load and start the next
  * provider (its WSPStartup with that struct), filling *lpNextProcTable.
  * The layer balances each success by calling lpNextProcTable->lpWSPCleanup
@@ -358,6 +370,9 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
 int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpNextProtocolInfo,
     LPINT lpErrno);
+LPWSAPROTOCOL_INFOW WSPAPI WSPShimNextProtocol(
+    LPWSAPROTOCOL_INFOW lpProtocolInfo, DWORD dwSelfCatalogEntryId,
+    LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno);
 int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);

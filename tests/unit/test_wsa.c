@@ -2723,3 +2723,157 @@ Test(startup, concurrent_first_starts_all_succeed, .timeout = 120)
 		    WEXITSTATUS(status), RACERS);
 	}
 }
+
+/* --- WSPShimNextProtocol: the struct a layer passes down ---------------- */
+
+#define NEXT_TOP	2000u	/* the layers of next_catalog's chain */
+#define NEXT_MID	2001u
+#define NEXT_CHAIN	3000u
+#define NEXT_BASE	CATALOG_FIRST_ID	/* TCP, the first base entry */
+
+static struct catalog_entry next_entries[4];
+static struct catalog next_cat = { .count = 4, .entries = next_entries };
+
+/* Put in force a catalog of TCP's base entry, a chain over it (NEXT_TOP
+ * then NEXT_MID then the base) and the two layers' own entries. */
+static void
+next_catalog(void)
+{
+	const struct catalog_entry *tcp = catalog_by_id(catalog_builtin(),
+	    NEXT_BASE);
+	WSAPROTOCOLCHAIN *pc;
+	int i;
+
+	cr_assert_not_null(tcp);
+	next_entries[0] = *tcp;
+	next_entries[1] = *tcp;
+	next_entries[1].info.dwCatalogEntryId = NEXT_CHAIN;
+	pc = &next_entries[1].info.ProtocolChain;
+	pc->ChainLen = 3;
+	pc->ChainEntries[0] = NEXT_TOP;
+	pc->ChainEntries[1] = NEXT_MID;
+	pc->ChainEntries[2] = NEXT_BASE;
+	for (i = 2; i < 4; i++) {
+		next_entries[i] = *tcp;
+		next_entries[i].info.dwCatalogEntryId = i == 2 ? NEXT_TOP :
+		    NEXT_MID;
+		pc = &next_entries[i].info.ProtocolChain;
+		pc->ChainLen = LAYERED_PROTOCOL;
+		pc->ChainEntries[0] = next_entries[i].info.dwCatalogEntryId;
+	}
+	catalog_set_current(&next_cat);
+}
+
+Test(next, a_layer_above_a_layer_passes_the_same_struct)
+{
+	LPWSAPROTOCOL_INFOW chain;
+	WSAPROTOCOL_INFOW scratch, copy;
+	int err = 0;
+
+	next_catalog();
+	chain = &next_entries[1].info;
+	/* Asked twice: the second answer comes from the memo. */
+	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, &scratch, &err),
+	    chain);
+	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, &scratch, &err),
+	    chain);
+	/* A copy is checked in full and passed on as it is, too. */
+	copy = *chain;
+	cr_assert_eq(WSPShimNextProtocol(&copy, NEXT_TOP, NULL, &err), &copy);
+	cr_assert_eq(err, 0);
+}
+
+Test(next, the_last_layer_passes_the_catalogs_base_entry)
+{
+	LPWSAPROTOCOL_INFOW chain, got;
+	WSAPROTOCOL_INFOW copy;
+	int err = 0, i;
+
+	next_catalog();
+	chain = &next_entries[1].info;
+	for (i = 0; i < 2; i++) {
+		got = WSPShimNextProtocol(chain, NEXT_MID, NULL, &err);
+		cr_assert_eq(got, &next_entries[0].info, "round %d", i);
+	}
+	copy = *chain;
+	cr_assert_eq(WSPShimNextProtocol(&copy, NEXT_MID, NULL, &err),
+	    &next_entries[0].info);
+	/* The memo is per (struct, layer): the top layer still gets the
+	 * chain after the last one asked. */
+	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, NULL, &err), chain);
+}
+
+Test(next, a_token_travels_with_a_copy_of_the_base_entry)
+{
+	WSAPROTOCOL_INFOW chain, scratch, want;
+	LPWSAPROTOCOL_INFOW got;
+	int err = 0;
+
+	next_catalog();
+	chain = next_entries[1].info;
+	chain.dwProviderReserved = 0xa8001234u;
+	memset(&scratch, 0x5a, sizeof(scratch));
+	got = WSPShimNextProtocol(&chain, NEXT_MID, &scratch, &err);
+	cr_assert_eq(got, &scratch);
+	want = next_entries[0].info;
+	want.dwProviderReserved = 0xa8001234u;
+	cr_assert_arr_eq(&scratch, &want, sizeof(want));
+	/* Above a layer, the chain struct with its token goes as it is. */
+	cr_assert_eq(WSPShimNextProtocol(&chain, NEXT_TOP, &scratch, &err),
+	    &chain);
+	/* No room for the copy. */
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&chain, NEXT_MID, NULL, &err));
+	cr_assert_eq(err, WSAEFAULT);
+}
+
+Test(next, bad_requests_are_refused)
+{
+	WSAPROTOCOL_INFOW chain, scratch;
+	int err;
+
+	next_catalog();
+	chain = next_entries[1].info;
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(NULL, NEXT_TOP, &scratch, &err));
+	cr_assert_eq(err, WSAEFAULT);
+	err = 0;	/* not in the chain */
+	cr_assert_null(WSPShimNextProtocol(&chain, 4242, &scratch, &err));
+	cr_assert_eq(err, WSAEINVAL);
+	err = 0;	/* the base is last: nothing below it */
+	cr_assert_null(WSPShimNextProtocol(&chain, NEXT_BASE, &scratch,
+	    &err));
+	cr_assert_eq(err, WSAEINVAL);
+	err = 0;	/* a base entry is no chain */
+	cr_assert_null(WSPShimNextProtocol(&next_entries[0].info, NEXT_TOP,
+	    &scratch, &err));
+	cr_assert_eq(err, WSAEINVAL);
+	chain.ProtocolChain.ChainEntries[1] = NEXT_TOP;	/* named twice */
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&chain, NEXT_TOP, &scratch, &err));
+	cr_assert_eq(err, WSAEINVAL);
+	chain = next_entries[1].info;	/* names an entry that is not there */
+	chain.ProtocolChain.ChainEntries[2] = 9999;
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&chain, NEXT_MID, &scratch, &err));
+	cr_assert_eq(err, WSAEINVAL);
+	/* lpErrno may be NULL. */
+	cr_assert_null(WSPShimNextProtocol(NULL, NEXT_TOP, &scratch, NULL));
+}
+
+Test(next, the_memo_does_not_outlive_a_changed_copy)
+{
+	WSAPROTOCOL_INFOW copy;
+	int err = 0;
+
+	next_catalog();
+	copy = next_entries[1].info;
+	cr_assert_eq(WSPShimNextProtocol(&copy, NEXT_MID, NULL, &err),
+	    &next_entries[0].info);
+	/* The same address, new content: judged afresh. */
+	copy.ProtocolChain.ChainLen = 2;
+	copy.ProtocolChain.ChainEntries[1] = NEXT_BASE;
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&copy, NEXT_MID, NULL, &err));
+	cr_assert_eq(err, WSAEINVAL);
+}
