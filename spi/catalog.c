@@ -196,16 +196,6 @@ catalog_in_range(const WSAPROTOCOL_INFOW *e, int protocol)
 	return protocol >= lo && protocol <= lo + e->iProtocolMaxOffset;
 }
 
-/* Whether info is the struct of one of c's own entries. */
-int
-catalog_owns(const struct catalog *c, const WSAPROTOCOL_INFOW *info)
-{
-	uintptr_t off = (uintptr_t)info - (uintptr_t)&c->entries[0].info;
-
-	return off < c->count * sizeof(c->entries[0]) &&
-	    off % sizeof(c->entries[0]) == 0;
-}
-
 /* The entry with this id, or NULL. */
 const struct catalog_entry *
 catalog_by_id(const struct catalog *c, DWORD id)

@@ -10,6 +10,7 @@
 #define WSPSHIM_CATALOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <wspshim/ws2spi.h>
 
 #define CATALOG_FIRST_ID	1001
@@ -46,7 +47,14 @@ extern const GUID catalog_base_guid;
 /* The entry with this id, or NULL. */
 /* Whether info is the struct of one of c's own entries (so immutable, and
  * never freed: catalogs in force are not). */
-int catalog_owns(const struct catalog *c, const WSAPROTOCOL_INFOW *info);
+static inline int
+catalog_owns(const struct catalog *c, const WSAPROTOCOL_INFOW *info)
+{
+	uintptr_t off = (uintptr_t)info - (uintptr_t)&c->entries[0].info;
+
+	return off < c->count * sizeof(c->entries[0]) &&
+	    off % sizeof(c->entries[0]) == 0;
+}
 
 const struct catalog_entry *catalog_by_id(const struct catalog *c,
     DWORD id);

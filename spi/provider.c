@@ -753,12 +753,15 @@ static int
 next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
     int *base)
 {
+	/* One slot per position in a chain: every layer of a chain has
+	 * its own. */
 	static __thread struct {
 		const WSAPROTOCOL_INFOW	*in;
 		const struct catalog_entry *e;
 		DWORD			self;
 		int			base;
-	} memo __attribute__((tls_model("initial-exec")));
+	} memos[MAX_PROTOCOL_CHAIN]
+	    __attribute__((tls_model("initial-exec")));
 	const struct catalog *c = catalog_current();
 	const WSAPROTOCOLCHAIN *pc;
 	const struct catalog_entry *e;
@@ -766,15 +769,16 @@ next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
 
 	if (in == NULL)
 		return WSAEFAULT;
-	if (in == memo.in && self == memo.self && catalog_owns(c, in)) {
-		*out = memo.e;
-		*base = memo.base;
-		return 0;
-	}
 	pc = &in->ProtocolChain;
 	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN ||
-	    chain_repeats(pc) || (i = chain_position(pc, self)) < 0 ||
-	    i + 1 >= pc->ChainLen)
+	    (i = chain_position(pc, self)) < 0 || i + 1 >= pc->ChainLen)
+		return WSAEINVAL;
+	if (in == memos[i].in && self == memos[i].self && catalog_owns(c, in)) {
+		*out = memos[i].e;
+		*base = memos[i].base;
+		return 0;
+	}
+	if (chain_repeats(pc))
 		return WSAEINVAL;
 	e = catalog_by_id(c, pc->ChainEntries[i + 1]);
 	if (e == NULL)
@@ -782,10 +786,10 @@ next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
 	*out = e;
 	*base = i + 1 == pc->ChainLen - 1;
 	if (catalog_owns(c, in)) {
-		memo.in = in;
-		memo.e = e;
-		memo.self = self;
-		memo.base = *base;
+		memos[i].in = in;
+		memos[i].e = e;
+		memos[i].self = self;
+		memos[i].base = *base;
 	}
 	return 0;
 }

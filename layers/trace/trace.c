@@ -1203,7 +1203,7 @@ static SOCKET WSPAPI
 tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
     GROUP g, DWORD flags, LPINT err)
 {
-	WSAPROTOCOL_INFOW pass;
+	WSAPROTOCOL_INFOW pass, *next;
 	struct tinst *in;
 	struct tcall c;
 	SOCKET lower;
@@ -1213,10 +1213,10 @@ tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
 		return INVALID_SOCKET;
 	}
-	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+	if ((next = WSPShimNextProtocol(info, in->self, &pass, err)) == NULL)
 		return INVALID_SOCKET;
 	traced = tc_begin(&c, NULL, T_SOCKET, K_SOCKET);
-	lower = in->next.lpWSPSocket(af, type, protocol, &pass, g, flags,
+	lower = in->next.lpWSPSocket(af, type, protocol, next, g, flags,
 	    err);
 	fd = lower == INVALID_SOCKET ? -1 : lower_fd(in, lower);
 	if (!traced)
