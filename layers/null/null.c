@@ -122,7 +122,7 @@ static SOCKET WSPAPI
 null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
     GROUP g, DWORD flags, LPINT err)
 {
-	WSAPROTOCOL_INFOW pass;
+	WSAPROTOCOL_INFOW scratch, *next;
 	struct ninst *in;
 	SOCKET lower;
 
@@ -130,10 +130,11 @@ null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
 		return INVALID_SOCKET;
 	}
-	/* The struct for below: keeps dwProviderReserved (a dup token). */
-	if (WSPShimNextProtocolInfo(info, in->self, &pass, err) != 0)
+	/* The struct for below, with no copy unless it carries a token. */
+	next = WSPShimNextProtocol(info, in->self, &scratch, err);
+	if (next == NULL)
 		return INVALID_SOCKET;
-	lower = in->next.lpWSPSocket(af, type, protocol, &pass, g, flags, err);
+	lower = in->next.lpWSPSocket(af, type, protocol, next, g, flags, err);
 	return nwrap(in, lower, err);
 }
 
