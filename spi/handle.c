@@ -56,7 +56,7 @@ struct handle_slot {
 	_Atomic uint32_t	catalog_id;
 	_Atomic SOCKET		handle;		/* 0 while free */
 	_Atomic uintptr_t	ctx;
-	uint64_t		pad;		/* to the 32 bytes a slot spans */
+	uint64_t		pad;		/* to 32 bytes */
 };
 
 _Static_assert(sizeof(SOCKET) == 8, "handles need a 64-bit SOCKET");
