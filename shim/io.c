@@ -112,17 +112,6 @@ shim_direct_failed(void)
 	return rc_ < 0 ? shim_direct_failed() : rc_;			\
 } while (0)
 
-/* Whether a non-NULL table value takes the direct path: a socket whose
- * chain is the base alone, called from outside the chain (an adoption
- * marker, a protected descriptor or a call from inside a provider takes
- * the general path). */
-static inline int
-shim_direct(const struct wsock *slot)
-{
-	return fdtab_is_sock(slot) && slot->chain->base_only &&
-	    wsp_tls.depth == 0;
-}
-
 /* Whether op sends. */
 static inline int
 shim_io_sends(enum shim_io_op op)
@@ -132,12 +121,12 @@ shim_io_sends(enum shim_io_op op)
 }
 
 /*
- * The managed half of the single-buffer hooks, out of line: a hook's
- * pass-through path is then a bounds check, a load and a jump to libc,
- * with no frame to set up.  slot is what the fd table held (a socket or a
- * marker).
+ * The managed half of the single-buffer hooks.  slot is what the fd table
+ * held (a socket or a marker).  Always inlined into one small wrapper per
+ * operation below, so op is a constant in each copy: no switch on it, no
+ * name lookup, and no arguments the operation does not use.
  */
-static __attribute__((noinline)) ssize_t
+static inline __attribute__((always_inline)) ssize_t
 shim_io1(enum shim_io_op op, struct wsock *slot, int fd, void *buf,
     size_t n, int flags, struct sockaddr *addr, socklen_t alen,
     socklen_t *palen)
@@ -148,7 +137,7 @@ shim_io1(enum shim_io_op op, struct wsock *slot, int fd, void *buf,
 
 	/* read() of 0 bytes returns at once without taking a datagram;
 	 * recv() of 0 bytes would take one, so it stays native. */
-	if (ws == NULL || (op == IO_READ && n == 0))
+	if (unlikely(ws == NULL) || (op == IO_READ && n == 0))
 		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
 	b = shim_buf(buf, n);
 	if (shim_io_sends(op))
@@ -160,6 +149,195 @@ shim_io1(enum shim_io_op op, struct wsock *slot, int fd, void *buf,
 	if (unlikely(rc < 0) && shim_stale(fd))
 		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
 	return rc;
+}
+
+/*
+ * A single-buffer call on its way down a chain.  The chain gets pointers
+ * into it, so the compiler keeps the record in memory across the call:
+ * the path that succeeds then saves no registers for the arguments that
+ * only a failure needs again.
+ */
+struct shim_io_call {
+	WSABUF		b;
+	DWORD		done;		/* bytes sent or received */
+	DWORD		fl;		/* a receive's flags, in and out */
+	int		err;
+	int		fd;
+	int		flags;		/* as the program gave them */
+	socklen_t	alen;
+	size_t		n;		/* the length before WSABUF's clamp */
+	struct sockaddr	*addr;
+	socklen_t	*palen;
+};
+
+/* After the chain failed: errno and WSAGetLastError, and the native call
+ * again when the descriptor was stale (see shim_stale). */
+static __attribute__((noinline, cold)) ssize_t
+shim_io1_failed(enum shim_io_op op, struct shim_io_call *c)
+{
+	shim_fail(c->err);
+	if (!shim_stale(c->fd))
+		return -1;
+	return shim_io_native(op, c->fd, c->b.buf, c->n, c->flags, c->addr,
+	    c->alen, c->palen);
+}
+
+/*
+ * The managed half for a socket called from outside the chain (the hook
+ * checked both): shim_resolve(), shim_enter() and shim_leave() with what
+ * the hook knows folded in (depth is 0, so it becomes 1 and 0 again).
+ */
+static inline __attribute__((always_inline)) ssize_t
+shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
+    size_t n, int flags, struct sockaddr *addr, socklen_t alen,
+    socklen_t *palen)
+{
+	struct shim_io_call c;
+	int rc;
+
+	c.b = shim_buf(buf, n);
+	c.done = 0;
+	c.fd = fd;
+	c.flags = flags;
+	c.n = n;
+	if (op == IO_SENDTO || op == IO_RECVFROM) {
+		c.addr = addr;
+		c.alen = alen;
+		c.palen = palen;
+	}
+	wsp_tls.call = shim_io_name[op];
+	wsp_tls.call_base = ws->base;
+	wsp_tls.call_fd = fd;
+	wsp_tls.depth = 1;
+	errmap_clear_native();
+	switch (op) {
+	case IO_SEND:
+	case IO_WRITE:
+		rc = ws->procs->lpWSPSend(ws->handle, &c.b, 1, &c.done,
+		    (DWORD)flags, NULL, NULL, NULL, &c.err);
+		break;
+	case IO_SENDTO:
+		rc = ws->procs->lpWSPSendTo(ws->handle, &c.b, 1, &c.done,
+		    (DWORD)flags, addr, (int)alen, NULL, NULL, NULL, &c.err);
+		break;
+	case IO_RECVFROM:
+		/* the length pointer as it is: the kernel judges it */
+		c.fl = (DWORD)flags;
+		rc = ws->procs->lpWSPRecvFrom(ws->handle, &c.b, 1, &c.done,
+		    &c.fl, addr, (LPINT)palen, NULL, NULL, NULL, &c.err);
+		break;
+	default:
+		c.fl = (DWORD)flags;
+		rc = ws->procs->lpWSPRecv(ws->handle, &c.b, 1, &c.done, &c.fl,
+		    NULL, NULL, NULL, &c.err);
+		break;
+	}
+	wsp_tls.depth = 0;
+	wsp_tls.call_base = 0;
+	if (likely(rc == 0))
+		return (ssize_t)c.done;
+	return shim_io1_failed(op, &c);
+}
+
+/* Whether a non-NULL table value is a socket called from outside the
+ * chain: the managed calls the hooks take the short way. */
+static inline int
+shim_chain_call(const struct wsock *slot)
+{
+	return fdtab_is_sock(slot) && wsp_tls.depth == 0;
+}
+
+/*
+ * The per-operation managed halves, out of line: a hook's pass-through
+ * path is then a bounds check, a load and a jump to libc, with no frame to
+ * set up.  Each takes the hook's own arguments in the hook's order, slot
+ * last, so the hook reaches it with one register move and a jump.
+ */
+#define SHIM_MANAGED	static __attribute__((noinline)) ssize_t
+
+SHIM_MANAGED
+shim_send1(int fd, const void *buf, size_t n, int flags, struct wsock *slot)
+{
+	return shim_io1(IO_SEND, slot, fd, (void *)(uintptr_t)buf, n, flags,
+	    NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_sendto1(int fd, const void *buf, size_t n, int flags,
+    const struct sockaddr *addr, socklen_t len, struct wsock *slot)
+{
+	return shim_io1(IO_SENDTO, slot, fd, (void *)(uintptr_t)buf, n, flags,
+	    (struct sockaddr *)(uintptr_t)addr, len, NULL);
+}
+
+SHIM_MANAGED
+shim_recv1(int fd, void *buf, size_t n, int flags, struct wsock *slot)
+{
+	return shim_io1(IO_RECV, slot, fd, buf, n, flags, NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_recvfrom1(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+    socklen_t *len, struct wsock *slot)
+{
+	return shim_io1(IO_RECVFROM, slot, fd, buf, n, flags, addr, 0, len);
+}
+
+SHIM_MANAGED
+shim_read1(int fd, void *buf, size_t n, struct wsock *slot)
+{
+	return shim_io1(IO_READ, slot, fd, buf, n, 0, NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_write1(int fd, const void *buf, size_t n, struct wsock *slot)
+{
+	return shim_io1(IO_WRITE, slot, fd, (void *)(uintptr_t)buf, n, 0, NULL,
+	    0, NULL);
+}
+
+/* The same for a socket called from outside the chain, the common case. */
+SHIM_MANAGED
+shim_send_chain(int fd, const void *buf, size_t n, int flags,
+    struct wsock *ws)
+{
+	return shim_io1_chain(IO_SEND, ws, fd, (void *)(uintptr_t)buf, n,
+	    flags, NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_sendto_chain(int fd, const void *buf, size_t n, int flags,
+    const struct sockaddr *addr, socklen_t len, struct wsock *ws)
+{
+	return shim_io1_chain(IO_SENDTO, ws, fd, (void *)(uintptr_t)buf, n,
+	    flags, (struct sockaddr *)(uintptr_t)addr, len, NULL);
+}
+
+SHIM_MANAGED
+shim_recv_chain(int fd, void *buf, size_t n, int flags, struct wsock *ws)
+{
+	return shim_io1_chain(IO_RECV, ws, fd, buf, n, flags, NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_recvfrom_chain(int fd, void *buf, size_t n, int flags,
+    struct sockaddr *addr, socklen_t *len, struct wsock *ws)
+{
+	return shim_io1_chain(IO_RECVFROM, ws, fd, buf, n, flags, addr, 0,
+	    len);
+}
+
+SHIM_MANAGED
+shim_read_chain(int fd, void *buf, size_t n, struct wsock *ws)
+{
+	return shim_io1_chain(IO_READ, ws, fd, buf, n, 0, NULL, 0, NULL);
+}
+
+SHIM_MANAGED
+shim_write_chain(int fd, const void *buf, size_t n, struct wsock *ws)
+{
+	return shim_io1_chain(IO_WRITE, ws, fd, (void *)(uintptr_t)buf, n, 0,
+	    NULL, 0, NULL);
 }
 
 /* The managed half of readv and writev. */
@@ -194,10 +372,12 @@ send(int fd, const void *buf, size_t n, int flags)
 
 	if (likely(slot == NULL))
 		return libc.send(fd, buf, n, flags);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.send(fd, buf, n, flags));
-	return shim_io1(IO_SEND, slot, fd, (void *)(uintptr_t)buf, n, flags,
-	    NULL, 0, NULL);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.send(fd, buf, n, flags));
+		return shim_send_chain(fd, buf, n, flags, slot);
+	}
+	return shim_send1(fd, buf, n, flags, slot);
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -208,10 +388,12 @@ sendto(int fd, const void *buf, size_t n, int flags,
 
 	if (likely(slot == NULL))
 		return libc.sendto(fd, buf, n, flags, addr, len);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.sendto(fd, buf, n, flags, addr, len));
-	return shim_io1(IO_SENDTO, slot, fd, (void *)(uintptr_t)buf, n, flags,
-	    (struct sockaddr *)(uintptr_t)addr, len, NULL);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.sendto(fd, buf, n, flags, addr, len));
+		return shim_sendto_chain(fd, buf, n, flags, addr, len, slot);
+	}
+	return shim_sendto1(fd, buf, n, flags, addr, len, slot);
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -221,9 +403,12 @@ recv(int fd, void *buf, size_t n, int flags)
 
 	if (likely(slot == NULL))
 		return libc.recv(fd, buf, n, flags);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.recv(fd, buf, n, flags));
-	return shim_io1(IO_RECV, slot, fd, buf, n, flags, NULL, 0, NULL);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.recv(fd, buf, n, flags));
+		return shim_recv_chain(fd, buf, n, flags, slot);
+	}
+	return shim_recv1(fd, buf, n, flags, slot);
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -234,9 +419,12 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
 
 	if (likely(slot == NULL))
 		return libc.recvfrom(fd, buf, n, flags, addr, len);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.recvfrom(fd, buf, n, flags, addr, len));
-	return shim_io1(IO_RECVFROM, slot, fd, buf, n, flags, addr, 0, len);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.recvfrom(fd, buf, n, flags, addr, len));
+		return shim_recvfrom_chain(fd, buf, n, flags, addr, len, slot);
+	}
+	return shim_recvfrom1(fd, buf, n, flags, addr, len, slot);
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -246,9 +434,14 @@ read(int fd, void *buf, size_t n)
 
 	if (likely(slot == NULL))
 		return libc.read(fd, buf, n);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.read(fd, buf, n));
-	return shim_io1(IO_READ, slot, fd, buf, n, 0, NULL, 0, NULL);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.read(fd, buf, n));
+		/* read() of 0 bytes stays native (see shim_io1). */
+		if (n != 0)
+			return shim_read_chain(fd, buf, n, slot);
+	}
+	return shim_read1(fd, buf, n, slot);
 }
 
 WSPSHIM_EXPORT ssize_t
@@ -258,10 +451,12 @@ write(int fd, const void *buf, size_t n)
 
 	if (likely(slot == NULL))
 		return libc.write(fd, buf, n);
-	if (shim_direct(slot))
-		SHIM_DIRECT(libc.write(fd, buf, n));
-	return shim_io1(IO_WRITE, slot, fd, (void *)(uintptr_t)buf, n, 0, NULL,
-	    0, NULL);
+	if (likely(shim_chain_call(slot))) {
+		if (slot->chain->base_only)
+			SHIM_DIRECT(libc.write(fd, buf, n));
+		return shim_write_chain(fd, buf, n, slot);
+	}
+	return shim_write1(fd, buf, n, slot);
 }
 
 WSPSHIM_EXPORT ssize_t

@@ -147,18 +147,30 @@ _Static_assert(((SOCKET)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) - 1 <=
 /* Generations start at 256, so every handle is at least 2^32. */
 static _Atomic uint64_t base_gen = 256;
 
-/* The socket a handle names, or NULL for a stale or foreign handle. */
+/*
+ * The socket a handle names, or NULL for a stale or foreign handle.  The
+ * struct's own handle is 0 or a live handle (at least HANDLE_MIN, 2 modulo
+ * 4, naming this very struct), so once the tag rules out 0, comparing it
+ * with s is the whole check.  pool_at_fast() with the object size as a
+ * constant: one load for the chunk, a multiply by an immediate.
+ */
 static inline struct base_sock *
 base_get(SOCKET s)
 {
+	uint32_t i = (uint32_t)((s >> BASE_H_IDX_SHIFT) & BASE_H_IDX_MASK);
+	unsigned char *c;
 	struct base_sock *bs;
 
-	if ((s & 3) != BASE_H_TAG || s < HANDLE_MIN)
+	if ((s & 3) != BASE_H_TAG)
 		return NULL;
-	bs = pool_at_fast(&base_pool,
-	    (uint32_t)((s >> BASE_H_IDX_SHIFT) & BASE_H_IDX_MASK));
-	if (bs == NULL ||
-	    atomic_load_explicit(&bs->self, memory_order_acquire) != s)
+	c = atomic_load_explicit(&base_pool.chunks[i >> POOL_CHUNK_SHIFT],
+	    memory_order_acquire);
+	if (c == NULL)
+		return NULL;
+	bs = (struct base_sock *)(void *)(c + POOL_HDR +
+	    (size_t)(i & ((1u << POOL_CHUNK_SHIFT) - 1)) *
+	    POOL_OBJSIZE(struct base_sock));
+	if (atomic_load_explicit(&bs->self, memory_order_acquire) != s)
 		return NULL;
 	return bs;
 }
@@ -175,6 +187,16 @@ base_fd(struct base_sock *bs)
 {
 	if (wsp_tls.call_base != 0 && wsp_tls.call_base ==
 	    atomic_load_explicit(&bs->self, memory_order_relaxed))
+		return wsp_tls.call_fd;
+	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
+}
+
+/* base_fd() on the data path, where base_get() just found bs for s: s is
+ * not 0, and is the handle the shim recorded exactly when it is bs's. */
+static inline int
+base_fd_of(SOCKET s, struct base_sock *bs)
+{
+	if (wsp_tls.call_base == s)
 		return wsp_tls.call_fd;
 	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
 }
@@ -854,10 +876,10 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		return base_fail(lpErrno, WSAEFAULT);
 	if (dwBufferCount == 1) {
 		if (lpTo == NULL)
-			n = libc.send(base_fd(bs), lpBuffers->buf,
+			n = libc.send(base_fd_of(s, bs), lpBuffers->buf,
 			    lpBuffers->len, (int)dwFlags);
 		else
-			n = libc.sendto(base_fd(bs), lpBuffers->buf,
+			n = libc.sendto(base_fd_of(s, bs), lpBuffers->buf,
 			    lpBuffers->len, (int)dwFlags, lpTo, tolen);
 	} else {
 		if (dwBufferCount > IOV_MAX)
@@ -895,6 +917,37 @@ base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 }
 
 /*
+ * WSPRecv and WSPRecvFrom past the one-buffer cases: recvmsg() into the
+ * WSABUFs (out of line, so the one-buffer paths keep a small frame).
+ */
+static BASE_OUTLINE int
+base_rcv_msg(struct base_sock *bs, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPINT lpErrno)
+{
+	socklen_t fromlen = 0;
+	ssize_t n;
+	int oflags = 0;
+
+	if (lpFrom != NULL) {
+		if (lpFromlen == NULL)
+			return base_fail(lpErrno, WSAEFAULT);
+		fromlen = (socklen_t)*lpFromlen;
+	}
+	if (dwBufferCount > IOV_MAX)
+		return base_fail(lpErrno, WSAEINVAL);
+	n = base_recvv(base_fd(bs), lpBuffers, dwBufferCount, (int)*lpFlags,
+	    lpFrom, &fromlen, &oflags);
+	if (n < 0)
+		return base_fail_errno(lpErrno);
+	*lpNumberOfBytesRecvd = (DWORD)n;
+	*lpFlags = (DWORD)oflags;
+	if (lpFrom != NULL)
+		*lpFromlen = (INT)fromlen;
+	return 0;
+}
+
+/*
  * WSPRecv and WSPRecvFrom: 0, the bytes received and recvmsg()'s msg_flags
  * in *lpFlags, or SOCKET_ERROR.  One buffer on a stream socket is a plain
  * recv(), which has no flags to report.
@@ -906,9 +959,7 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
 {
 	struct base_sock *bs;
-	socklen_t fromlen = 0;
 	ssize_t n;
-	int oflags = 0;
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
@@ -917,6 +968,9 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	if (lpNumberOfBytesRecvd == NULL || lpFlags == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
+	if (dwBufferCount != 1)
+		return base_rcv_msg(bs, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpErrno);
 	/*
 	 * One buffer on a stream socket is a plain recv(); one buffer with an
 	 * address is a plain recvfrom() with the caller's length pointer,
@@ -924,35 +978,20 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	 * refused after the data arrives, as without us; no flags come
 	 * back that way).
 	 */
-	if (dwBufferCount == 1 && lpFrom != NULL) {
-		n = libc.recvfrom(base_fd(bs), lpBuffers->buf, lpBuffers->len,
-		    (int)*lpFlags, lpFrom, (socklen_t *)lpFromlen);
-		if (n < 0)
-			return base_fail_errno(lpErrno);
-		*lpNumberOfBytesRecvd = (DWORD)n;
-		*lpFlags = 0;
-		return 0;
-	}
-	if (lpFrom != NULL) {
-		if (lpFromlen == NULL)
-			return base_fail(lpErrno, WSAEFAULT);
-		fromlen = (socklen_t)*lpFromlen;
-	}
-	if (dwBufferCount == 1 && bs->info->iSocketType == SOCK_STREAM) {
-		n = libc.recv(base_fd(bs), lpBuffers->buf, lpBuffers->len,
-		    (int)*lpFlags);
-	} else {
-		if (dwBufferCount > IOV_MAX)
-			return base_fail(lpErrno, WSAEINVAL);
-		n = base_recvv(base_fd(bs), lpBuffers, dwBufferCount,
-		    (int)*lpFlags, lpFrom, &fromlen, &oflags);
-	}
+	if (lpFrom != NULL)
+		n = libc.recvfrom(base_fd_of(s, bs), lpBuffers->buf,
+		    lpBuffers->len, (int)*lpFlags, lpFrom,
+		    (socklen_t *)lpFromlen);
+	else if (bs->info->iSocketType == SOCK_STREAM)
+		n = libc.recv(base_fd_of(s, bs), lpBuffers->buf,
+		    lpBuffers->len, (int)*lpFlags);
+	else
+		return base_rcv_msg(bs, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpErrno);
 	if (n < 0)
 		return base_fail_errno(lpErrno);
 	*lpNumberOfBytesRecvd = (DWORD)n;
-	*lpFlags = (DWORD)oflags;
-	if (lpFrom != NULL)
-		*lpFromlen = (INT)fromlen;
+	*lpFlags = 0;
 	return 0;
 }
 

@@ -5,17 +5,31 @@
  * (the pool holds at most 1 << 22 objects) and its generation above.
  * Generations come from one process-wide counter and start at 256, so every
  * handle is a multiple of 4, at least HANDLE_MIN, and never handed out twice
- * (the 40-bit counter wraps after 2^40 creations).  A slot's generation is 0
- * while it is free; pool_get() zeroes it, so a handle can only match the
- * slot during the life it was made for.
+ * (the 40-bit counter wraps after 2^40 creations).
  *
- * Reads are validated, seqlock style: load the generation (acquire), load
- * the fields, fence (acquire), load the generation again.  A slot closed and
- * reused in between shows a different generation, so a query never returns
- * another socket's context.  Closing is one compare-and-swap of the
- * generation to 0: of two racing closes, exactly one wins.
+ * Slots live in a flat pool (see pool.h): slot i at base + i * 32, in one
+ * reservation made on the first handle_create(), read-only zero pages until
+ * handed out and never unmapped.  A live slot holds its whole handle; a
+ * free one holds 0 (pool_get() zeroes it).  Any 64-bit value names a slot,
+ * the one at base + (value << 3 & mask): so a value is a live handle
+ * exactly when the slot it names holds it, with no other check.  Slot 0,
+ * which the pool never hands out, holds 4, a value that names slot 1 (a
+ * zero slot 0 would match the value 0).  Until the first handle exists the
+ * table is handle_empty, two static slots with the same property.  Layers
+ * read the table directly, inline, through the exported descriptor
+ * WSPShimHandleTable (WSPShimHandleContext in ws2spi.h): its mask is
+ * published after its slots pointer, and read before it, so a reader never
+ * pairs the large mask with the small table.
+ *
+ * Reads are validated, seqlock style: load the handle (acquire), load the
+ * fields, fence (acquire), load the handle again.  A slot closed and reused
+ * in between holds a different handle, so a query never returns another
+ * socket's context.  Closing is one compare-and-swap of the handle to 0,
+ * after a plain compare (the pages of a slot never handed out are
+ * read-only): of two racing closes, exactly one wins.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <wspshim/ws2spi.h>
@@ -30,21 +44,75 @@
 #define HANDLE_GEN_MASK		(((uint64_t)1 << (64 - HANDLE_GEN_SHIFT)) - 1)
 #define HANDLE_GEN_MIN		((uint64_t)1 << (32 - HANDLE_GEN_SHIFT))
 
+/* The slot a value names is (value << HANDLE_SLOT_SHIFT) & mask bytes in. */
+#define HANDLE_SLOT_SHIFT	3
+#define HANDLE_SLOT_MASK	(HANDLE_IDX_MASK << (HANDLE_IDX_SHIFT + \
+				    HANDLE_SLOT_SHIFT))
+/* What slot 0 holds: a value that names slot 1, never slot 0. */
+#define HANDLE_SLOT0_KEY	((SOCKET)1 << HANDLE_IDX_SHIFT)
+
+struct handle_slot {
+	_Atomic uint32_t	pool_link;	/* the pool's, while free */
+	_Atomic uint32_t	catalog_id;
+	_Atomic SOCKET		handle;		/* 0 while free */
+	_Atomic uintptr_t	ctx;
+	uint64_t		pad;		/* to 32 bytes */
+};
+
 _Static_assert(sizeof(SOCKET) == 8, "handles need a 64-bit SOCKET");
 _Static_assert(((uint64_t)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) <=
     ((uint64_t)1 << HANDLE_IDX_BITS), "a pool index fits the handle");
 _Static_assert(HANDLE_GEN_MIN << HANDLE_GEN_SHIFT == HANDLE_MIN,
     "the smallest handle is HANDLE_MIN");
+_Static_assert(offsetof(struct handle_slot, handle) ==
+    WSPSHIM_HANDLE_SLOT_HANDLE && offsetof(struct handle_slot, ctx) ==
+    WSPSHIM_HANDLE_SLOT_CONTEXT, "the slot layout ws2spi.h reads");
+_Static_assert(sizeof(struct handle_slot) == POOL_OBJSIZE(struct handle_slot) &&
+    sizeof(struct handle_slot) ==
+    (size_t)1 << (HANDLE_IDX_SHIFT + HANDLE_SLOT_SHIFT),
+    "slot i is i * 32 bytes in, in the pool and in handle_empty");
 
-struct handle_slot {
-	_Atomic uint32_t	pool_link;	/* the pool's, while free */
-	_Atomic uint32_t	catalog_id;
-	_Atomic uint64_t	gen;		/* 0 while free */
-	_Atomic uintptr_t	ctx;
+static struct pool handle_pool = POOL_INIT_FLAT(struct handle_slot);
+static _Atomic uint64_t handle_next_gen = HANDLE_GEN_MIN;
+
+/* The table before the first handle: slot 0 names slot 1, slot 1 is 0. */
+static struct handle_slot handle_empty[2] = {
+	{ .handle = HANDLE_SLOT0_KEY },
 };
 
-static struct pool handle_pool = POOL_INIT(struct handle_slot);
-static _Atomic uint64_t handle_next_gen = HANDLE_GEN_MIN;
+/*
+ * The descriptor layers read (WSPShimHandleTable, through an alias: the
+ * header declares it const for them).  Written only by handle_publish().
+ */
+static WSPSHIM_HANDLE_TABLE handle_desc = {
+	.dwVersion = WSPSHIM_HANDLE_TABLE_VERSION,
+	.ulSlotMask = sizeof(struct handle_slot),
+	.lpSlots = (const unsigned char *)handle_empty,
+};
+extern const WSPSHIM_HANDLE_TABLE WSPShimHandleTable
+    __attribute__((alias("handle_desc")));
+
+/* Point the descriptor at the pool's slots, once they exist: 1, or 0 when
+ * they cannot be reserved.  Racing callers store the same values. */
+static int
+handle_publish(void)
+{
+	struct handle_slot *slot0;
+
+	if (__atomic_load_n(&handle_desc.ulSlotMask, __ATOMIC_ACQUIRE) ==
+	    HANDLE_SLOT_MASK)
+		return 1;
+	slot0 = (struct handle_slot *)(void *)pool_flat_base(&handle_pool);
+	if (slot0 == NULL)
+		return 0;
+	atomic_store_explicit(&slot0->handle, HANDLE_SLOT0_KEY,
+	    memory_order_relaxed);
+	__atomic_store_n(&handle_desc.lpSlots, (const unsigned char *)slot0,
+	    __ATOMIC_RELEASE);
+	__atomic_store_n(&handle_desc.ulSlotMask, HANDLE_SLOT_MASK,
+	    __ATOMIC_RELEASE);
+	return 1;
+}
 
 /* A generation never used before (until the counter wraps). */
 static uint64_t
@@ -59,34 +127,33 @@ handle_new_gen(void)
 	return g;
 }
 
-/* The slot s names and, in *gen, its generation; NULL if s is no handle. */
-static struct handle_slot *
-handle_slot_of(SOCKET s, uint64_t *gen)
+/* The slot value s names (every value names one; see the top comment). */
+static inline struct handle_slot *
+handle_slot_of(SOCKET s)
 {
-	if (s < HANDLE_MIN || (s & ((1u << HANDLE_IDX_SHIFT) - 1)) != 0)
-		return NULL;
-	*gen = s >> HANDLE_GEN_SHIFT;
-	return pool_at_fast(&handle_pool,
-	    (uint32_t)((s >> HANDLE_IDX_SHIFT) & HANDLE_IDX_MASK));
+	uintptr_t mask = __atomic_load_n(&WSPShimHandleTable.ulSlotMask,
+	    __ATOMIC_ACQUIRE);
+	const unsigned char *base = __atomic_load_n(&WSPShimHandleTable.lpSlots,
+	    __ATOMIC_RELAXED);
+
+	return (struct handle_slot *)(uintptr_t)(base +
+	    ((s << HANDLE_SLOT_SHIFT) & mask));
 }
 
 /* 1 with the context and catalog id of live handle s, else 0. */
 static int
 handle_read(SOCKET s, DWORD_PTR *ctx, DWORD *id)
 {
-	struct handle_slot *slot;
-	uint64_t gen;
+	struct handle_slot *slot = handle_slot_of(s);
 	uintptr_t c;
 	uint32_t i;
 
-	slot = handle_slot_of(s, &gen);
-	if (slot == NULL ||
-	    atomic_load_explicit(&slot->gen, memory_order_acquire) != gen)
+	if (atomic_load_explicit(&slot->handle, memory_order_acquire) != s)
 		return 0;
 	c = atomic_load_explicit(&slot->ctx, memory_order_relaxed);
 	i = atomic_load_explicit(&slot->catalog_id, memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&slot->gen, memory_order_relaxed) != gen)
+	if (atomic_load_explicit(&slot->handle, memory_order_relaxed) != s)
 		return 0;
 	if (ctx != NULL)
 		*ctx = c;
@@ -100,20 +167,19 @@ SOCKET WSPAPI
 handle_create(DWORD dwCatalogEntryId, DWORD_PTR dwContext, LPINT lpErrno)
 {
 	struct handle_slot *slot;
-	uint64_t gen;
+	SOCKET h;
 
-	slot = pool_get(&handle_pool);
-	if (slot == NULL) {
+	if (!handle_publish() || (slot = pool_get(&handle_pool)) == NULL) {
 		*lpErrno = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
-	gen = handle_new_gen();
+	h = (SOCKET)(handle_new_gen() << HANDLE_GEN_SHIFT |
+	    (uint64_t)pool_index(&handle_pool, slot) << HANDLE_IDX_SHIFT);
 	atomic_store_explicit(&slot->catalog_id, dwCatalogEntryId,
 	    memory_order_relaxed);
 	atomic_store_explicit(&slot->ctx, dwContext, memory_order_relaxed);
-	atomic_store_explicit(&slot->gen, gen, memory_order_release);
-	return (SOCKET)(gen << HANDLE_GEN_SHIFT |
-	    (uint64_t)pool_index(&handle_pool, slot) << HANDLE_IDX_SHIFT);
+	atomic_store_explicit(&slot->handle, h, memory_order_release);
+	return h;
 }
 
 /* 0 with the context in *lpContext, or SOCKET_ERROR. */
@@ -124,7 +190,7 @@ handle_query(SOCKET s, PDWORD_PTR lpContext, LPINT lpErrno)
 		*lpErrno = WSAEFAULT;
 		return SOCKET_ERROR;
 	}
-	if (!handle_read(s, lpContext, NULL)) {
+	if (!WSPShimHandleContext(s, lpContext)) {
 		*lpErrno = WSAENOTSOCK;
 		return SOCKET_ERROR;
 	}
@@ -135,12 +201,14 @@ handle_query(SOCKET s, PDWORD_PTR lpContext, LPINT lpErrno)
 int WSPAPI
 handle_close(SOCKET s, LPINT lpErrno)
 {
-	struct handle_slot *slot;
-	uint64_t gen;
+	struct handle_slot *slot = handle_slot_of(s);
+	SOCKET h = s;
 
-	slot = handle_slot_of(s, &gen);
-	if (slot == NULL || !atomic_compare_exchange_strong_explicit(
-	    &slot->gen, &gen, 0, memory_order_acq_rel, memory_order_relaxed)) {
+	/* Compare first: a slot that may hold s is writable, others may not
+	 * be (a CAS writes even when it fails). */
+	if (atomic_load_explicit(&slot->handle, memory_order_relaxed) != s ||
+	    !atomic_compare_exchange_strong_explicit(&slot->handle, &h, 0,
+	    memory_order_acq_rel, memory_order_relaxed)) {
 		*lpErrno = WSAENOTSOCK;
 		return SOCKET_ERROR;
 	}

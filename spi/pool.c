@@ -7,6 +7,12 @@
  * and pool_at() by indexing chunks[], both O(1).  Chunks are installed with
  * a CAS and never unmapped.
  *
+ * A flat pool instead reserves room for every object at once, read-only
+ * (zero pages, nothing committed), and makes a chunk's pages writable with
+ * mprotect() when its first object is handed out; chunks[] then holds the
+ * chunk's first object.  Index 0 is never handed out (next_fresh starts at
+ * 1), and object 0's chunk is writable from the start, for the owner.
+ *
  * Fresh indices come from next_fresh; returned objects go on a Treiber
  * stack whose head is tag << 32 | (index + 1), the tag bumped on every
  * change so a stale compare-and-swap fails (no ABA).  A free object's first
@@ -21,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "pool.h"
 
@@ -51,8 +58,76 @@ pool_chunk_align(const struct pool *p)
 static inline unsigned char *
 pool_obj(const struct pool *p, unsigned char *base, uint32_t index)
 {
-	return base + POOL_HDR + (size_t)(index & (POOL_CHUNK_OBJS - 1)) *
-	    p->objsize;
+	return base + (p->flat ? 0 : POOL_HDR) +
+	    (size_t)(index & (POOL_CHUNK_OBJS - 1)) * p->objsize;
+}
+
+/* Make [a, a + n) writable, whole pages: 0, or -1 (errno untouched). */
+static int
+pool_writable(unsigned char *a, size_t n)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)a & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)a + n + page - 1) & ~(page - 1);
+	int saved = errno, rc;
+
+	rc = mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+	errno = saved;
+	return rc;
+}
+
+/* The reservation of flat pool p, made if needed (see pool.h). */
+unsigned char *
+pool_flat_base(struct pool *p)
+{
+	size_t bytes = (size_t)POOL_MAX_OBJS * p->objsize;
+	unsigned char *b, *expected = NULL;
+	int saved;
+
+	b = atomic_load_explicit(&p->flat_base, memory_order_acquire);
+	if (b != NULL || !p->flat)
+		return b;
+	saved = errno;
+	b = mmap(NULL, bytes, PROT_READ,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	if (pool_writable(b, p->objsize << POOL_CHUNK_SHIFT) != 0) {
+		(void)munmap(b, bytes);
+		errno = saved;
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&p->flat_base, &expected,
+	    b, memory_order_acq_rel, memory_order_acquire)) {
+		/* Another thread made it first: keep theirs. */
+		(void)munmap(b, bytes);
+		b = expected;
+	}
+	errno = saved;
+	return b;
+}
+
+/* Chunk chunkno of flat pool p, made writable if needed, or NULL. */
+static unsigned char *
+pool_flat_chunk(struct pool *p, uint32_t chunkno)
+{
+	size_t span = p->objsize << POOL_CHUNK_SHIFT;
+	unsigned char *base, *c;
+
+	c = atomic_load_explicit(&p->chunks[chunkno], memory_order_acquire);
+	if (c != NULL)
+		return c;
+	if ((base = pool_flat_base(p)) == NULL)
+		return NULL;
+	c = base + (size_t)chunkno * span;
+	/* Racing threads make the same pages writable and store the same
+	 * pointer: both harmless. */
+	if (pool_writable(c, span) != 0)
+		return NULL;
+	atomic_store_explicit(&p->chunks[chunkno], c, memory_order_release);
+	return c;
 }
 
 /*
@@ -96,6 +171,8 @@ pool_chunk(struct pool *p, uint32_t chunkno)
 	unsigned char *c, *mine, *expected = NULL;
 	int saved;
 
+	if (p->flat)
+		return pool_flat_chunk(p, chunkno);
 	c = atomic_load_explicit(&p->chunks[chunkno], memory_order_acquire);
 	if (c != NULL)
 		return c;
@@ -145,7 +222,9 @@ pool_pop(struct pool *p)
 			return NULL;
 		/* An index on the free list was handed out, so its chunk
 		 * is mapped. */
-		obj = pool_at_fast(p, i1 - 1);
+		obj = pool_obj(p, atomic_load_explicit(
+		    &p->chunks[(i1 - 1) >> POOL_CHUNK_SHIFT],
+		    memory_order_acquire), i1 - 1);
 		next = atomic_load_explicit(pool_link(obj),
 		    memory_order_relaxed);
 		next |= ((head >> 32) + 1) << 32;
@@ -226,6 +305,10 @@ pool_index_of(const struct pool *p, const void *obj)
 	const struct pool_chunk_hdr *hdr = (const void *)base;
 	size_t off = (uintptr_t)obj - base - POOL_HDR;
 
+	if (p->flat)
+		return (uint32_t)(((uintptr_t)obj - (uintptr_t)
+		    atomic_load_explicit(&p->flat_base,
+		    memory_order_relaxed)) / p->objsize);
 	return (hdr->chunkno << POOL_CHUNK_SHIFT) +
 	    (uint32_t)(off / p->objsize);
 }

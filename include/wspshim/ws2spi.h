@@ -407,6 +407,71 @@ int WSPAPI WSPShimSetLayerParams(DWORD dwCatalogEntryId,
 const char *WSPAPI WSPShimCallName(void);
 
 /*
+ * WSPShimHandleContext: WPUQuerySocketHandleContext for a layer's data
+ * path, inline.  1 with the context of live handle s in *lpContext, or 0
+ * (*lpContext untouched) for anything else: a closed handle, one whose
+ * slot now holds another socket, a base-provider handle, INVALID_SOCKET,
+ * a descriptor, any other value.  Exactly the answer the upcall gives
+ * (which is this function plus its error codes), in about ten
+ * instructions and no call; errno and WSAGetLastError are not touched.
+ * Lock-free and async-signal-safe.  A layer that may also run outside
+ * libwspshim keeps using the upcall, the portable Winsock way.
+ *
+ * It reads the handle table through WSPShimHandleTable, a read-only
+ * descriptor libwspshim.so exports for it.  The descriptor's layout and
+ * the slots it names are an ABI of this library version only
+ * (dwVersion, WSPSHIM_HANDLE_TABLE_VERSION): a layer compiled against one
+ * version must be rebuilt for a library whose version differs.  Use the
+ * descriptor only through this function, from a shared object (a layer:
+ * a program linked without -fPIE would get a copy relocation, a snapshot
+ * that never changes), and never write it.
+ *
+ * How it validates (as the library does): the slot a handle names is
+ * ulSlotMask & handle << 3 bytes from lpSlots, so every value names some
+ * readable slot; a slot holds the whole handle while it is live and 0
+ * otherwise, and slot 0, which no handle names, holds a value no value
+ * naming it equals.  So a value is a live handle exactly when its slot
+ * holds it.  The read is a seqlock: load the handle (acquire), load the
+ * context, fence (acquire), load the handle again; a slot closed and
+ * reused in between holds a new handle, never the old one.
+ */
+#define WSPSHIM_HANDLE_TABLE_VERSION	1
+#define WSPSHIM_HANDLE_SLOT_HANDLE	8	/* offsets in a slot */
+#define WSPSHIM_HANDLE_SLOT_CONTEXT	16
+
+typedef struct WSPShimHandleTableDesc {
+	DWORD		dwVersion;	/* WSPSHIM_HANDLE_TABLE_VERSION */
+	DWORD		dwReserved;
+	ULONG_PTR	ulSlotMask;	/* read before lpSlots (acquire) */
+	const unsigned char *lpSlots;
+} WSPSHIM_HANDLE_TABLE;
+
+extern const WSPSHIM_HANDLE_TABLE WSPShimHandleTable
+    __attribute__((visibility("default")));
+
+static inline __attribute__((always_inline)) int
+WSPShimHandleContext(SOCKET s, DWORD_PTR *lpContext)
+{
+	ULONG_PTR mask = __atomic_load_n(&WSPShimHandleTable.ulSlotMask,
+	    __ATOMIC_ACQUIRE);
+	const unsigned char *slot = __atomic_load_n(
+	    &WSPShimHandleTable.lpSlots, __ATOMIC_RELAXED) + ((s << 3) & mask);
+	const SOCKET *h = (const SOCKET *)(const void *)
+	    (slot + WSPSHIM_HANDLE_SLOT_HANDLE);
+	DWORD_PTR ctx;
+
+	if (__atomic_load_n(h, __ATOMIC_ACQUIRE) != s)
+		return 0;
+	ctx = __atomic_load_n((const DWORD_PTR *)(const void *)
+	    (slot + WSPSHIM_HANDLE_SLOT_CONTEXT), __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(h, __ATOMIC_RELAXED) != s)
+		return 0;
+	*lpContext = ctx;
+	return 1;
+}
+
+/*
  * Protect a descriptor of the layer's own (a log or trace file) from the
  * program, or lift the protection: while protected, the program's close()
  * and dup2()/dup3() onto it fail with EBADF, as if the number were not

@@ -219,8 +219,11 @@ lk_begin(struct lk_call *c, enum lk_op op, SOCKET s, int has_sock,
 	c->op = op;
 	if (!has_sock)
 		return 0;
-	if (up.lpWPUQuerySocketHandleContext(s, &ctx, err) != 0)
+	/* The upcall's answer, inline (see ws2spi.h): no call per op. */
+	if (!WSPShimHandleContext(s, &ctx)) {
+		*err = WSAENOTSOCK;
 		return -1;
+	}
 	c->ls = (struct lk_sock *)ctx;
 	c->conf = c->ls->conf;
 	return 0;

@@ -7,9 +7,13 @@
  * Handles.  The layer is non-IFS: each of its sockets is a handle made by
  * WPUCreateSocketHandle whose context (struct nsock) holds the handle of
  * the provider below.  An operation finds the context with
- * WPUQuerySocketHandleContext and calls down: one lookup and one indirect
- * call, no allocation, lock or syscall.  SIO_BASE_HANDLE and SIO_BSP_HANDLE
- * go down like every other ioctl, as the core requires.
+ * WSPShimHandleContext, the inline form of WPUQuerySocketHandleContext
+ * (the same answer, with no call), and calls down: no allocation, lock or
+ * syscall.  The data calls (send and receive) are tail calls: the context
+ * also holds the provider below's data members, so such a call is the
+ * lookup, two loads and a jump, and the provider below returns straight
+ * to our caller.  SIO_BASE_HANDLE and SIO_BSP_HANDLE go down like every
+ * other ioctl, as the core requires.
  *
  * Instances.  The core loads one copy of this file per layered catalog
  * entry (so null,null,null is three copies, each with its own globals) and
@@ -37,8 +41,16 @@ struct ninst {
 	WSAPROTOCOL_INFOW info;		/* the chain's struct */
 };
 
+/* A socket's provider below is fixed for its life, so its data members
+ * are copied here: a data call then loads one pointer fewer. */
 struct nsock {
 	SOCKET		lower;		/* the handle of the provider below */
+	LPWSPSEND	send;		/* its members, for the data path */
+	LPWSPRECV	recv;
+	LPWSPSENDTO	sendto;
+	LPWSPRECVFROM	recvfrom;
+	LPWSPSENDMSG	sendmsg;
+	LPWSPRECVMSG	recvmsg;
 	struct ninst	*in;
 };
 
@@ -78,16 +90,44 @@ inst_any(void)
 	return best;
 }
 
-/* The context of handle s, or NULL with *err set. */
+/* SOCKET_ERROR with WSAENOTSOCK: what a call on a handle that is not
+ * ours gets (out of line, off the data path). */
+static __attribute__((noinline, cold)) int
+notsock(LPINT err)
+{
+	*err = WSAENOTSOCK;
+	return SOCKET_ERROR;
+}
+
+/* The context of handle s, or NULL with *err set.  WSPShimHandleContext
+ * answers as up.lpWPUQuerySocketHandleContext would (the portable way),
+ * inline: the data path's one lookup costs a few instructions. */
 static inline struct nsock *
 nsock(SOCKET s, LPINT err)
 {
 	DWORD_PTR ctx;
 
-	if (up.lpWPUQuerySocketHandleContext(s, &ctx, err) != 0)
+	if (__builtin_expect(!WSPShimHandleContext(s, &ctx), 0)) {
+		notsock(err);
 		return NULL;
+	}
 	return (struct nsock *)ctx;
 }
+
+/*
+ * The data calls: the lookup, then a tail call down (the provider below
+ * returns straight to our caller).  Every context is a struct nsock, never
+ * NULL, so a hit needs no other test.
+ */
+#define NULL_DATA(s, err, call) do {					\
+	DWORD_PTR ctx_;							\
+	struct nsock *ns;						\
+									\
+	if (__builtin_expect(!WSPShimHandleContext(s, &ctx_), 0))	\
+		return notsock(err);					\
+	ns = (struct nsock *)ctx_;					\
+	return ns->call;						\
+} while (0)
 
 /* A handle of ours for lower, a new socket of instance in; INVALID_SOCKET
  * (and lower closed) on failure. */
@@ -105,6 +145,12 @@ nwrap(struct ninst *in, SOCKET lower, LPINT err)
 		goto out_close;
 	}
 	ns->lower = lower;
+	ns->send = in->next.lpWSPSend;
+	ns->recv = in->next.lpWSPRecv;
+	ns->sendto = in->next.lpWSPSendTo;
+	ns->recvfrom = in->next.lpWSPRecvFrom;
+	ns->sendmsg = in->next.lpWSPSendMsg;
+	ns->recvmsg = in->next.lpWSPRecvMsg;
 	ns->in = in;
 	h = up.lpWPUCreateSocketHandle(in->self, (DWORD_PTR)ns, err);
 	if (h != INVALID_SOCKET) {
@@ -340,11 +386,7 @@ null_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPRecv(ns->lower, b, nb, got, flags, ov, cr, tid,
-	    err);
+	NULL_DATA(s, err, recv(ns->lower, b, nb, got, flags, ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -361,11 +403,8 @@ null_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPRecvFrom(ns->lower, b, nb, got, flags, from,
-	    fromlen, ov, cr, tid, err);
+	NULL_DATA(s, err, recvfrom(ns->lower, b, nb, got, flags, from,
+	    fromlen, ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -373,11 +412,7 @@ null_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPSend(ns->lower, b, nb, sent, flags, ov, cr, tid,
-	    err);
+	NULL_DATA(s, err, send(ns->lower, b, nb, sent, flags, ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -394,11 +429,8 @@ null_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPSendTo(ns->lower, b, nb, sent, flags, to, tolen,
-	    ov, cr, tid, err);
+	NULL_DATA(s, err, sendto(ns->lower, b, nb, sent, flags, to, tolen,
+	    ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -425,20 +457,14 @@ static int WSPAPI
 null_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
     LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPSendMsg(ns->lower, msg, flags, sent, err);
+	NULL_DATA(s, err, sendmsg(ns->lower, msg, flags, sent, err));
 }
 
 static int WSPAPI
 null_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
     LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
-
-	return ns == NULL ? SOCKET_ERROR :
-	    ns->in->next.lpWSPRecvMsg(ns->lower, msg, flags, got, err);
+	NULL_DATA(s, err, recvmsg(ns->lower, msg, flags, got, err));
 }
 
 /* The operations with no socket: find the instance, then call down. */

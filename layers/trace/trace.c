@@ -1085,14 +1085,17 @@ inst_any(void)
 	return best;
 }
 
-/* The context of handle s, or NULL with *err set. */
+/* The context of handle s, or NULL with *err set: the upcall's answer,
+ * inline (WSPShimHandleContext, ws2spi.h). */
 static inline struct tsock *
 tsock(SOCKET s, LPINT err)
 {
 	DWORD_PTR ctx;
 
-	if (up.lpWPUQuerySocketHandleContext(s, &ctx, err) != 0)
+	if (!WSPShimHandleContext(s, &ctx)) {
+		*err = WSAENOTSOCK;
 		return NULL;
+	}
 	return (struct tsock *)ctx;
 }
 

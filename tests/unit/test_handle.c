@@ -1,10 +1,12 @@
 /*
  * test_handle.c - the WPU socket handle table: life cycle, stale handles,
- * handle values, scale, and concurrent use.
+ * handle values, scale, and concurrent use; and the public inline
+ * accessor WSPShimHandleContext, which must answer as the upcall does.
  */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -228,7 +230,9 @@ Test(handle, many_create_close_cycles_stay_o1_and_unique, .timeout = 30)
 	for (i = 0; i < CYCLES; i++) {
 		s = make(1001, (DWORD_PTR)i);
 		cr_assert_gt(s, prev, "handles are never reused");
-		cr_assert_eq(s & 0xffffff, 0, "one slot, reused every time");
+		if (prev != 0)
+			cr_assert_eq(s & 0xffffff, prev & 0xffffff,
+			    "one slot, reused every time");
 		cr_assert_eq(query(s, &ctx), 0);
 		cr_assert_eq(ctx, (DWORD_PTR)i);
 		cr_assert_eq(close_handle(s), 0);
@@ -362,4 +366,272 @@ Test(handle, concurrent_create_query_close_never_mixes_contexts,
 		cr_assert_eq(handle_lookup(atomic_load(&published[i]), NULL),
 		    0, "every handle was closed");
 	cr_log_info("reader hits: %ld", atomic_load(&reader_hits));
+}
+
+/* --- WSPShimHandleContext, the inline accessor ---------------------------- */
+
+/*
+ * The inline and the upcall agree on s: both find it, with the same
+ * context, or neither does (and the inline leaves *lpContext alone).
+ * Returns whether s was found.
+ */
+static int
+agree(SOCKET s)
+{
+	DWORD_PTR up = 0x5a5a, in = 0xa5a5;
+	int err = SENTINEL, rc, hit;
+
+	rc = handle_query(s, &up, &err);
+	hit = WSPShimHandleContext(s, &in);
+	cr_assert(hit == 0 || hit == 1, "%#jx: %d", (uintmax_t)s, hit);
+	cr_assert_eq(hit, rc == 0, "%#jx: inline %d, upcall %d (%d)",
+	    (uintmax_t)s, hit, rc, err);
+	if (hit)
+		cr_assert_eq(in, up, "%#jx: contexts differ", (uintmax_t)s);
+	else
+		cr_assert_eq(in, 0xa5a5, "a miss leaves *lpContext alone");
+	return hit;
+}
+
+/* Neither finds any of the values that are not handles, around s. */
+static void
+agree_none_near(SOCKET s)
+{
+	static const SOCKET fixed[] = {
+		0, 1, 2, 3, 4, 5, 8, 12, 32, 1023, 1024, (SOCKET)INT_MAX,
+		(SOCKET)UINT32_MAX, HANDLE_MIN - 4, HANDLE_MIN - 1,
+		HANDLE_MIN + 1, HANDLE_MIN + 2, HANDLE_MIN + 3,
+		INVALID_SOCKET, INVALID_SOCKET - 1, INVALID_SOCKET - 3,
+		(SOCKET)1 << 40, (SOCKET)1 << 63, ~(SOCKET)3, ~(SOCKET)0 << 24,
+	};
+	size_t i;
+	int b;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		cr_assert_eq(agree(fixed[i]), 0, "%#jx", (uintmax_t)fixed[i]);
+	if (s == 0)
+		return;
+	/* The same slot in other generations, and other low bits. */
+	for (b = 24; b < 64; b++)
+		cr_assert_eq(agree(s ^ (SOCKET)1 << b), 0);
+	for (b = 0; b < 2; b++)
+		cr_assert_eq(agree(s | (SOCKET)1 << b), 0);
+	/* A base-provider handle (2 modulo 4) with the same slot index. */
+	cr_assert_eq(agree(s | 2), 0);
+	/* Neighbouring slots, and the last slot of the table. */
+	cr_assert_eq(agree(s + 4), 0);
+	cr_assert_eq(agree(s - 4), 0);
+	cr_assert_eq(agree((s & ~(SOCKET)0xffffff) | 0xfffffc), 0);
+}
+
+/* A small, fixed pseudo-random sequence (xorshift64). */
+static uint64_t
+next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+Test(handle_inline, the_descriptor_has_this_version)
+{
+	cr_assert_eq(WSPShimHandleTable.dwVersion,
+	    WSPSHIM_HANDLE_TABLE_VERSION);
+}
+
+/* Before the first handle the table is a static placeholder: nothing is
+ * found, nothing crashes (each test runs in a new process). */
+Test(handle_inline, before_the_first_handle_nothing_is_found)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	agree_none_near((SOCKET)1 << 32 | 4);
+	for (i = 0; i < 100000; i++)
+		cr_assert_eq(agree((SOCKET)next_rand(&x)), 0);
+	for (i = 0; i < 4096; i++)
+		cr_assert_eq(agree((SOCKET)i), 0);
+}
+
+Test(handle_inline, live_closed_and_reused_handles_agree)
+{
+	SOCKET a = make(1001, 11), b = make(1002, 22), old, new;
+	DWORD_PTR ctx;
+
+	cr_assert_eq(agree(a), 1);
+	cr_assert_eq(agree(b), 1);
+	cr_assert_eq(WSPShimHandleContext(b, &ctx), 1);
+	cr_assert_eq(ctx, 22);
+	agree_none_near(a);
+	old = a;
+	cr_assert_eq(close_handle(old), 0);
+	cr_assert_eq(agree(old), 0, "closed");
+	new = make(1003, 33);
+	cr_assert_eq(new & 0xffffff, old & 0xffffff, "the slot was reused");
+	cr_assert_eq(agree(old), 0, "closed, slot reused");
+	cr_assert_eq(agree(new), 1);
+	cr_assert_eq(WSPShimHandleContext(new, &ctx), 1);
+	cr_assert_eq(ctx, 33);
+	agree_none_near(new);
+}
+
+Test(handle_inline, contexts_zero_and_all_ones_agree)
+{
+	SOCKET a = make(0, 0), b = make(UINT32_MAX, UINTPTR_MAX);
+	DWORD_PTR ctx = 1;
+
+	cr_assert_eq(agree(a), 1);
+	cr_assert_eq(WSPShimHandleContext(a, &ctx), 1);
+	cr_assert_eq(ctx, 0);
+	cr_assert_eq(agree(b), 1);
+	cr_assert_eq(WSPShimHandleContext(b, &ctx), 1);
+	cr_assert_eq(ctx, UINTPTR_MAX);
+}
+
+/* Every value with the index of a slot never handed out, in a chunk never
+ * made writable, and random values: none is found, by either. */
+Test(handle_inline, slots_never_handed_out_and_random_values_agree)
+{
+	static const uint32_t idx[] = {
+		0, 1, 2, 1023, 1024, 1025, 4096, 1u << 20, (1u << 21) + 7,
+		(1u << 22) - 2, (1u << 22) - 1,
+	};
+	uint64_t x = 0x2545f4914f6cdd1dULL, gen;
+	SOCKET live = make(1001, 5), s;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+		for (gen = 0; gen < 1024; gen += 37)
+			for (k = 0; k < 4; k++) {
+				s = (SOCKET)gen << 24 | (SOCKET)idx[i] << 2 |
+				    (SOCKET)k;
+				if (s != live)
+					cr_assert_eq(agree(s), 0, "%#jx",
+					    (uintmax_t)s);
+			}
+	for (i = 0; i < 1000000; i++) {
+		s = (SOCKET)next_rand(&x);
+		if (s != live)
+			cr_assert_eq(agree(s), 0, "%#jx", (uintmax_t)s);
+	}
+	cr_assert_eq(agree(live), 1);
+}
+
+/* Many live handles, spread over many chunks, then all closed. */
+Test(handle_inline, many_handles_agree_live_and_closed, .timeout = 60)
+{
+	static SOCKET s[CYCLES];
+	DWORD_PTR ctx;
+	int i;
+
+	for (i = 0; i < CYCLES; i++)
+		s[i] = make(1001, (DWORD_PTR)i * 7);
+	for (i = 0; i < CYCLES; i++) {
+		cr_assert_eq(agree(s[i]), 1);
+		cr_assert_eq(WSPShimHandleContext(s[i], &ctx), 1);
+		cr_assert_eq(ctx, (DWORD_PTR)i * 7);
+		cr_assert_eq(agree(s[i] + ((SOCKET)1 << 24)), 0);
+		cr_assert_eq(agree(s[i] | 2), 0);
+	}
+	for (i = 0; i < CYCLES; i += 2)
+		cr_assert_eq(close_handle(s[i]), 0);
+	for (i = 0; i < CYCLES; i++)
+		cr_assert_eq(agree(s[i]), i % 2);
+}
+
+/*
+ * One thread closes and recreates handles, LIVES times, recording in
+ * lives[] which handle each life had and using the life number as the
+ * context; another queries, with the inline, the current handle and old
+ * ones, QUERIES times.  A context the inline returns for s must be that of
+ * s's own life: lives[ctx] == s.  Bounded: fixed counts on both sides.
+ */
+#define LIVES		200000
+#define QUERIES		4000000L
+
+static _Atomic SOCKET lives[LIVES];
+static _Atomic int lives_made;
+static _Atomic int recycler_done, reader_done;
+static _Atomic long last_seen = -1;	/* the last life the reader found */
+
+static void *
+recycler(void *arg)
+{
+	SOCKET s;
+	int r, n, err;
+
+	(void)arg;
+	pthread_barrier_wait(&start);
+	for (r = 0; r < LIVES; r++) {
+		s = handle_create(1001, (DWORD_PTR)r, &err);
+		if (s == INVALID_SOCKET) {
+			atomic_fetch_add(&failures, 1);
+			break;
+		}
+		atomic_store(&lives[r], s);
+		atomic_store(&lives_made, r + 1);
+		/* Now and then wait (boundedly) until the reader has found
+		 * this life, so the test races even on one busy CPU. */
+		for (n = 0; r % 64 == 0 && n < 100000 &&
+		    !atomic_load(&reader_done) &&
+		    atomic_load(&last_seen) != r; n++)
+			sched_yield();
+		if (handle_close(s, &err) != 0)
+			atomic_fetch_add(&failures, 1);
+	}
+	atomic_store(&recycler_done, 1);
+	return NULL;
+}
+
+static void *
+inline_reader(void *arg)
+{
+	uint64_t x = 0x853c49e6748fea9bULL;
+	long n, hits = 0;
+	DWORD_PTR ctx;
+	SOCKET s;
+	int made;
+
+	(void)arg;
+	pthread_barrier_wait(&start);
+	for (n = 0; n < QUERIES && !atomic_load(&recycler_done); n++) {
+		if ((made = atomic_load(&lives_made)) == 0) {
+			n--;		/* not started: no query made */
+			continue;
+		}
+		/* Mostly the newest life, sometimes an older one. */
+		if (n % 8 != 0)
+			s = atomic_load(&lives[made - 1]);
+		else
+			s = atomic_load(&lives[next_rand(&x) % (uint64_t)made]);
+		if (!WSPShimHandleContext(s, &ctx))
+			continue;
+		hits++;
+		if (ctx >= (DWORD_PTR)LIVES || atomic_load(&lives[ctx]) != s)
+			atomic_fetch_add(&failures, 1);
+		atomic_store(&last_seen, (long)ctx);
+	}
+	atomic_fetch_add(&reader_hits, hits);
+	atomic_store(&reader_done, 1);
+	return NULL;
+}
+
+Test(handle_inline, never_gives_a_context_from_another_life, .timeout = 120)
+{
+	pthread_t w, r;
+
+	atomic_store(&failures, 0);
+	atomic_store(&reader_hits, 0);
+	cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0);
+	cr_assert_eq(pthread_create(&r, NULL, inline_reader, NULL), 0);
+	cr_assert_eq(pthread_create(&w, NULL, recycler, NULL), 0);
+	pthread_join(w, NULL);
+	pthread_join(r, NULL);
+	cr_assert_eq(atomic_load(&failures), 0);
+	cr_assert_eq(atomic_load(&lives_made), LIVES);
+	cr_assert_gt(atomic_load(&reader_hits), 0, "the reader raced");
+	cr_assert_eq(agree(atomic_load(&lives[LIVES - 1])), 0, "all closed");
+	cr_log_info("inline reader hits: %ld", atomic_load(&reader_hits));
 }

@@ -243,3 +243,42 @@ Test(pool, concurrent_get_put_never_shares_an_object, .timeout = 60)
 	/* Every object came back: at most THREADS * HELD were ever live. */
 	cr_assert_leq(atomic_load(&shared.next_fresh), THREADS * HELD);
 }
+
+/* Flat pools: one reservation, object i at base + i * objsize. */
+static struct pool flat = POOL_INIT_FLAT(struct obj);
+
+Test(pool, flat_objects_are_contiguous_and_never_index_0)
+{
+	unsigned char *base = pool_flat_base(&flat);
+	void *o[3 * CHUNK_OBJS];
+	uint32_t i;
+
+	cr_assert_not_null(base);
+	cr_assert_eq(pool_flat_base(&flat), base, "made once");
+	for (i = 0; i < 3 * CHUNK_OBJS; i++) {
+		o[i] = pool_get(&flat);
+		cr_assert_not_null(o[i]);
+		cr_assert_eq(pool_index(&flat, o[i]), i + 1);
+		cr_assert_eq(o[i], base + (size_t)(i + 1) * flat.objsize);
+		cr_assert_eq(pool_at(&flat, i + 1), o[i]);
+		cr_assert(all_zero(o[i], flat.objsize));
+		memset(o[i], 0xff, sizeof(struct obj));
+	}
+	pool_put(&flat, o[5]);
+	cr_assert_eq(pool_get(&flat), o[5], "reused");
+	cr_assert(all_zero(o[5], flat.objsize), "zeroed again");
+}
+
+Test(pool, flat_objects_not_handed_out_read_as_zero)
+{
+	unsigned char *base = pool_flat_base(&flat);
+	size_t last = ((size_t)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) - 1;
+
+	cr_assert_not_null(base);
+	/* Object 0 is the owner's, writable. */
+	memset(base, 0x5a, flat.objsize);
+	cr_assert_eq(pool_index(&flat, pool_get(&flat)), 1);
+	cr_assert(all_zero(base + 7 * CHUNK_OBJS * flat.objsize, flat.objsize));
+	cr_assert(all_zero(base + last * flat.objsize, flat.objsize));
+	cr_assert_eq(base[0], 0x5a);
+}
