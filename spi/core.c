@@ -443,6 +443,20 @@ core_adopt(int fd)
 	return core_manage(fd, 0);
 }
 
+/* Close descriptor fd of ws, already out of the table, with the lifecycle
+ * lock held (this drops it): core_drop, then the retirement if fd was the
+ * last.  0 or -1 with *err. */
+static int
+core_close_held(struct wsock *ws, int fd, int *err, const sigset_t *mask)
+{
+	int rc = core_drop(ws, fd, 0, err);
+
+	life_lock_drop(mask);
+	if (rc == 1)
+		rc = core_retire(ws, err);
+	return rc;
+}
+
 /*
  * The lock-free close of the usual socket, one descriptor and no dup: 1
  * with the chain's close done (rc and *err its result), or 0 when fd
@@ -468,10 +482,7 @@ core_close_fast(int fd, int *rc, int *err)
 	/* A dup came in meanwhile: finish as the general path would,
 	 * holding fd's reference. */
 	life_lock_take(&mask);
-	*rc = core_drop(ws, fd, 0, err);
-	life_lock_drop(&mask);
-	if (*rc == 1)
-		*rc = core_retire(ws, err);
+	*rc = core_close_held(ws, fd, err, &mask);
 	return 1;
 }
 
@@ -494,11 +505,7 @@ core_close(int fd, int *err)
 		}
 		return 0;
 	}
-	rc = core_drop(ws, fd, 0, err);
-	life_lock_drop(&mask);
-	if (rc == 1)
-		rc = core_retire(ws, err);
-	return rc;
+	return core_close_held(ws, fd, err, &mask);
 }
 
 void
