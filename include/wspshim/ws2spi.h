@@ -449,23 +449,42 @@ typedef struct WSPShimHandleTableDesc {
 extern const WSPSHIM_HANDLE_TABLE WSPShimHandleTable
     __attribute__((visibility("default")));
 
+/*
+ * The loads of the read.  On x86 every load has acquire ordering in
+ * hardware, so they need only the compiler to keep them in program order,
+ * which volatile accesses guarantee: an __atomic acquire load or fence
+ * would compile to the same instructions but makes gcc reload and store
+ * back the stack-passed arguments of a layer's tail call down the chain,
+ * a third of a pass-through data call.  Elsewhere: C11 acquire loads and
+ * fence.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define WSPSHIM_LOAD_(p, order)						\
+	__atomic_load_n((const volatile __typeof__(*(p)) *)(p),	\
+	    __ATOMIC_RELAXED)
+#define WSPSHIM_FENCE_ACQUIRE_()	((void)0)
+#else
+#define WSPSHIM_LOAD_(p, order)		__atomic_load_n((p), (order))
+#define WSPSHIM_FENCE_ACQUIRE_()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
+
 static inline __attribute__((always_inline)) int
 WSPShimHandleContext(SOCKET s, DWORD_PTR *lpContext)
 {
-	ULONG_PTR mask = __atomic_load_n(&WSPShimHandleTable.ulSlotMask,
+	ULONG_PTR mask = WSPSHIM_LOAD_(&WSPShimHandleTable.ulSlotMask,
 	    __ATOMIC_ACQUIRE);
-	const unsigned char *slot = __atomic_load_n(
-	    &WSPShimHandleTable.lpSlots, __ATOMIC_RELAXED) + ((s << 3) & mask);
+	const unsigned char *slot = WSPSHIM_LOAD_(&WSPShimHandleTable.lpSlots,
+	    __ATOMIC_RELAXED) + ((s << 3) & mask);
 	const SOCKET *h = (const SOCKET *)(const void *)
 	    (slot + WSPSHIM_HANDLE_SLOT_HANDLE);
 	DWORD_PTR ctx;
 
-	if (__atomic_load_n(h, __ATOMIC_ACQUIRE) != s)
+	if (WSPSHIM_LOAD_(h, __ATOMIC_ACQUIRE) != s)
 		return 0;
-	ctx = __atomic_load_n((const DWORD_PTR *)(const void *)
+	ctx = WSPSHIM_LOAD_((const DWORD_PTR *)(const void *)
 	    (slot + WSPSHIM_HANDLE_SLOT_CONTEXT), __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(h, __ATOMIC_RELAXED) != s)
+	WSPSHIM_FENCE_ACQUIRE_();
+	if (WSPSHIM_LOAD_(h, __ATOMIC_RELAXED) != s)
 		return 0;
 	*lpContext = ctx;
 	return 1;
