@@ -14,7 +14,7 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (ws == NULL)
 		return libc.bind(fd, addr, len);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPBind(ws->handle, addr, (int)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -28,7 +28,7 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (ws == NULL)
 		return libc.connect(fd, addr, len);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPConnect(ws->handle, addr, (int)len, NULL, NULL,
 	    NULL, NULL, &err);
 	shim_leave();
@@ -43,7 +43,7 @@ listen(int fd, int backlog)
 
 	if (ws == NULL)
 		return libc.listen(fd, backlog);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPListen(ws->handle, backlog, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -53,7 +53,7 @@ listen(int fd, int backlog)
  * socket's chain.  Flags are applied atomically by the base (lpWSPAccept4);
  * a provider without the Linux members gets WSPAccept and then fcntl. */
 static int
-shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
+shim_accept(struct wsock *ws, int lfd, struct sockaddr *addr, socklen_t *len,
     int flags)
 {
 	DWORD wflags = 0;
@@ -72,7 +72,7 @@ shim_accept(struct wsock *ws, struct sockaddr *addr, socklen_t *len,
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
 	mark = core_made_mark();
-	shim_enter();
+	shim_enter(ws, lfd);
 	if (ws->chain->linux_ext)
 		h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len,
 		    wflags, &err);
@@ -102,7 +102,7 @@ accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	int nfd;
 
 	if (ws != NULL)
-		return shim_accept(ws, addr, len, flags);
+		return shim_accept(ws, fd, addr, len, flags);
 	nfd = libc.accept4(fd, addr, len, flags);
 	if (nfd >= 0 && unlikely(fdtab_get(nfd) != NULL))
 		core_forget(nfd);
@@ -116,7 +116,7 @@ accept(int fd, struct sockaddr *addr, socklen_t *len)
 	int nfd;
 
 	if (ws != NULL)
-		return shim_accept(ws, addr, len, 0);
+		return shim_accept(ws, fd, addr, len, 0);
 	nfd = libc.accept(fd, addr, len);
 	if (nfd >= 0 && unlikely(fdtab_get(nfd) != NULL))
 		core_forget(nfd);
@@ -131,7 +131,7 @@ shutdown(int fd, int how)
 
 	if (ws == NULL)
 		return libc.shutdown(fd, how);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPShutdown(ws->handle, how, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -147,7 +147,7 @@ getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 		return libc.getsockname(fd, addr, len);
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPGetSockName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -163,7 +163,7 @@ getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 		return libc.getpeername(fd, addr, len);
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);

@@ -177,7 +177,7 @@ shim_setfl(struct wsock *ws, int fd, int cmd, void *arg)
 	DWORD n;
 	int err, rc;
 
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPIoctl(ws->handle, FIONBIO, &on, sizeof(on), NULL,
 	    0, &n, NULL, NULL, NULL, &err);
 	shim_leave();

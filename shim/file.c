@@ -29,7 +29,7 @@ shim_send_all(struct wsock *ws, int fd, const char *buf, size_t n)
 
 	while (done < n) {
 		b = shim_buf(buf + done, n - done);
-		shim_enter();
+		shim_enter(ws, fd);
 		rc = ws->procs->lpWSPSend(ws->handle, &b, 1, &sent, 0, NULL,
 		    NULL, NULL, &err);
 		shim_leave();
@@ -98,7 +98,8 @@ sendfile64(int out, int in, off_t *off, size_t count)
 /* splice from a managed socket into a pipe: receive no more than the
  * pipe has room for, so nothing taken from the socket is lost. */
 static ssize_t
-shim_splice_in(struct wsock *ws, int pipe_out, size_t len, unsigned flags)
+shim_splice_in(struct wsock *ws, int fd, int pipe_out, size_t len,
+    unsigned flags)
 {
 	char buf[SHIM_COPY_CHUNK];
 	int queued = 0, size;
@@ -121,7 +122,7 @@ shim_splice_in(struct wsock *ws, int pipe_out, size_t len, unsigned flags)
 	if (flags & SPLICE_F_NONBLOCK)
 		fl |= MSG_DONTWAIT;
 	b = shim_buf(buf, len);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPRecv(ws->handle, &b, 1, &got, &fl, NULL, NULL,
 	    NULL, &err);
 	shim_leave();
@@ -167,7 +168,7 @@ splice(int in, off_t *inoff, int out, off_t *outoff, size_t len,
 	}
 	if (wi != NULL)
 		return outoff != NULL ? (errno = ESPIPE, -1) :
-		    shim_splice_in(wi, out, len, flags);
+		    shim_splice_in(wi, in, out, len, flags);
 	return inoff != NULL ? (errno = ESPIPE, -1) :
 	    shim_splice_out(wo, in, out, len, flags);
 }

@@ -19,13 +19,13 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 /* Send through the chain; the byte count or -1. */
 static inline __attribute__((always_inline)) ssize_t
-shim_send_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
+shim_send_bufs(struct wsock *ws, int fd, WSABUF *b, DWORD n, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
 	DWORD sent = 0;
 	int err, rc;
 
-	shim_enter();
+	shim_enter(ws, fd);
 	if (to == NULL)
 		rc = ws->procs->lpWSPSend(ws->handle, b, n, &sent,
 		    (DWORD)flags, NULL, NULL, NULL, &err);
@@ -38,13 +38,13 @@ shim_send_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
 
 /* Receive through the chain; the byte count or -1. */
 static inline __attribute__((always_inline)) ssize_t
-shim_recv_bufs(struct wsock *ws, WSABUF *b, DWORD n, int flags,
+shim_recv_bufs(struct wsock *ws, int fd, WSABUF *b, DWORD n, int flags,
     struct sockaddr *from, socklen_t *fromlen)
 {
 	DWORD got = 0, fl = (DWORD)flags;
 	int err, rc;
 
-	shim_enter();
+	shim_enter(ws, fd);
 	if (from == NULL)
 		rc = ws->procs->lpWSPRecv(ws->handle, b, n, &got, &fl, NULL,
 		    NULL, NULL, &err);
@@ -141,10 +141,10 @@ shim_io1(enum shim_io_op op, struct wsock *slot, int fd, void *buf,
 		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
 	b = shim_buf(buf, n);
 	if (shim_io_sends(op))
-		rc = shim_send_bufs(ws, &b, 1, flags,
+		rc = shim_send_bufs(ws, fd, &b, 1, flags,
 		    op == IO_SENDTO ? addr : NULL, alen);
 	else
-		rc = shim_recv_bufs(ws, &b, 1, flags,
+		rc = shim_recv_bufs(ws, fd, &b, 1, flags,
 		    op == IO_RECVFROM ? addr : NULL, palen);
 	if (unlikely(rc < 0) && shim_stale(fd))
 		return shim_io_native(op, fd, buf, n, flags, addr, alen, palen);
@@ -205,10 +205,13 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 		c.alen = alen;
 		c.palen = palen;
 	}
+	/* shim_enter() with depth 0 known; the same order of stores, for
+	 * the same reason (a signal handler's own calls). */
+	wsp_tls.depth = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	wsp_tls.call = shim_io_name[op];
 	wsp_tls.call_base = ws->base;
 	wsp_tls.call_fd = fd;
-	wsp_tls.depth = 1;
 	errmap_clear_native();
 	switch (op) {
 	case IO_SEND:
@@ -232,8 +235,9 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 		    NULL, NULL, NULL, &c.err);
 		break;
 	}
-	wsp_tls.depth = 0;
 	wsp_tls.call_base = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	wsp_tls.depth = 0;
 	if (likely(rc == 0))
 		return (ssize_t)c.done;
 	return shim_io1_failed(op, &c);
@@ -354,9 +358,9 @@ shim_iov(enum shim_io_op op, struct wsock *slot, int fd,
 	if ((b = shim_iov_to_wsabuf(iov, n, stack, &heap)) == NULL)
 		return -1;
 	if (shim_io_sends(op))
-		rc = shim_send_bufs(ws, b, (DWORD)n, 0, NULL, 0);
+		rc = shim_send_bufs(ws, fd, b, (DWORD)n, 0, NULL, 0);
 	else
-		rc = shim_recv_bufs(ws, b, (DWORD)n, 0, NULL, NULL);
+		rc = shim_recv_bufs(ws, fd, b, (DWORD)n, 0, NULL, NULL);
 	free(heap);
 	if (likely(rc >= 0) || !shim_stale(fd))
 		return rc;

@@ -16,14 +16,14 @@
 #include "shim.h"
 
 ssize_t
-shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags)
+shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg, int flags)
 {
 	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	DWORD sent = 0;
 	int err, rc;
 
 	if (ws->chain->linux_ext) {
-		shim_enter();
+		shim_enter(ws, fd);
 		rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags,
 		    &sent, &err);
 		shim_leave();
@@ -39,7 +39,7 @@ shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags)
 	    &heap);
 	if (b == NULL)
 		return -1;
-	shim_enter();
+	shim_enter(ws, fd);
 	if (msg->msg_name == NULL)
 		rc = ws->procs->lpWSPSend(ws->handle, b, (DWORD)msg->msg_iovlen,
 		    &sent, (DWORD)flags, NULL, NULL, NULL, &err);
@@ -53,14 +53,14 @@ shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags)
 }
 
 ssize_t
-shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags)
+shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg, int flags)
 {
 	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	DWORD got = 0, fl = (DWORD)flags;
 	int err, rc, nlen;
 
 	if (ws->chain->linux_ext) {
-		shim_enter();
+		shim_enter(ws, fd);
 		rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
 		shim_leave();
 		if (rc != 0)
@@ -73,7 +73,7 @@ shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags)
 	if (b == NULL)
 		return -1;
 	nlen = (int)msg->msg_namelen;
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPRecvFrom(ws->handle, b, (DWORD)msg->msg_iovlen,
 	    &got, &fl, msg->msg_name, msg->msg_name != NULL ? &nlen : NULL,
 	    NULL, NULL, NULL, &err);
@@ -96,7 +96,7 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 
 	if (likely(ws == NULL))
 		return libc.sendmsg(fd, msg, flags);
-	rc = shim_sendmsg(ws, msg, flags);
+	rc = shim_sendmsg(ws, fd, msg, flags);
 	if (unlikely(rc < 0) && shim_stale(fd))
 		return libc.sendmsg(fd, msg, flags);
 	return rc;
@@ -115,7 +115,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 			shim_note_rights(msg);
 		return rc;
 	}
-	rc = shim_recvmsg(ws, msg, flags);
+	rc = shim_recvmsg(ws, fd, msg, flags);
 	if (unlikely(rc < 0) && shim_stale(fd))
 		return recvmsg(fd, msg, flags);
 	return rc;
@@ -135,7 +135,7 @@ sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 	if (n > UIO_MAXIOV)
 		n = UIO_MAXIOV;
 	for (i = 0; i < n; i++) {
-		rc = shim_sendmsg(ws, &vec[i].msg_hdr, flags);
+		rc = shim_sendmsg(ws, fd, &vec[i].msg_hdr, flags);
 		if (rc < 0)
 			return i == 0 ? -1 : (int)i;
 		vec[i].msg_len = (unsigned int)rc;
@@ -192,7 +192,7 @@ recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 	if (n > UIO_MAXIOV)
 		n = UIO_MAXIOV;
 	for (i = 0; i < n; i++) {
-		rc = shim_recvmsg(ws, &vec[i].msg_hdr, fl);
+		rc = shim_recvmsg(ws, fd, &vec[i].msg_hdr, fl);
 		if (rc < 0)
 			return i == 0 ? -1 : (int)i;
 		vec[i].msg_len = (unsigned int)rc;

@@ -76,7 +76,7 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val,
 	    (LPINT)len, &err);
 	shim_leave();
@@ -91,7 +91,7 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 	if (ws == NULL)
 		return libc.setsockopt(fd, level, name, val, len);
-	shim_enter();
+	shim_enter(ws, fd);
 	rc = ws->procs->lpWSPSetSockOpt(ws->handle, level, name, val,
 	    (int)len, &err);
 	shim_leave();
@@ -113,7 +113,7 @@ ioctl(int fd, unsigned long req, ...)
 	if (likely((ws = shim_sock(fd, "ioctl")) == NULL) ||
 	    (req != FIONBIO && req != FIONREAD && req != SIOCATMARK))
 		return libc.ioctl(fd, req, arg);
-	shim_enter();
+	shim_enter(ws, fd);
 	if (req == FIONBIO)
 		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)req, arg,
 		    sizeof(int), NULL, 0, &n, NULL, NULL, NULL, &err);

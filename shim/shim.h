@@ -48,8 +48,6 @@ shim_resolve(struct wsock *ws, int fd, const char *call)
 		if (ws == NULL)
 			return NULL;
 	}
-	wsp_tls.call_base = ws->base;
-	wsp_tls.call_fd = fd;
 	return ws;
 }
 
@@ -64,19 +62,34 @@ shim_sock(int fd, const char *call)
 	return shim_resolve(ws, fd, call);
 }
 
-/* Bracket a call into the chain. */
+/*
+ * Bracket a call into the chain on ws, which the program named as fd (the
+ * base reaches the kernel on that very descriptor: a dup()ed one's calls
+ * stay on it).  The depth goes up before the descriptor is recorded, and
+ * comes down after the record is cleared, with the compiler kept from
+ * reordering the stores: a signal handler that interrupts the bracket
+ * either sees the depth and goes straight to libc, leaving the record
+ * alone, or runs its own whole call first, which leaves the record
+ * cleared for these stores to fill.  Otherwise a handler's send() could
+ * leave its descriptor in the record of the call it interrupted, and that
+ * call would reach the kernel on the handler's socket.
+ */
 static inline void
-shim_enter(void)
+shim_enter(const struct wsock *ws, int fd)
 {
 	wsp_tls.depth++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	wsp_tls.call_base = ws->base;
+	wsp_tls.call_fd = fd;
 	errmap_clear_native();
 }
 
 static inline void
 shim_leave(void)
 {
-	wsp_tls.depth--;
 	wsp_tls.call_base = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	wsp_tls.depth--;
 }
 
 /* Report a chain failure the POSIX way: errno (the native one when the
@@ -140,7 +153,9 @@ int shim_in_vfork_child(void);
 int shim_any_managed(void);
 
 /* Send or receive one message on a managed socket (sendmsg/recvmsg). */
-ssize_t shim_sendmsg(struct wsock *ws, const struct msghdr *msg, int flags);
-ssize_t shim_recvmsg(struct wsock *ws, struct msghdr *msg, int flags);
+ssize_t shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg,
+    int flags);
+ssize_t shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg,
+    int flags);
 
 #endif

@@ -2,7 +2,8 @@
 # The shipped layers under concurrency: 16 threads making and using
 # sockets (their chains start while other threads use them), fork while 4
 # threads do (a child must never inherit a layer lock held by a thread it
-# does not have), and a signal handler making socket calls.  Each probe's
+# does not have), and signal handlers making socket calls (one that must
+# not steer the call it interrupted to its own socket).  Each probe's
 # transcript must equal its run without the shim.
 # shellcheck disable=SC2317 # functions run through check
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -49,5 +50,7 @@ for name in null3 fault policy stats trace all; do
 	    "$PROBES/probe_threads" fork
 	check "a signal handler's write() and close() [$name]" same "$name" \
 	    "$PROBES/probe_signal" 2
+	check "a signal handler's send() amid a send() on a dup [$name]" \
+	    same "$name" "$PROBES/probe_sigfd" 1
 done
 done_testing
