@@ -856,6 +856,27 @@ base_recvv(int fd, const WSABUF *b, DWORD n, int flags,
 	return base_recvmsg_into(fd, &m, flags, fromlen, oflags);
 }
 
+/*
+ * The descriptor a data call on s uses, or -1 if s is not a live socket of
+ * ours.  When s is the base handle of the socket the shim's current call
+ * names, the call's own descriptor is recorded beside it, and no lookup
+ * is needed: the shim found the socket live when the call began, and a
+ * socket another thread closes meanwhile is the race the program has
+ * without us too (the call reaches the kernel on a descriptor that may be
+ * closed or reused, as its own would).
+ */
+static inline int
+base_data_fd(SOCKET s)
+{
+	struct base_sock *bs;
+
+	if (s == wsp_tls.call_base && s != 0)
+		return wsp_tls.call_fd;
+	if ((bs = base_get(s)) == NULL)
+		return -1;
+	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
+}
+
 /* WSPSend and WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
 static BASE_INLINE int
 base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -863,11 +884,11 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     int iTolen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
 {
-	struct base_sock *bs;
 	socklen_t tolen = lpTo != NULL ? (socklen_t)iTolen : 0;
 	ssize_t n;
+	int fd;
 
-	if ((bs = base_get(s)) == NULL)
+	if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
 		return base_fail(lpErrno, WSAEOPNOTSUPP);
@@ -876,16 +897,16 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		return base_fail(lpErrno, WSAEFAULT);
 	if (dwBufferCount == 1) {
 		if (lpTo == NULL)
-			n = libc.send(base_fd_of(s, bs), lpBuffers->buf,
-			    lpBuffers->len, (int)dwFlags);
+			n = libc.send(fd, lpBuffers->buf, lpBuffers->len,
+			    (int)dwFlags);
 		else
-			n = libc.sendto(base_fd_of(s, bs), lpBuffers->buf,
-			    lpBuffers->len, (int)dwFlags, lpTo, tolen);
+			n = libc.sendto(fd, lpBuffers->buf, lpBuffers->len,
+			    (int)dwFlags, lpTo, tolen);
 	} else {
 		if (dwBufferCount > IOV_MAX)
 			return base_fail(lpErrno, WSAEINVAL);
-		n = base_sendv(base_fd(bs), lpBuffers, dwBufferCount,
-		    (int)dwFlags, lpTo, tolen);
+		n = base_sendv(fd, lpBuffers, dwBufferCount, (int)dwFlags,
+		    lpTo, tolen);
 	}
 	if (n < 0)
 		return base_fail_errno(lpErrno);
