@@ -379,6 +379,36 @@ int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
 
 /*
+ * WSPShimCreateSocketHandleEx: WPUCreateSocketHandle with the context's
+ * memory included, for a layer's per-socket struct: a new handle for
+ * dwCatalogEntryId whose context is the address of cbContext bytes of
+ * storage that belong to the handle, which *lppContext receives.  The
+ * storage is aligned for any type, and its contents are unspecified (what
+ * an earlier socket left, or zeroes): the layer fills it before it hands
+ * the handle out.  WSPShimHandleContext and WPUQuerySocketHandleContext
+ * give that address, like any context.
+ *
+ * WPUCloseSocketHandle closes the handle and gives the storage back at
+ * once: another thread's next handle may reuse it, so read what is needed
+ * from it (the handle below, an instance pointer) before closing, and do
+ * not free it.  Never freed or unmapped, it stays readable after the
+ * close, so a call racing the close on another thread reads another
+ * socket's fields instead of faulting (the lookup itself never gives a
+ * closed handle's context).
+ *
+ * This replaces malloc + WPUCreateSocketHandle and WPUCloseSocketHandle +
+ * free: the storage stays with its handle slot from one socket to the
+ * next, so in the usual case creating and closing a socket allocate
+ * nothing.  Lock-free, like the upcalls.  Returns the handle, or
+ * INVALID_SOCKET with *lpErrno WSAEFAULT (lppContext NULL), WSAEINVAL
+ * (cbContext 0) or WSAENOBUFS (no handle or memory left).  A layer that
+ * may also run outside libwspshim keeps malloc and the upcall, the
+ * portable Winsock way.
+ */
+SOCKET WSPAPI WSPShimCreateSocketHandleEx(DWORD dwCatalogEntryId,
+    DWORD cbContext, LPVOID *lppContext, LPINT lpErrno);
+
+/*
  * The parameter string of a layered catalog entry (what `wspshim install
  * LAYER:PARAMS` or WSPSHIM_LAYERS gave it), as UTF-8 with its terminator
  * into lpszParams (*lpLength bytes); an entry with no parameters gives "".
