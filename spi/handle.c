@@ -157,9 +157,9 @@ handle_new_gen(void)
 static inline struct handle_slot *
 handle_slot_of(SOCKET s)
 {
-	uintptr_t mask = __atomic_load_n(&WSPShimHandleTable.ulSlotMask,
+	uintptr_t mask = __atomic_load_n(&handle_desc.ulSlotMask,
 	    __ATOMIC_ACQUIRE);
-	const unsigned char *base = __atomic_load_n(&WSPShimHandleTable.lpSlots,
+	const unsigned char *base = __atomic_load_n(&handle_desc.lpSlots,
 	    __ATOMIC_RELAXED);
 
 	return (struct handle_slot *)(uintptr_t)(base +
@@ -196,29 +196,26 @@ handle_at(uint32_t i)
 	    &handle_desc.lpSlots, __ATOMIC_RELAXED) + i;
 }
 
-/* A slot off the free list, with its index in *index, or NULL when the
- * list is empty.  A non-empty list means the table is published (a slot
- * was handed out before it was freed). */
-static inline struct handle_slot *
-handle_pop(uint32_t *index)
+/* The index of a slot taken off the free list, or 0 when the list is
+ * empty.  A non-empty list means the table is published (a slot was
+ * handed out before it was freed). */
+static inline uint32_t
+handle_pop(void)
 {
 	uint64_t head, next;
-	struct handle_slot *slot;
 	uint32_t i;
 
 	head = atomic_load_explicit(&handle_free, memory_order_acquire);
 	do {
 		if ((i = (uint32_t)head) == 0)
-			return NULL;
-		slot = handle_at(i);
+			return 0;
 		/* A stale link (the slot was taken meanwhile) fails the
 		 * compare-and-swap: the tag has moved on. */
 		next = ((head >> 32) + 1) << 32 | atomic_load_explicit(
-		    &slot->link, memory_order_relaxed);
+		    &handle_at(i)->link, memory_order_relaxed);
 	} while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
 	    next, memory_order_acquire, memory_order_acquire));
-	*index = i;
-	return slot;
+	return i;
 }
 
 /* Nothing: slot (index i) goes on the free list. */
@@ -255,8 +252,9 @@ handle_take(uint32_t *index)
 {
 	struct handle_slot *slot;
 
-	if ((slot = handle_pop(index)) == NULL &&
-	    (slot = handle_fresh(index)) == NULL)
+	if ((*index = handle_pop()) != 0)
+		slot = handle_at(*index);
+	else if ((slot = handle_fresh(index)) == NULL)
 		return NULL;
 	/*
 	 * A stale reader that loads one of the new values stored below
@@ -320,20 +318,21 @@ handle_grow(struct handle_slot *slot, size_t n)
 }
 
 /*
- * WSPShimCreateSocketHandleEx's other cases: bad arguments, no slot on
- * the free list, a slot whose storage is too small (slot, index i, taken
- * already) or none.  Out of line, so the usual case saves no registers.
+ * WSPShimCreateSocketHandleEx's other cases: lppContext NULL, an empty
+ * free list (i is 0), a slot (index i, taken already) whose storage is
+ * too small, or none.  Out of line, so the usual case saves no registers.
  */
 static __attribute__((noinline)) SOCKET
 handle_create_ex_slow(DWORD dwCatalogEntryId, DWORD cbContext,
-    LPVOID *lppContext, LPINT lpErrno, struct handle_slot *slot, uint32_t i)
+    LPVOID *lppContext, LPINT lpErrno, uint32_t i)
 {
+	struct handle_slot *slot = i != 0 ? handle_at(i) : NULL;
 	struct handle_mem *m;
 
-	if (lppContext == NULL || cbContext == 0) {
+	if (lppContext == NULL) {
 		if (slot != NULL)
 			handle_push(slot, i);
-		*lpErrno = lppContext == NULL ? WSAEFAULT : WSAEINVAL;
+		*lpErrno = WSAEFAULT;
 		return INVALID_SOCKET;
 	}
 	if (slot == NULL && (slot = handle_fresh(&i)) == NULL) {
@@ -360,20 +359,20 @@ WSPSHIM_EXPORT SOCKET WSPAPI
 WSPShimCreateSocketHandleEx(DWORD dwCatalogEntryId, DWORD cbContext,
     LPVOID *lppContext, LPINT lpErrno)
 {
-	struct handle_slot *slot = NULL;
+	struct handle_slot *slot;
 	struct handle_mem *m;
 	uint32_t i = 0;
 
-	if (__builtin_expect(lppContext != NULL && cbContext != 0 &&
-	    (slot = handle_pop(&i)) != NULL && (m = slot->mem) != NULL &&
-	    m->size >= cbContext, 1)) {
+	if (__builtin_expect(lppContext != NULL && (i = handle_pop()) != 0 &&
+	    (m = (slot = handle_at(i))->mem) != NULL && m->size >= cbContext,
+	    1)) {
 		atomic_thread_fence(memory_order_release); /* handle_take() */
 		*lppContext = m->data;
 		return handle_publish_slot(slot, i, dwCatalogEntryId,
 		    (DWORD_PTR)m->data);
 	}
 	return handle_create_ex_slow(dwCatalogEntryId, cbContext, lppContext,
-	    lpErrno, slot, i);
+	    lpErrno, i);
 }
 
 /* 0 with the context in *lpContext, or SOCKET_ERROR. */

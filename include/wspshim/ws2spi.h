@@ -400,8 +400,9 @@ DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
  * free: the storage stays with its handle slot from one socket to the
  * next, so in the usual case creating and closing a socket allocate
  * nothing.  Lock-free, like the upcalls.  Returns the handle, or
- * INVALID_SOCKET with *lpErrno WSAEFAULT (lppContext NULL), WSAEINVAL
- * (cbContext 0) or WSAENOBUFS (no handle or memory left).  A layer that
+ * INVALID_SOCKET with *lpErrno WSAEFAULT (lppContext NULL) or
+ * WSAENOBUFS (no handle or memory left).  A cbContext of 0 is allowed
+ * (the storage is then a distinct address the layer need not use).  A layer that
  * may also run outside libwspshim keeps malloc and the upcall, the
  * portable Winsock way.
  */
