@@ -188,22 +188,25 @@ null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 	return nwrap(in, lower, err);
 }
 
-/* WSPCloseSocket: close below, then our handle (and with it the context's
- * memory, so read it first). */
+/* WSPCloseSocket: our handle, then the socket below (a tail call: its
+ * result is ours).  Closing the handle gives the context's memory back,
+ * so what it holds is read first; of two threads closing s at once, the
+ * one whose handle close fails leaves the socket below alone. */
 static int WSPAPI
 null_closesocket(SOCKET s, LPINT err)
 {
 	struct nsock *ns = nsock(s, err);
 	struct ninst *in;
-	int rc, e2;
+	SOCKET lower;
 
 	if (ns == NULL)
 		return SOCKET_ERROR;
 	in = ns->in;
-	rc = in->next.lpWSPCloseSocket(ns->lower, err);
-	up.lpWPUCloseSocketHandle(s, &e2);
+	lower = ns->lower;
+	if (up.lpWPUCloseSocketHandle(s, err) != 0)
+		return SOCKET_ERROR;
 	atomic_fetch_sub_explicit(&in->live, 1, memory_order_relaxed);
-	return rc;
+	return in->next.lpWSPCloseSocket(lower, err);
 }
 
 static SOCKET WSPAPI
