@@ -947,8 +947,7 @@ WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 }
 
 /* WSPShimNextProtocol on a cache miss: the answer from the struct's row
- * (cached for next time) or, with none, worked out from its chain, and a
- * row built when the struct is the catalog's. */
+ * (cached for next time) or, with none, worked out from its chain. */
 static __attribute__((noinline)) LPWSAPROTOCOL_INFOW
 next_protocol_slow(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno)
@@ -957,18 +956,23 @@ next_protocol_slow(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	const struct next_ans *a;
 	int err, base;
 
-	if ((a = next_row_find(lpProtocolInfo, dwSelfCatalogEntryId)) !=
-	    NULL) {
+	/* A struct of the catalog: its row, built on first use if its
+	 * chain did not build it, and the answer cached for next time. */
+	if ((a = next_row_find(lpProtocolInfo, dwSelfCatalogEntryId)) ==
+	    NULL && catalog_owns(catalog_current(), lpProtocolInfo)) {
+		next_row_build((const struct catalog_entry *)(const void *)
+		    lpProtocolInfo);
+		a = next_row_find(lpProtocolInfo, dwSelfCatalogEntryId);
+	}
+	if (a != NULL) {
 		atomic_store_explicit(&next_cache[next_hash(lpProtocolInfo,
 		    dwSelfCatalogEntryId)], a, memory_order_release);
 		return a->pass;
 	}
+	/* No answer to keep: a copy, an error, or a token to copy. */
 	if ((err = next_of(lpProtocolInfo, dwSelfCatalogEntryId, &e,
 	    &base)) != 0)
 		goto fail;
-	if (catalog_owns(catalog_current(), lpProtocolInfo))
-		next_row_build((const struct catalog_entry *)(const void *)
-		    lpProtocolInfo);
 	if (!base)
 		return lpProtocolInfo;	/* the same struct, unmodified */
 	if (lpProtocolInfo->dwProviderReserved == 0)
