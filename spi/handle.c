@@ -68,7 +68,7 @@
  * malloc aligns, for any type the layer keeps there). */
 struct handle_mem {
 	size_t			size;		/* bytes in data */
-	size_t			pad;
+	struct handle_mem	*all;		/* the block made before */
 	_Alignas(16) unsigned char data[];
 };
 
@@ -100,6 +100,10 @@ static _Atomic uint64_t handle_next_gen = HANDLE_GEN_MIN;
 /* The free list: tag << 32 | the first free slot's index (0: empty, as
  * slot 0 is never handed out). */
 static _Atomic uint64_t handle_free;
+/* Every storage block ever made, newest first: they are never freed, and
+ * this keeps them reachable from a global (leak checkers do not look in
+ * the table's mapping). */
+static _Atomic(struct handle_mem *) handle_mems;
 
 /* The table before the first handle: slot 0 names slot 1, slot 1 is 0. */
 static struct handle_slot handle_empty[2] = {
@@ -298,21 +302,29 @@ handle_create(DWORD dwCatalogEntryId, DWORD_PTR dwContext, LPINT lpErrno)
 }
 
 /*
- * Storage of at least n bytes for slot, kept for its later lives: its
- * own if large enough, else a new block (the old one freed); NULL when
- * memory runs out.  Out of line: a slot's block is usually large enough.
+ * Storage of at least n bytes for slot, kept for its later lives: a new
+ * block replacing its own, which was too small; NULL when memory runs
+ * out.  The old block is not freed: a call racing the close of the
+ * slot's last handle may still read it, and the storage is promised never
+ * to go away.  Sizes are powers of two from 64, so a slot outgrows at most
+ * a few blocks, together smaller than the one it keeps.  Out of line: a
+ * slot's block is usually large enough.
  */
 static __attribute__((noinline)) struct handle_mem *
 handle_grow(struct handle_slot *slot, size_t n)
 {
 	struct handle_mem *m;
+	size_t size = 64;
 
-	/* Whole cache lines: fewer regrowths when contexts differ a little. */
-	n = (n + 63) & ~(size_t)63;
-	if ((m = malloc(sizeof(*m) + n)) == NULL)
+	while (size < n)
+		size <<= 1;
+	if ((m = malloc(sizeof(*m) + size)) == NULL)
 		return NULL;
-	m->size = n;
-	free(slot->mem);
+	m->size = size;
+	m->all = atomic_load_explicit(&handle_mems, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&handle_mems, &m->all, m,
+	    memory_order_release, memory_order_relaxed))
+		;
 	slot->mem = m;
 	return m;
 }

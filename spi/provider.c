@@ -805,6 +805,7 @@ struct next_row {
 
 struct next_table {
 	const struct catalog	*cat;
+	struct next_table	*prev;	/* the one it replaced, kept */
 	_Atomic(struct next_row *) rows[];	/* by catalog index */
 };
 
@@ -836,6 +837,7 @@ next_table_for(const struct catalog *c)
 				return NULL;
 			mine->cat = c;
 		}
+		mine->prev = t;
 		if (atomic_compare_exchange_weak_explicit(&next_tab, &t, mine,
 		    memory_order_acq_rel, memory_order_acquire))
 			return mine;
