@@ -341,9 +341,11 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  * for every provider below (the catalog's entries are read-only memory).
  * NULL with *lpErrno as WSPShimNextProtocolInfo's errors (WSAEFAULT also
  * when a token needs lpScratch and it is NULL).  Asked for a struct of the
- * catalog itself, as the core and the layers above pass, it is a pointer
- * comparison and a per-thread memo (about 20 instructions); a copy made
- * by WSPShimNextProtocolInfo is checked in full each time.
+ * catalog itself, as the core and the layers above pass, it answers from
+ * a table worked out when the chain starts, through a cache keyed by
+ * (struct, dwSelfCatalogEntryId): a hash and three comparisons, about 20
+ * instructions, lock-free; a copy made by WSPShimNextProtocolInfo is
+ * checked in full each time.
  *
  * WSPShimStartNextProvider: the same, and also load and start the next
  * provider (its WSPStartup with that struct), filling *lpNextProcTable.
