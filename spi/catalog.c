@@ -137,7 +137,7 @@ static const struct catalog catalog_builtin_catalog = {
 	.entries = catalog_builtin_entries,
 };
 
-static _Atomic(const struct catalog *) catalog_in_force =
+_Atomic(const struct catalog *) catalog_in_force =
     &catalog_builtin_catalog;
 
 /* The built-in catalog. */
@@ -145,13 +145,6 @@ const struct catalog *
 catalog_builtin(void)
 {
 	return &catalog_builtin_catalog;
-}
-
-/* The catalog in force: the built-in one until catalog_set_current(). */
-const struct catalog *
-catalog_current(void)
-{
-	return atomic_load_explicit(&catalog_in_force, memory_order_acquire);
 }
 
 /* Nothing: publishes c (NULL: the built-in catalog) with release order. */

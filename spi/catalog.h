@@ -9,6 +9,7 @@
 #ifndef WSPSHIM_CATALOG_H
 #define WSPSHIM_CATALOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <wspshim/ws2spi.h>
@@ -30,9 +31,17 @@ struct catalog {
 /* The built-in catalog (base entries only). */
 const struct catalog *catalog_builtin(void);
 
+/* Where catalog_current() reads; written only by catalog_set_current(). */
+extern _Atomic(const struct catalog *) catalog_in_force;
+
 /* The catalog in force for this process (an acquire load; the built-in
- * catalog until catalog_set_current()). */
-const struct catalog *catalog_current(void);
+ * catalog until catalog_set_current()).  Inline: WSPShimNextProtocol
+ * asks for every socket of every layer. */
+static inline const struct catalog *
+catalog_current(void)
+{
+	return atomic_load_explicit(&catalog_in_force, memory_order_acquire);
+}
 
 /* Publish c as the catalog in force (a release store; NULL restores the
  * built-in one).  c must stay valid and unchanged for the life of the

@@ -1,8 +1,8 @@
 /*
  * handle.c - the socket handle table behind the WPU upcalls (see handle.h).
  *
- * A handle is gen << 24 | index << 2: the slot's pool index in bits 2-23
- * (the pool holds at most 1 << 22 objects) and its generation above.
+ * A handle is gen << 24 | index << 2: the slot's index in bits 2-23 (the
+ * table holds at most 1 << 22 slots) and its generation above.
  * Generations come from one process-wide counter and start at 256, so every
  * handle is a multiple of 4, at least HANDLE_MIN, and never handed out twice
  * (the 40-bit counter wraps after 2^40 creations).
@@ -10,16 +10,27 @@
  * Slots live in a flat pool (see pool.h): slot i at base + i * 32, in one
  * reservation made on the first handle_create(), read-only zero pages until
  * handed out and never unmapped.  A live slot holds its whole handle; a
- * free one holds 0 (pool_get() zeroes it).  Any 64-bit value names a slot,
- * the one at base + (value << 3 & mask): so a value is a live handle
- * exactly when the slot it names holds it, with no other check.  Slot 0,
- * which the pool never hands out, holds 4, a value that names slot 1 (a
- * zero slot 0 would match the value 0).  Until the first handle exists the
- * table is handle_empty, two static slots with the same property.  Layers
- * read the table directly, inline, through the exported descriptor
- * WSPShimHandleTable (WSPShimHandleContext in ws2spi.h): its mask is
- * published after its slots pointer, and read before it, so a reader never
- * pairs the large mask with the small table.
+ * free one holds 0.  Any 64-bit value names a slot, the one at base +
+ * (value << 3 & mask): so a value is a live handle exactly when the slot it
+ * names holds it, with no other check.  Slot 0, which the pool never hands
+ * out, holds 4, a value that names slot 1 (a zero slot 0 would match the
+ * value 0).  Until the first handle exists the table is handle_empty, two
+ * static slots with the same property.  Layers read the table directly,
+ * inline, through the exported descriptor WSPShimHandleTable
+ * (WSPShimHandleContext in ws2spi.h): its mask is published after its slots
+ * pointer, and read before it, so a reader never pairs the large mask with
+ * the small table.
+ *
+ * The pool only hands out slots never used before.  A closed slot goes on
+ * the table's own free list, not back to the pool, and the next create
+ * takes it from there: a Treiber stack of slot indices whose head is
+ * tag << 32 | index, the tag bumped on every change so a stale
+ * compare-and-swap fails (no ABA), and whose links are the slots' first 4
+ * bytes.  That is a load and a compare-and-swap each way, where the pool's
+ * general path would also convert between pointers and indices and zero the
+ * slot; and a slot keeps its context storage (WSPShimCreateSocketHandleEx)
+ * from one life to the next, which the pool, which owns the whole object
+ * while it is free, would not allow.
  *
  * Reads are validated, seqlock style: load the handle (acquire), load the
  * fields, fence (acquire), load the handle again.  A slot closed and reused
@@ -31,9 +42,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <wspshim/ws2spi.h>
 
+#include "export.h"
 #include "handle.h"
 #include "pool.h"
 
@@ -51,12 +64,22 @@
 /* What slot 0 holds: a value that names slot 1, never slot 0. */
 #define HANDLE_SLOT0_KEY	((SOCKET)1 << HANDLE_IDX_SHIFT)
 
+/* Context storage a slot keeps from one life to the next (aligned as
+ * malloc aligns, for any type the layer keeps there). */
+struct handle_mem {
+	size_t			size;		/* bytes in data */
+	struct handle_mem	*all;		/* the block made before */
+	_Alignas(16) unsigned char data[];
+};
+
 struct handle_slot {
-	_Atomic uint32_t	pool_link;	/* the pool's, while free */
+	_Atomic uint32_t	link;		/* next free index, while free */
 	_Atomic uint32_t	catalog_id;
 	_Atomic SOCKET		handle;		/* 0 while free */
 	_Atomic uintptr_t	ctx;
-	uint64_t		pad;		/* to 32 bytes */
+	/* Touched only by the thread that holds the slot (between taking it
+	 * off the free list and publishing it): readers never look. */
+	struct handle_mem	*mem;
 };
 
 _Static_assert(sizeof(SOCKET) == 8, "handles need a 64-bit SOCKET");
@@ -74,6 +97,13 @@ _Static_assert(sizeof(struct handle_slot) == POOL_OBJSIZE(struct handle_slot) &&
 
 static struct pool handle_pool = POOL_INIT_FLAT(struct handle_slot);
 static _Atomic uint64_t handle_next_gen = HANDLE_GEN_MIN;
+/* The free list: tag << 32 | the first free slot's index (0: empty, as
+ * slot 0 is never handed out). */
+static _Atomic uint64_t handle_free;
+/* Every storage block ever made, newest first: they are never freed, and
+ * this keeps them reachable from a global (leak checkers do not look in
+ * the table's mapping). */
+static _Atomic(struct handle_mem *) handle_mems;
 
 /* The table before the first handle: slot 0 names slot 1, slot 1 is 0. */
 static struct handle_slot handle_empty[2] = {
@@ -131,9 +161,9 @@ handle_new_gen(void)
 static inline struct handle_slot *
 handle_slot_of(SOCKET s)
 {
-	uintptr_t mask = __atomic_load_n(&WSPShimHandleTable.ulSlotMask,
+	uintptr_t mask = __atomic_load_n(&handle_desc.ulSlotMask,
 	    __ATOMIC_ACQUIRE);
-	const unsigned char *base = __atomic_load_n(&WSPShimHandleTable.lpSlots,
+	const unsigned char *base = __atomic_load_n(&handle_desc.lpSlots,
 	    __ATOMIC_RELAXED);
 
 	return (struct handle_slot *)(uintptr_t)(base +
@@ -162,24 +192,199 @@ handle_read(SOCKET s, DWORD_PTR *ctx, DWORD *id)
 	return 1;
 }
 
-/* A new handle for (catalog id, context), or INVALID_SOCKET (WSAENOBUFS). */
-SOCKET WSPAPI
-handle_create(DWORD dwCatalogEntryId, DWORD_PTR dwContext, LPINT lpErrno)
+/* The slot at index i of the published table. */
+static inline struct handle_slot *
+handle_at(uint32_t i)
+{
+	return (struct handle_slot *)(uintptr_t)__atomic_load_n(
+	    &handle_desc.lpSlots, __ATOMIC_RELAXED) + i;
+}
+
+/* The index of a slot taken off the free list, or 0 when the list is
+ * empty.  A non-empty list means the table is published (a slot was
+ * handed out before it was freed). */
+static inline uint32_t
+handle_pop(void)
+{
+	uint64_t head, next;
+	uint32_t i;
+
+	head = atomic_load_explicit(&handle_free, memory_order_acquire);
+	do {
+		if ((i = (uint32_t)head) == 0)
+			return 0;
+		/* A stale link (the slot was taken meanwhile) fails the
+		 * compare-and-swap: the tag has moved on. */
+		next = ((head >> 32) + 1) << 32 | atomic_load_explicit(
+		    &handle_at(i)->link, memory_order_relaxed);
+	} while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
+	    next, memory_order_acquire, memory_order_acquire));
+	return i;
+}
+
+/* Nothing: slot (index i) goes on the free list. */
+static inline void
+handle_push(struct handle_slot *slot, uint32_t i)
+{
+	uint64_t head, next;
+
+	head = atomic_load_explicit(&handle_free, memory_order_relaxed);
+	do {
+		atomic_store_explicit(&slot->link, (uint32_t)head,
+		    memory_order_relaxed);
+		next = ((head >> 32) + 1) << 32 | i;
+	} while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
+	    next, memory_order_release, memory_order_relaxed));
+}
+
+/* A slot never used before, from the pool, with its index, or NULL when
+ * the table cannot grow.  Out of line: reused slots are the usual case. */
+static __attribute__((noinline)) struct handle_slot *
+handle_fresh(uint32_t *index)
 {
 	struct handle_slot *slot;
+
+	if (!handle_publish() || (slot = pool_get_raw(&handle_pool)) == NULL)
+		return NULL;
+	*index = pool_index(&handle_pool, slot);
+	return slot;
+}
+
+/* A free slot and its index, or NULL (WSAENOBUFS). */
+static inline struct handle_slot *
+handle_take(uint32_t *index)
+{
+	struct handle_slot *slot;
+
+	if ((*index = handle_pop()) != 0)
+		slot = handle_at(*index);
+	else if ((slot = handle_fresh(index)) == NULL)
+		return NULL;
+	/*
+	 * A stale reader that loads one of the new values stored below
+	 * (relaxed) and then fences (acquire) sees the close that freed the
+	 * slot, so its second load of the handle fails: the seqlock of
+	 * handle_read() and WSPShimHandleContext() relies on it.
+	 */
+	atomic_thread_fence(memory_order_release);
+	return slot;
+}
+
+/* Make slot (index i) live as a handle for (catalog id, context): the
+ * handle. */
+static inline SOCKET
+handle_publish_slot(struct handle_slot *slot, uint32_t i,
+    DWORD dwCatalogEntryId, DWORD_PTR dwContext)
+{
 	SOCKET h;
 
-	if (!handle_publish() || (slot = pool_get(&handle_pool)) == NULL) {
-		*lpErrno = WSAENOBUFS;
-		return INVALID_SOCKET;
-	}
 	h = (SOCKET)(handle_new_gen() << HANDLE_GEN_SHIFT |
-	    (uint64_t)pool_index(&handle_pool, slot) << HANDLE_IDX_SHIFT);
+	    (uint64_t)i << HANDLE_IDX_SHIFT);
 	atomic_store_explicit(&slot->catalog_id, dwCatalogEntryId,
 	    memory_order_relaxed);
 	atomic_store_explicit(&slot->ctx, dwContext, memory_order_relaxed);
 	atomic_store_explicit(&slot->handle, h, memory_order_release);
 	return h;
+}
+
+/* A new handle for (catalog id, context), or INVALID_SOCKET (WSAENOBUFS). */
+SOCKET WSPAPI
+handle_create(DWORD dwCatalogEntryId, DWORD_PTR dwContext, LPINT lpErrno)
+{
+	struct handle_slot *slot;
+	uint32_t i;
+
+	if ((slot = handle_take(&i)) == NULL) {
+		*lpErrno = WSAENOBUFS;
+		return INVALID_SOCKET;
+	}
+	return handle_publish_slot(slot, i, dwCatalogEntryId, dwContext);
+}
+
+/*
+ * Storage of at least n bytes for slot, kept for its later lives: a new
+ * block replacing its own, which was too small; NULL when memory runs
+ * out.  The old block is not freed: a call racing the close of the
+ * slot's last handle may still read it, and the storage is promised never
+ * to go away.  Sizes are powers of two from 64, so a slot outgrows at most
+ * a few blocks, together smaller than the one it keeps.  Out of line: a
+ * slot's block is usually large enough.
+ */
+static __attribute__((noinline)) struct handle_mem *
+handle_grow(struct handle_slot *slot, size_t n)
+{
+	struct handle_mem *m;
+	size_t size = 64;
+
+	while (size < n)
+		size <<= 1;
+	if ((m = malloc(sizeof(*m) + size)) == NULL)
+		return NULL;
+	m->size = size;
+	m->all = atomic_load_explicit(&handle_mems, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&handle_mems, &m->all, m,
+	    memory_order_release, memory_order_relaxed))
+		;
+	slot->mem = m;
+	return m;
+}
+
+/*
+ * WSPShimCreateSocketHandleEx's other cases: lppContext NULL, an empty
+ * free list (i is 0), a slot (index i, taken already) whose storage is
+ * too small, or none.  Out of line, so the usual case saves no registers.
+ */
+static __attribute__((noinline)) SOCKET
+handle_create_ex_slow(DWORD dwCatalogEntryId, DWORD cbContext,
+    LPVOID *lppContext, LPINT lpErrno, uint32_t i)
+{
+	struct handle_slot *slot = i != 0 ? handle_at(i) : NULL;
+	struct handle_mem *m;
+
+	if (lppContext == NULL) {
+		if (slot != NULL)
+			handle_push(slot, i);
+		*lpErrno = WSAEFAULT;
+		return INVALID_SOCKET;
+	}
+	if (slot == NULL && (slot = handle_fresh(&i)) == NULL) {
+		*lpErrno = WSAENOBUFS;
+		return INVALID_SOCKET;
+	}
+	atomic_thread_fence(memory_order_release);	/* see handle_take() */
+	if ((m = slot->mem) == NULL || m->size < cbContext) {
+		if ((m = handle_grow(slot, cbContext)) == NULL) {
+			handle_push(slot, i);
+			*lpErrno = WSAENOBUFS;
+			return INVALID_SOCKET;
+		}
+	}
+	*lppContext = m->data;
+	return handle_publish_slot(slot, i, dwCatalogEntryId,
+	    (DWORD_PTR)m->data);
+}
+
+/* WSPShimCreateSocketHandleEx: a new handle whose context is storage of
+ * cbContext bytes it owns, or INVALID_SOCKET (see ws2spi.h).  The usual
+ * case: a slot off the free list whose storage is large enough. */
+WSPSHIM_EXPORT SOCKET WSPAPI
+WSPShimCreateSocketHandleEx(DWORD dwCatalogEntryId, DWORD cbContext,
+    LPVOID *lppContext, LPINT lpErrno)
+{
+	struct handle_slot *slot;
+	struct handle_mem *m;
+	uint32_t i = 0;
+
+	if (__builtin_expect(lppContext != NULL && (i = handle_pop()) != 0 &&
+	    (m = (slot = handle_at(i))->mem) != NULL && m->size >= cbContext,
+	    1)) {
+		atomic_thread_fence(memory_order_release); /* handle_take() */
+		*lppContext = m->data;
+		return handle_publish_slot(slot, i, dwCatalogEntryId,
+		    (DWORD_PTR)m->data);
+	}
+	return handle_create_ex_slow(dwCatalogEntryId, cbContext, lppContext,
+	    lpErrno, i);
 }
 
 /* 0 with the context in *lpContext, or SOCKET_ERROR. */
@@ -212,7 +417,7 @@ handle_close(SOCKET s, LPINT lpErrno)
 		*lpErrno = WSAENOTSOCK;
 		return SOCKET_ERROR;
 	}
-	pool_put(&handle_pool, slot);
+	handle_push(slot, (uint32_t)(s >> HANDLE_IDX_SHIFT & HANDLE_IDX_MASK));
 	return 0;
 }
 

@@ -7,7 +7,10 @@
  * handle used after WPUCloseSocketHandle gives WSAENOTSOCK instead of
  * another socket's context.  Handle values are multiples of 4 and never
  * below HANDLE_MIN, so they are never mistaken for kernel descriptors.
- * Lock-free (see pool.h).
+ * Lock-free: slots come from a flat pool (see pool.h) and, once closed, go
+ * on the table's own free list.  WSPShimCreateSocketHandleEx (ws2spi.h)
+ * also gives a handle the memory of its context, which its slot keeps for
+ * its next handle.
  */
 #ifndef WSPSHIM_HANDLE_H
 #define WSPSHIM_HANDLE_H

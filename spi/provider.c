@@ -40,6 +40,8 @@ static pthread_mutex_t load_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct provider *providers;
 static struct chain *chains;
 
+static void next_row_build(const struct catalog_entry *e);
+
 static struct provider base_provider = {
 	.path = (char *)CATALOG_BASE_PATH,
 	.startup = base_startup,
@@ -427,6 +429,8 @@ chain_start(struct chain *c)
 		    c->entry->info.ProtocolChain.ChainEntries[0]);
 		return WSAEPROVIDERFAILEDINIT;
 	}
+	/* The answers its layers' WSPShimNextProtocol calls will want. */
+	next_row_build(c->entry);
 	err = provider_start(top, &info, &c->top);
 	if (err != 0) {
 		/* A provider that cannot start fails its sockets, clearly. */
@@ -740,29 +744,12 @@ chain_repeats(const WSAPROTOCOLCHAIN *pc)
 	return 0;
 }
 
-/*
- * The catalog entry below self in chain struct in: 0 with *out, and *base
- * set when that entry is the chain's last (the base), or a WSA code.
- *
- * A layer's WSPSocket asks this for every socket, so the answer for a
- * struct of the catalog in force itself (what the core and the layers
- * above pass, by WSPShimNextProtocol) is remembered per thread: such a
- * struct never changes, so its pointer is its content.
- */
+/* The catalog entry below self in chain struct in: 0 with *out, and *base
+ * set when that entry is the chain's last (the base), or a WSA code. */
 static int
 next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
     int *base)
 {
-	/* One slot per position in a chain: every layer of a chain has
-	 * its own. */
-	static __thread struct {
-		const WSAPROTOCOL_INFOW	*in;
-		const struct catalog_entry *e;
-		DWORD			self;
-		int			base;
-	} memos[MAX_PROTOCOL_CHAIN]
-	    __attribute__((tls_model("initial-exec")));
-	const struct catalog *c = catalog_current();
 	const WSAPROTOCOLCHAIN *pc;
 	const struct catalog_entry *e;
 	int i;
@@ -771,27 +758,155 @@ next_of(LPWSAPROTOCOL_INFOW in, DWORD self, const struct catalog_entry **out,
 		return WSAEFAULT;
 	pc = &in->ProtocolChain;
 	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN ||
-	    (i = chain_position(pc, self)) < 0 || i + 1 >= pc->ChainLen)
+	    (i = chain_position(pc, self)) < 0 || i + 1 >= pc->ChainLen ||
+	    chain_repeats(pc))
 		return WSAEINVAL;
-	if (in == memos[i].in && self == memos[i].self && catalog_owns(c, in)) {
-		*out = memos[i].e;
-		*base = memos[i].base;
-		return 0;
-	}
-	if (chain_repeats(pc))
-		return WSAEINVAL;
-	e = catalog_by_id(c, pc->ChainEntries[i + 1]);
+	e = catalog_by_id(catalog_current(), pc->ChainEntries[i + 1]);
 	if (e == NULL)
 		return WSAEINVAL;
 	*out = e;
 	*base = i + 1 == pc->ChainLen - 1;
-	if (catalog_owns(c, in)) {
-		memos[i].in = in;
-		memos[i].e = e;
-		memos[i].self = self;
-		memos[i].base = *base;
-	}
 	return 0;
+}
+
+/*
+ * WSPShimNextProtocol's answers for the structs of the catalog in force,
+ * worked out once.  Each layer's WSPSocket asks for every socket, and what
+ * it passes is nearly always a catalog entry's own struct (the core hands
+ * the top layer the chain entry's struct, and each layer passes it down
+ * unchanged); such a struct never changes, so the answer for (struct,
+ * layer) is fixed.
+ *
+ * An answer is an immutable record (struct next_ans) in a row: one row per
+ * catalog entry, found by the struct's place in the catalog's array, with
+ * the answer of every position of its chain.  Rows are built when a chain
+ * starts (chain_start()), or on the first slow answer for an entry.  A
+ * table of rows belongs to one catalog; one made for a catalog no longer
+ * in force is replaced.  Rows and tables are never freed: a reader may
+ * hold them.
+ *
+ * In front of the rows, what layers hit: a direct-mapped cache of
+ * pointers to records, by a hash of (struct, layer id).  A record names
+ * its struct, layer and catalog, so a hit is a hash, one load and three
+ * compares, with no division and no scan; a miss (a collision, or a
+ * record not cached yet) looks in the row and caches what it finds.
+ */
+struct next_ans {
+	const WSAPROTOCOL_INFOW	*in;	/* the catalog's struct ... */
+	const struct catalog	*cat;	/* ... of this catalog */
+	LPWSAPROTOCOL_INFOW	pass;	/* what the layer passes below */
+	DWORD			self;	/* the layer's id */
+};
+
+struct next_row {
+	int			n;	/* positions answered */
+	struct next_ans		ans[MAX_PROTOCOL_CHAIN];
+};
+
+struct next_table {
+	const struct catalog	*cat;
+	struct next_table	*prev;	/* the one it replaced, kept */
+	_Atomic(struct next_row *) rows[];	/* by catalog index */
+};
+
+#define NEXT_CACHE_BITS	6
+
+static _Atomic(struct next_table *) next_tab;
+static _Atomic(const struct next_ans *) next_cache[1 << NEXT_CACHE_BITS];
+
+/* The cache slot of (in, self): a multiplicative hash of both. */
+static inline size_t
+next_hash(const WSAPROTOCOL_INFOW *in, DWORD self)
+{
+	return (size_t)((((uintptr_t)in ^ self) * 0x9e3779b97f4a7c15u) >>
+	    (64 - NEXT_CACHE_BITS));
+}
+
+/* The table for catalog c, made if needed; NULL when memory runs out. */
+static struct next_table *
+next_table_for(const struct catalog *c)
+{
+	struct next_table *t, *mine = NULL;
+
+	t = atomic_load_explicit(&next_tab, memory_order_acquire);
+	while (t == NULL || t->cat != c) {
+		if (mine == NULL) {
+			mine = calloc(1, sizeof(*mine) +
+			    c->count * sizeof(mine->rows[0]));
+			if (mine == NULL)
+				return NULL;
+			mine->cat = c;
+		}
+		mine->prev = t;
+		if (atomic_compare_exchange_weak_explicit(&next_tab, &t, mine,
+		    memory_order_acq_rel, memory_order_acquire))
+			return mine;
+	}
+	free(mine);
+	return t;
+}
+
+/*
+ * Nothing: fill the row of catalog entry e (of the catalog in force) if it
+ * has none.  Positions whose answer is an error, or needs a copy (a token
+ * in the entry's dwProviderReserved, for the base), get no record: they
+ * take the slow path, which says why.
+ */
+static void
+next_row_build(const struct catalog_entry *e)
+{
+	const struct catalog *c = catalog_current();
+	LPWSAPROTOCOL_INFOW in = (LPWSAPROTOCOL_INFOW)(uintptr_t)&e->info;
+	const struct catalog_entry *below;
+	struct next_row *r, *expected = NULL;
+	struct next_ans *a;
+	struct next_table *t;
+	size_t k;
+	int i, base;
+
+	if (!catalog_owns(c, in) || (t = next_table_for(c)) == NULL)
+		return;
+	k = (size_t)(e - c->entries);
+	if (atomic_load_explicit(&t->rows[k], memory_order_acquire) != NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	for (i = 0; i + 1 < in->ProtocolChain.ChainLen &&
+	    i + 1 < MAX_PROTOCOL_CHAIN; i++) {
+		if (next_of(in, in->ProtocolChain.ChainEntries[i], &below,
+		    &base) != 0 || (base && in->dwProviderReserved != 0))
+			continue;
+		a = &r->ans[r->n++];
+		a->in = in;
+		a->cat = c;
+		a->self = in->ProtocolChain.ChainEntries[i];
+		a->pass = base ? (LPWSAPROTOCOL_INFOW)(uintptr_t)&below->info :
+		    in;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&t->rows[k], &expected,
+	    r, memory_order_acq_rel, memory_order_acquire))
+		free(r);	/* another thread built the same row */
+}
+
+/* The record for (in, self) in in's row, or NULL when there is none (in
+ * is not a struct of the catalog in force, or its row is not built, or
+ * the answer is an error or needs a copy). */
+static const struct next_ans *
+next_row_find(const WSAPROTOCOL_INFOW *in, DWORD self)
+{
+	const struct catalog *c = catalog_current();
+	const struct next_table *t;
+	const struct next_row *r;
+	int i;
+
+	t = atomic_load_explicit(&next_tab, memory_order_acquire);
+	if (t == NULL || t->cat != c || !catalog_owns(c, in) ||
+	    (r = atomic_load_explicit(&t->rows[(const struct catalog_entry *)
+	    (const void *)in - c->entries], memory_order_acquire)) == NULL)
+		return NULL;
+	for (i = 0; i < r->n; i++)
+		if (r->ans[i].self == self)
+			return &r->ans[i];
+	return NULL;
 }
 
 /* The catalog entry below self in the chain, and the struct to pass it. */
@@ -833,13 +948,30 @@ WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	return 0;
 }
 
-WSPSHIM_EXPORT LPWSAPROTOCOL_INFOW WSPAPI
-WSPShimNextProtocol(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+/* WSPShimNextProtocol on a cache miss: the answer from the struct's row
+ * (cached for next time) or, with none, worked out from its chain. */
+static __attribute__((noinline)) LPWSAPROTOCOL_INFOW
+next_protocol_slow(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno)
 {
 	const struct catalog_entry *e;
+	const struct next_ans *a;
 	int err, base;
 
+	/* A struct of the catalog: its row, built on first use if its
+	 * chain did not build it, and the answer cached for next time. */
+	if ((a = next_row_find(lpProtocolInfo, dwSelfCatalogEntryId)) ==
+	    NULL && catalog_owns(catalog_current(), lpProtocolInfo)) {
+		next_row_build((const struct catalog_entry *)(const void *)
+		    lpProtocolInfo);
+		a = next_row_find(lpProtocolInfo, dwSelfCatalogEntryId);
+	}
+	if (a != NULL) {
+		atomic_store_explicit(&next_cache[next_hash(lpProtocolInfo,
+		    dwSelfCatalogEntryId)], a, memory_order_release);
+		return a->pass;
+	}
+	/* No answer to keep: a copy, an error, or a token to copy. */
 	if ((err = next_of(lpProtocolInfo, dwSelfCatalogEntryId, &e,
 	    &base)) != 0)
 		goto fail;
@@ -859,6 +991,23 @@ fail:
 	if (lpErrno != NULL)
 		*lpErrno = err;
 	return NULL;
+}
+
+/* The struct to pass below (see ws2spi.h).  The usual case is a cache
+ * hit: a leaf call with no stores. */
+WSPSHIM_EXPORT LPWSAPROTOCOL_INFOW WSPAPI
+WSPShimNextProtocol(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno)
+{
+	const struct next_ans *a;
+
+	a = atomic_load_explicit(&next_cache[next_hash(lpProtocolInfo,
+	    dwSelfCatalogEntryId)], memory_order_acquire);
+	if (__builtin_expect(a != NULL && a->in == lpProtocolInfo &&
+	    a->self == dwSelfCatalogEntryId && a->cat == catalog_current(), 1))
+		return a->pass;
+	return next_protocol_slow(lpProtocolInfo, dwSelfCatalogEntryId,
+	    lpScratch, lpErrno);
 }
 
 WSPSHIM_EXPORT int WSPAPI

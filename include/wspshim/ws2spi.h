@@ -341,9 +341,11 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  * for every provider below (the catalog's entries are read-only memory).
  * NULL with *lpErrno as WSPShimNextProtocolInfo's errors (WSAEFAULT also
  * when a token needs lpScratch and it is NULL).  Asked for a struct of the
- * catalog itself, as the core and the layers above pass, it is a pointer
- * comparison and a per-thread memo (about 20 instructions); a copy made
- * by WSPShimNextProtocolInfo is checked in full each time.
+ * catalog itself, as the core and the layers above pass, it answers from
+ * a table worked out when the chain starts, through a cache keyed by
+ * (struct, dwSelfCatalogEntryId): a hash and three comparisons, about 20
+ * instructions, lock-free; a copy made by WSPShimNextProtocolInfo is
+ * checked in full each time.
  *
  * WSPShimStartNextProvider: the same, and also load and start the next
  * provider (its WSPStartup with that struct), filling *lpNextProcTable.
@@ -377,6 +379,37 @@ int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
 DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
+
+/*
+ * WSPShimCreateSocketHandleEx: WPUCreateSocketHandle with the context's
+ * memory included, for a layer's per-socket struct: a new handle for
+ * dwCatalogEntryId whose context is the address of cbContext bytes of
+ * storage that belong to the handle, which *lppContext receives.  The
+ * storage is aligned for any type, and its contents are unspecified (what
+ * an earlier socket left, or zeroes): the layer fills it before it hands
+ * the handle out.  WSPShimHandleContext and WPUQuerySocketHandleContext
+ * give that address, like any context.
+ *
+ * WPUCloseSocketHandle closes the handle and gives the storage back at
+ * once: another thread's next handle may reuse it, so read what is needed
+ * from it (the handle below, an instance pointer) before closing, and do
+ * not free it.  Never freed or unmapped, it stays readable after the
+ * close, so a call racing the close on another thread reads another
+ * socket's fields instead of faulting (the lookup itself never gives a
+ * closed handle's context).
+ *
+ * This replaces malloc + WPUCreateSocketHandle and WPUCloseSocketHandle +
+ * free: the storage stays with its handle slot from one socket to the
+ * next, so in the usual case creating and closing a socket allocate
+ * nothing.  Lock-free, like the upcalls.  Returns the handle, or
+ * INVALID_SOCKET with *lpErrno WSAEFAULT (lppContext NULL) or
+ * WSAENOBUFS (no handle or memory left).  A cbContext of 0 is allowed
+ * (the storage is then a distinct address the layer need not use).  A layer that
+ * may also run outside libwspshim keeps malloc and the upcall, the
+ * portable Winsock way.
+ */
+SOCKET WSPAPI WSPShimCreateSocketHandleEx(DWORD dwCatalogEntryId,
+    DWORD cbContext, LPVOID *lppContext, LPINT lpErrno);
 
 /*
  * The parameter string of a layered catalog entry (what `wspshim install

@@ -130,21 +130,36 @@ lk_inst_of(LPWSAPROTOCOL_INFOW info, LPINT err)
 
 /* --- sockets ------------------------------------------------------------ */
 
-/* A socket of ours over lower (a new socket of instance in), or NULL with
- * *err set and lower closed. */
+/*
+ * A socket of ours over lower (a new socket of instance in), or NULL with
+ * *err set and lower closed.  Its struct is the storage of its handle
+ * (WSPShimCreateSocketHandleEx): no malloc per socket.  Nobody knows the
+ * handle until we return it, so filling the struct after making the
+ * handle is safe.
+ */
 static struct lk_sock *
 lk_wrap(struct lk_inst *in, SOCKET lower, const struct lk_sock *like,
     LPINT err)
 {
 	struct lk_sock *ls;
+	SOCKET self;
 	DWORD n;
 	int e2, fd = -1;
 
-	if ((ls = calloc(1, lk_layer.sock_size)) == NULL) {
-		*err = WSAENOBUFS;
-		goto out_close;
+	if (in->next.lpWSPIoctl(lower, SIO_BASE_HANDLE, NULL, 0, &fd,
+	    sizeof(fd), &n, NULL, NULL, NULL, &e2) != 0)
+		fd = -1;
+	self = WSPShimCreateSocketHandleEx(in->self, (DWORD)lk_layer.sock_size,
+	    (LPVOID *)&ls, err);
+	if (self == INVALID_SOCKET) {
+		in->next.lpWSPCloseSocket(lower, &e2);
+		return NULL;
 	}
+	/* The storage holds what its last socket left: the layer's own
+	 * fields after struct lk_sock start zeroed, as documented. */
+	memset(ls, 0, lk_layer.sock_size);
 	ls->lower = lower;
+	ls->self = self;
 	ls->in = in;
 	ls->conf = in->conf;
 	if (like != NULL) {
@@ -152,35 +167,26 @@ lk_wrap(struct lk_inst *in, SOCKET lower, const struct lk_sock *like,
 		ls->type = like->type;
 		ls->protocol = like->protocol;
 	}
-	if (in->next.lpWSPIoctl(lower, SIO_BASE_HANDLE, NULL, 0, &fd,
-	    sizeof(fd), &n, NULL, NULL, NULL, &e2) != 0)
-		fd = -1;
 	ls->fd = fd;
-	ls->self = up.lpWPUCreateSocketHandle(in->self, (DWORD_PTR)ls, err);
-	if (ls->self == INVALID_SOCKET) {
-		free(ls);
-		goto out_close;
-	}
 	atomic_fetch_add(&in->live, 1);
 	if (lk_layer.sock_open != NULL)
 		lk_layer.sock_open(ls);
 	return ls;
-out_close:
-	in->next.lpWSPCloseSocket(lower, &e2);
-	return NULL;
 }
 
-/* Forget ls: its handle, the layer's state, its memory. */
+/* Forget ls: the layer's state, then its handle, which gives its memory
+ * back (so ls is not touched after that). */
 static void
 lk_release(struct lk_sock *ls)
 {
+	struct lk_inst *in = ls->in;
+	SOCKET self = ls->self;
 	int e2;
 
-	up.lpWPUCloseSocketHandle(ls->self, &e2);
-	atomic_fetch_sub(&ls->in->live, 1);
 	if (lk_layer.sock_close != NULL)
 		lk_layer.sock_close(ls);
-	free(ls);
+	up.lpWPUCloseSocketHandle(self, &e2);
+	atomic_fetch_sub(&in->live, 1);
 }
 
 /* Close ls and the socket below (a socket refused after it was made). */

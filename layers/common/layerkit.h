@@ -5,8 +5,9 @@
  *
  * The engine is a complete non-IFS layer: start-up (one instance per
  * chain that names the layer's entry, the next provider started with
- * WSPShimStartNextProvider), a handle from WPUCreateSocketHandle per
- * socket with a context (struct lk_sock) holding the handle below, and all
+ * WSPShimStartNextProvider), a handle from WSPShimCreateSocketHandleEx per
+ * socket whose storage is its context (struct lk_sock, holding the handle
+ * below: no malloc per socket), and all
  * 30 Winsock and 3 Linux operations calling down.  A layer built on it
  * defines `lk_layer' (its name, hooks and per-socket size) and a
  * WSPStartup that calls lk_startup().
@@ -50,8 +51,11 @@ int lk_op_receives(enum lk_op op);
 
 struct lk_inst;
 
-/* A socket of the layer: the context of its handle.  A layer that asks
- * for a larger sock_size finds its own fields after this struct, zeroed. */
+/* A socket of the layer: the context of its handle, in the handle's own
+ * storage.  A layer that asks for a larger sock_size finds its own fields
+ * after this struct, zeroed.  It lives from sock_open() to the end of
+ * sock_close(): the storage goes to another socket after that, so keep no
+ * pointer to it. */
 struct lk_sock {
 	SOCKET		lower;		/* the handle below */
 	SOCKET		self;		/* our handle */

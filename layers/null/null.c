@@ -4,9 +4,13 @@
  * keep the start-up and the handle/context idiom, change the operations
  * you care about.
  *
- * Handles.  The layer is non-IFS: each of its sockets is a handle made by
- * WPUCreateSocketHandle whose context (struct nsock) holds the handle of
- * the provider below.  An operation finds the context with
+ * Handles.  The layer is non-IFS: each of its sockets is a handle whose
+ * context (struct nsock) holds the handle of the provider below.  The
+ * handle and the context's memory come together from
+ * WSPShimCreateSocketHandleEx, and go together with WPUCloseSocketHandle:
+ * creating and closing a socket allocate nothing (a layer that must also
+ * run outside libwspshim would malloc the struct and call
+ * WPUCreateSocketHandle, the Winsock way).  An operation finds the context with
  * WSPShimHandleContext, the inline form of WPUQuerySocketHandleContext
  * (the same answer, with no call), and calls down: no allocation, lock or
  * syscall.  The data calls (send and receive) are tail calls: the context
@@ -129,9 +133,13 @@ nsock(SOCKET s, LPINT err)
 	return ns->call;						\
 } while (0)
 
-/* A handle of ours for lower, a new socket of instance in; INVALID_SOCKET
- * (and lower closed) on failure. */
-static SOCKET
+/*
+ * A handle of ours for lower, a new socket of instance in; INVALID_SOCKET
+ * (and lower closed) on failure.  The handle comes with the memory of its
+ * context (WSPShimCreateSocketHandleEx): no malloc per socket, and none to
+ * free.
+ */
+static inline SOCKET
 nwrap(struct ninst *in, SOCKET lower, LPINT err)
 {
 	struct nsock *ns;
@@ -140,10 +148,13 @@ nwrap(struct ninst *in, SOCKET lower, LPINT err)
 
 	if (lower == INVALID_SOCKET)
 		return INVALID_SOCKET;
-	if ((ns = malloc(sizeof(*ns))) == NULL) {
-		*err = WSAENOBUFS;
-		goto out_close;
+	h = WSPShimCreateSocketHandleEx(in->self, sizeof(*ns), (LPVOID *)&ns,
+	    err);
+	if (h == INVALID_SOCKET) {
+		in->next.lpWSPCloseSocket(lower, &e2);
+		return INVALID_SOCKET;
 	}
+	/* Nobody has the handle yet: fill the context before it goes out. */
 	ns->lower = lower;
 	ns->send = in->next.lpWSPSend;
 	ns->recv = in->next.lpWSPRecv;
@@ -152,15 +163,8 @@ nwrap(struct ninst *in, SOCKET lower, LPINT err)
 	ns->sendmsg = in->next.lpWSPSendMsg;
 	ns->recvmsg = in->next.lpWSPRecvMsg;
 	ns->in = in;
-	h = up.lpWPUCreateSocketHandle(in->self, (DWORD_PTR)ns, err);
-	if (h != INVALID_SOCKET) {
-		atomic_fetch_add(&in->live, 1);
-		return h;
-	}
-	free(ns);
-out_close:
-	in->next.lpWSPCloseSocket(lower, &e2);
-	return INVALID_SOCKET;
+	atomic_fetch_add_explicit(&in->live, 1, memory_order_relaxed);
+	return h;
 }
 
 /* WSPSocket: our handle over a new socket of the provider below. */
@@ -184,20 +188,25 @@ null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 	return nwrap(in, lower, err);
 }
 
-/* WSPCloseSocket: close below, then our handle and context. */
+/* WSPCloseSocket: our handle, then the socket below (a tail call: its
+ * result is ours).  Closing the handle gives the context's memory back,
+ * so what it holds is read first; of two threads closing s at once, the
+ * one whose handle close fails leaves the socket below alone. */
 static int WSPAPI
 null_closesocket(SOCKET s, LPINT err)
 {
 	struct nsock *ns = nsock(s, err);
-	int rc, e2;
+	struct ninst *in;
+	SOCKET lower;
 
 	if (ns == NULL)
 		return SOCKET_ERROR;
-	rc = ns->in->next.lpWSPCloseSocket(ns->lower, err);
-	up.lpWPUCloseSocketHandle(s, &e2);
-	atomic_fetch_sub(&ns->in->live, 1);
-	free(ns);
-	return rc;
+	in = ns->in;
+	lower = ns->lower;
+	if (up.lpWPUCloseSocketHandle(s, err) != 0)
+		return SOCKET_ERROR;
+	atomic_fetch_sub_explicit(&in->live, 1, memory_order_relaxed);
+	return in->next.lpWSPCloseSocket(lower, err);
 }
 
 static SOCKET WSPAPI

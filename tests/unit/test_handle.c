@@ -1,7 +1,9 @@
 /*
  * test_handle.c - the WPU socket handle table: life cycle, stale handles,
- * handle values, scale, and concurrent use; and the public inline
- * accessor WSPShimHandleContext, which must answer as the upcall does.
+ * handle values, scale, and concurrent use; the public inline accessor
+ * WSPShimHandleContext, which must answer as the upcall does; and
+ * WSPShimCreateSocketHandleEx, handles that come with their context's
+ * memory.
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -10,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <wspshim/ws2spi.h>
 
@@ -634,4 +637,258 @@ Test(handle_inline, never_gives_a_context_from_another_life, .timeout = 120)
 	cr_assert_gt(atomic_load(&reader_hits), 0, "the reader raced");
 	cr_assert_eq(agree(atomic_load(&lives[LIVES - 1])), 0, "all closed");
 	cr_log_info("inline reader hits: %ld", atomic_load(&reader_hits));
+}
+
+/* --- WSPShimCreateSocketHandleEx: a handle with its context's memory ------ */
+
+/* A new handle with cb bytes of storage in *mem; fails the test if there
+ * is none. */
+static SOCKET
+make_ex(DWORD id, DWORD cb, void **mem)
+{
+	int err = SENTINEL;
+	SOCKET s;
+
+	*mem = NULL;
+	s = WSPShimCreateSocketHandleEx(id, cb, mem, &err);
+	cr_assert_neq(s, INVALID_SOCKET, "create failed: %d", err);
+	cr_assert_eq(err, SENTINEL, "success leaves *lpErrno alone");
+	cr_assert_not_null(*mem);
+	return s;
+}
+
+Test(handle_ex, the_context_is_the_storage_and_is_aligned)
+{
+	unsigned char *mem;
+	DWORD_PTR ctx = 0, in = 0;
+	SOCKET s = make_ex(1001, 64, (void **)&mem);
+
+	cr_assert_geq(s, HANDLE_MIN);
+	cr_assert_eq(s % 4, 0);
+	cr_assert_eq((uintptr_t)mem % 16, 0, "aligned for any type");
+	memset(mem, 0xa5, 64);		/* all of it is the layer's */
+	cr_assert_eq(query(s, &ctx), 0);
+	cr_assert_eq(ctx, (DWORD_PTR)mem);
+	cr_assert_eq(WSPShimHandleContext(s, &in), 1);
+	cr_assert_eq(in, (DWORD_PTR)mem);
+	cr_assert_eq(handle_catalog_id(s), 1001);
+	cr_assert_eq(close_handle(s), 0);
+}
+
+Test(handle_ex, a_closed_handle_is_stale_and_its_slot_keeps_the_storage)
+{
+	void *a, *b;
+	DWORD_PTR ctx = 77;
+	SOCKET s = make_ex(1001, 48, &a), t;
+
+	cr_assert_eq(close_handle(s), 0);
+	cr_assert_eq(query(s, &ctx), WSAENOTSOCK);
+	cr_assert_eq(ctx, 77);
+	cr_assert_eq(close_handle(s), WSAENOTSOCK, "no double close");
+	/* The slot closed last is the next one out, with its storage: no
+	 * allocation in between. */
+	t = make_ex(1002, 48, &b);
+	cr_assert_eq(t & 0xffffff, s & 0xffffff, "the same slot");
+	cr_assert_neq(t, s, "a new handle value");
+	cr_assert_eq(b, a, "the same storage");
+	cr_assert_eq(query(s, &ctx), WSAENOTSOCK, "the old handle stays stale");
+	cr_assert_eq(close_handle(t), 0);
+}
+
+Test(handle_ex, a_larger_context_gets_larger_storage)
+{
+	unsigned char *mem;
+	DWORD_PTR ctx;
+	SOCKET s = make_ex(1001, 16, (void **)&mem);
+
+	cr_assert_eq(close_handle(s), 0);
+	s = make_ex(1001, 4096, (void **)&mem);
+	memset(mem, 0x3c, 4096);
+	cr_assert_eq(query(s, &ctx), 0);
+	cr_assert_eq(ctx, (DWORD_PTR)mem);
+	cr_assert_eq(close_handle(s), 0);
+	/* A small one after it reuses the large storage. */
+	s = make_ex(1001, 8, (void **)&mem);
+	cr_assert_eq(mem[4095], 0x3c, "the storage was kept, not shrunk");
+	cr_assert_eq(close_handle(s), 0);
+}
+
+Test(handle_ex, null_lppcontext_gives_efault_and_loses_no_slot)
+{
+	int err = SENTINEL;
+	void *mem;
+	SOCKET s = make_ex(1001, 32, &mem), t;
+
+	cr_assert_eq(close_handle(s), 0);
+	cr_assert_eq(WSPShimCreateSocketHandleEx(1001, 32, NULL, &err),
+	    INVALID_SOCKET);
+	cr_assert_eq(err, WSAEFAULT);
+	/* The slot it took off the free list went back. */
+	t = make_ex(1001, 32, &mem);
+	cr_assert_eq(t & 0xffffff, s & 0xffffff);
+	cr_assert_eq(close_handle(t), 0);
+}
+
+Test(handle_ex, a_context_of_0_bytes_is_allowed)
+{
+	void *a, *b;
+	SOCKET s = make_ex(1001, 0, &a), t = make_ex(1001, 0, &b);
+
+	cr_assert_neq(a, b, "distinct addresses");
+	cr_assert_eq(close_handle(s), 0);
+	cr_assert_eq(close_handle(t), 0);
+}
+
+Test(handle_ex, plain_and_ex_handles_share_the_table)
+{
+	void *mem, *again;
+	DWORD_PTR ctx;
+	SOCKET s = make_ex(1001, 24, &mem), p;
+
+	cr_assert_eq(close_handle(s), 0);
+	/* A plain handle on the slot: its own context, not the storage. */
+	p = make(1002, 0x1234);
+	cr_assert_eq(p & 0xffffff, s & 0xffffff);
+	cr_assert_eq(query(p, &ctx), 0);
+	cr_assert_eq(ctx, 0x1234);
+	cr_assert_eq(close_handle(p), 0);
+	/* And the storage is still there for the next Ex handle. */
+	s = make_ex(1003, 24, &again);
+	cr_assert_eq(again, mem);
+	cr_assert_eq(close_handle(s), 0);
+}
+
+Test(handle_ex, many_cycles_give_unique_handles, .timeout = 30)
+{
+	static SOCKET seen[CYCLES];
+	void *mem;
+	int i, j;
+
+	for (i = 0; i < CYCLES; i++) {
+		seen[i] = make_ex(1001, (DWORD)(i % 200), &mem);
+		memset(mem, i, (size_t)(i % 200));
+		cr_assert_eq(close_handle(seen[i]), 0);
+	}
+	/* Generations only grow: each value is larger than the last. */
+	for (i = 1; i < CYCLES; i++)
+		cr_assert_gt(seen[i], seen[i - 1], "%d", i);
+	for (i = 0, j = CYCLES - 1; i < 16; i++, j--)
+		cr_assert_eq(handle_lookup(seen[j], NULL), 0);
+}
+
+/*
+ * Threads make Ex handles of different sizes, stamp their storage, keep a
+ * few open at a time, check the stamps and the lookups, and close them;
+ * readers look up the handles being published meanwhile.  Two live
+ * handles sharing storage, a lookup giving another life's context, or a
+ * handle value seen twice would each be counted.  Bounded: EX_ROUNDS
+ * rounds a thread.
+ */
+#define EX_THREADS	6
+#define EX_ROUNDS	30000
+#define EX_HELD		4
+
+struct ex_stamp {
+	uintptr_t	thread;
+	uint64_t	round;
+	SOCKET		self;
+};
+
+static _Atomic SOCKET ex_published[EX_THREADS];
+static _Atomic int ex_failures;
+static _Atomic int ex_left;
+static _Atomic long ex_hits;
+static pthread_barrier_t ex_start;
+
+static void *
+ex_worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	struct ex_stamp *held[EX_HELD] = { NULL };
+	SOCKET hs[EX_HELD] = { 0 }, last = 0;
+	DWORD_PTR ctx;
+	uint64_t r;
+	int k, err;
+
+	pthread_barrier_wait(&ex_start);
+	for (r = 0; r < EX_ROUNDS; r++) {
+		k = (int)(r % EX_HELD);
+		if (held[k] != NULL) {
+			/* Still ours: nobody else was handed this storage. */
+			if (held[k]->thread != t || held[k]->self != hs[k] ||
+			    !WSPShimHandleContext(hs[k], &ctx) ||
+			    ctx != (DWORD_PTR)held[k])
+				atomic_fetch_add(&ex_failures, 1);
+			err = 0;
+			if (handle_close(hs[k], &err) != 0)
+				atomic_fetch_add(&ex_failures, 1);
+			held[k] = NULL;
+		}
+		err = 0;
+		hs[k] = WSPShimCreateSocketHandleEx(2000 + (DWORD)t,
+		    (DWORD)(sizeof(struct ex_stamp) + (t * 40 + r) % 300),
+		    (LPVOID *)&held[k], &err);
+		if (hs[k] == INVALID_SOCKET || hs[k] <= last) {
+			/* Generations grow, so a thread's handles do too. */
+			atomic_fetch_add(&ex_failures, 1);
+			held[k] = NULL;
+			break;
+		}
+		last = hs[k];
+		held[k]->thread = t;
+		held[k]->round = r;
+		held[k]->self = hs[k];
+		atomic_store(&ex_published[t], hs[k]);
+	}
+	for (k = 0; k < EX_HELD; k++)
+		if (held[k] != NULL && handle_close(hs[k], &err) != 0)
+			atomic_fetch_add(&ex_failures, 1);
+	atomic_fetch_sub(&ex_left, 1);
+	return NULL;
+}
+
+static void *
+ex_reader(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	DWORD_PTR ctx;
+	SOCKET s;
+	long n;
+
+	pthread_barrier_wait(&ex_start);
+	for (n = 0; n < READER_MAX && atomic_load(&ex_left) > 0; n++) {
+		s = atomic_load(&ex_published[rand_r(&seed) % EX_THREADS]);
+		if (s == 0 || !WSPShimHandleContext(s, &ctx))
+			continue;
+		atomic_fetch_add(&ex_hits, 1);
+		if (ctx == 0 || ctx % 16 != 0)
+			atomic_fetch_add(&ex_failures, 1);
+	}
+	return NULL;
+}
+
+Test(handle_ex, threads_racing_create_and_close_never_share_storage,
+    .timeout = 120)
+{
+	pthread_t w[EX_THREADS], rd[READERS];
+	uintptr_t i;
+
+	atomic_store(&ex_left, EX_THREADS);
+	cr_assert_eq(pthread_barrier_init(&ex_start, NULL,
+	    EX_THREADS + READERS), 0);
+	for (i = 0; i < READERS; i++)
+		cr_assert_eq(pthread_create(&rd[i], NULL, ex_reader,
+		    (void *)(i + 1)), 0);
+	for (i = 0; i < EX_THREADS; i++)
+		cr_assert_eq(pthread_create(&w[i], NULL, ex_worker,
+		    (void *)i), 0);
+	for (i = 0; i < EX_THREADS; i++)
+		pthread_join(w[i], NULL);
+	for (i = 0; i < READERS; i++)
+		pthread_join(rd[i], NULL);
+	cr_assert_eq(atomic_load(&ex_failures), 0);
+	for (i = 0; i < EX_THREADS; i++)
+		cr_assert_eq(handle_lookup(atomic_load(&ex_published[i]), NULL),
+		    0, "every handle was closed");
+	cr_log_info("ex reader hits: %ld", atomic_load(&ex_hits));
 }

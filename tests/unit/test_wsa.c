@@ -2772,7 +2772,7 @@ Test(next, a_layer_above_a_layer_passes_the_same_struct)
 
 	next_catalog();
 	chain = &next_entries[1].info;
-	/* Asked twice: the second answer comes from the memo. */
+	/* Asked twice: the second answer comes from the cache. */
 	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, &scratch, &err),
 	    chain);
 	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, &scratch, &err),
@@ -2798,7 +2798,7 @@ Test(next, the_last_layer_passes_the_catalogs_base_entry)
 	copy = *chain;
 	cr_assert_eq(WSPShimNextProtocol(&copy, NEXT_MID, NULL, &err),
 	    &next_entries[0].info);
-	/* The memo is per (struct, layer): the top layer still gets the
+	/* Answers are per (struct, layer): the top layer still gets the
 	 * chain after the last one asked. */
 	cr_assert_eq(WSPShimNextProtocol(chain, NEXT_TOP, NULL, &err), chain);
 }
@@ -2861,7 +2861,7 @@ Test(next, bad_requests_are_refused)
 	cr_assert_null(WSPShimNextProtocol(NULL, NEXT_TOP, &scratch, NULL));
 }
 
-Test(next, the_memo_does_not_outlive_a_changed_copy)
+Test(next, an_answer_does_not_outlive_a_changed_copy)
 {
 	WSAPROTOCOL_INFOW copy;
 	int err = 0;
@@ -2876,4 +2876,191 @@ Test(next, the_memo_does_not_outlive_a_changed_copy)
 	err = 0;
 	cr_assert_null(WSPShimNextProtocol(&copy, NEXT_MID, NULL, &err));
 	cr_assert_eq(err, WSAEINVAL);
+}
+
+/*
+ * A catalog of NEXT_CHAINS chains over TCP's base entry, each of the same
+ * NEXT_LAYERS layers in a rotated order (so each layer has a different
+ * position in each chain, as one layer file over several chains has), the
+ * layers' own entries, and the base: more (struct, layer) pairs than the
+ * cache of answers has slots, and pairs with the same struct or the same
+ * layer meeting in a slot.
+ */
+#define NEXT_CHAINS	48
+#define NEXT_LAYERS	6
+#define NEXT_MANY	(1 + NEXT_CHAINS + NEXT_LAYERS)
+
+static struct catalog_entry many_entries[NEXT_MANY];
+static struct catalog many_cat = { .count = NEXT_MANY,
+    .entries = many_entries };
+
+/* The id of the layer at position l of chain c. */
+static DWORD
+many_layer(int c, int l)
+{
+	return 5000u + (DWORD)((c + l) % NEXT_LAYERS);
+}
+
+/* Put the many-chain catalog in force. */
+static void
+many_catalog(void)
+{
+	const struct catalog_entry *tcp = catalog_by_id(catalog_builtin(),
+	    NEXT_BASE);
+	struct catalog_entry *e;
+	int c, l;
+
+	cr_assert_not_null(tcp);
+	many_entries[0] = *tcp;
+	for (c = 0; c < NEXT_CHAINS; c++) {
+		e = &many_entries[1 + c];
+		*e = *tcp;
+		e->info.dwCatalogEntryId = 4000u + (DWORD)c;
+		e->info.ProtocolChain.ChainLen = NEXT_LAYERS + 1;
+		for (l = 0; l < NEXT_LAYERS; l++)
+			e->info.ProtocolChain.ChainEntries[l] =
+			    many_layer(c, l);
+		e->info.ProtocolChain.ChainEntries[NEXT_LAYERS] = NEXT_BASE;
+	}
+	for (l = 0; l < NEXT_LAYERS; l++) {
+		e = &many_entries[1 + NEXT_CHAINS + l];
+		*e = *tcp;
+		e->info.dwCatalogEntryId = 5000u + (DWORD)l;
+		e->info.ProtocolChain.ChainLen = LAYERED_PROTOCOL;
+	}
+	catalog_set_current(&many_cat);
+}
+
+/* The answer layer l of chain c must get: the chain struct itself above
+ * a layer, the catalog's base entry above the base. */
+static LPWSAPROTOCOL_INFOW
+many_want(int c, int l)
+{
+	return l + 1 < NEXT_LAYERS ? &many_entries[1 + c].info :
+	    &many_entries[0].info;
+}
+
+/* The number of wrong answers over every (chain, layer), in an order
+ * that starts at `from'. */
+static int
+many_wrong(int from)
+{
+	LPWSAPROTOCOL_INFOW got;
+	int i, c, l, err, wrong = 0;
+
+	for (i = 0; i < NEXT_CHAINS * NEXT_LAYERS; i++) {
+		c = (i + from) % NEXT_CHAINS;
+		l = (i / NEXT_CHAINS + from) % NEXT_LAYERS;
+		err = 0;
+		got = WSPShimNextProtocol(&many_entries[1 + c].info,
+		    many_layer(c, l), NULL, &err);
+		if (got != many_want(c, l) || err != 0)
+			wrong++;
+	}
+	return wrong;
+}
+
+Test(next, answers_stay_right_when_pairs_collide_in_the_cache)
+{
+	int pass, err;
+
+	many_catalog();
+	/* The first pass works the answers out; the next ones find them,
+	 * in the cache or, after a collision, in the rows. */
+	for (pass = 0; pass < 4; pass++)
+		cr_assert_eq(many_wrong(pass * 7), 0, "pass %d", pass);
+	/* An id not in the chain still gets WSAEINVAL, and the base, which
+	 * has nothing below, too. */
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&many_entries[1].info, 4242, NULL,
+	    &err));
+	cr_assert_eq(err, WSAEINVAL);
+	err = 0;
+	cr_assert_null(WSPShimNextProtocol(&many_entries[1].info, NEXT_BASE,
+	    NULL, &err));
+	cr_assert_eq(err, WSAEINVAL);
+}
+
+Test(next, cached_answers_match_next_protocol_info)
+{
+	WSAPROTOCOL_INFOW info;
+	LPWSAPROTOCOL_INFOW got;
+	int c, l, round, err;
+
+	many_catalog();
+	for (round = 0; round < 2; round++)
+		for (c = 0; c < NEXT_CHAINS; c += 5)
+			for (l = 0; l < NEXT_LAYERS; l++) {
+				err = 0;
+				got = WSPShimNextProtocol(
+				    &many_entries[1 + c].info,
+				    many_layer(c, l), NULL, &err);
+				cr_assert_not_null(got);
+				cr_assert_eq(WSPShimNextProtocolInfo(
+				    &many_entries[1 + c].info,
+				    many_layer(c, l), &info, &err), 0);
+				cr_assert_arr_eq(got, &info, sizeof(info));
+			}
+}
+
+Test(next, a_catalog_put_in_force_later_answers_for_itself)
+{
+	LPWSAPROTOCOL_INFOW old_chain = &next_entries[1].info;
+	int err = 0;
+
+	next_catalog();
+	/* Twice: the second answer is the cached one. */
+	cr_assert_eq(WSPShimNextProtocol(old_chain, NEXT_MID, NULL, &err),
+	    &next_entries[0].info);
+	cr_assert_eq(WSPShimNextProtocol(old_chain, NEXT_MID, NULL, &err),
+	    &next_entries[0].info);
+	/* Another catalog with TCP's base at another address. */
+	many_catalog();
+	cr_assert_eq(WSPShimNextProtocol(&many_entries[3].info,
+	    many_layer(2, NEXT_LAYERS - 1), NULL, &err),
+	    &many_entries[0].info);
+	/* The old chain struct is no longer the catalog's own: judged in
+	 * full, and the base it names is the one in force now. */
+	err = 0;
+	cr_assert_eq(WSPShimNextProtocol(old_chain, NEXT_MID, NULL, &err),
+	    &many_entries[0].info);
+	cr_assert_eq(err, 0);
+	/* And back: the first catalog's answers again. */
+	catalog_set_current(&next_cat);
+	cr_assert_eq(WSPShimNextProtocol(old_chain, NEXT_MID, NULL, &err),
+	    &next_entries[0].info);
+	cr_assert_eq(WSPShimNextProtocol(old_chain, NEXT_TOP, NULL, &err),
+	    old_chain);
+}
+
+/* Threads asking at once, each from its own starting point: bounded,
+ * NEXT_ROUNDS passes each. */
+#define NEXT_THREADS	4
+#define NEXT_ROUNDS	300
+
+static _Atomic int next_wrong;
+
+static void *
+next_asker(void *arg)
+{
+	int r;
+
+	for (r = 0; r < NEXT_ROUNDS; r++)
+		atomic_fetch_add(&next_wrong, many_wrong((int)(uintptr_t)arg +
+		    r));
+	return NULL;
+}
+
+Test(next, threads_asking_at_once_get_the_right_answers, .timeout = 60)
+{
+	pthread_t t[NEXT_THREADS];
+	uintptr_t i;
+
+	many_catalog();
+	for (i = 0; i < NEXT_THREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, next_asker,
+		    (void *)(i * 5)), 0);
+	for (i = 0; i < NEXT_THREADS; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(atomic_load(&next_wrong), 0);
 }
