@@ -242,10 +242,14 @@ core_retire(struct wsock *ws, int *err)
 {
 	int rc;
 
-	wsp_tls.depth++;
 	errmap_clear_native();
-	rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
-	wsp_tls.depth--;
+	if (ws->chain->base_only)
+		rc = base_closesocket(ws->handle, err);
+	else {
+		wsp_tls.depth++;
+		rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
+		wsp_tls.depth--;
+	}
 	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
 	pool_put(&wsock_pool, ws);
 	return rc == 0 ? 0 : -1;
@@ -291,19 +295,19 @@ core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
 	return -1;
 }
 
-int
-core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+/*
+ * Take chain handle h, whose base handle is base and kernel descriptor fd,
+ * into a new wsock and publish it under fd.  fd, or -1 with *err (h is
+ * closed).
+ */
+static int
+core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
     int *err)
 {
 	struct wsock *ws, *old;
-	SOCKET base = INVALID_SOCKET;
 	sigset_t mask;
-	int fd = -1, e2;
+	int e2;
 
-	if (core_learn(c, h, made, &fd, &base, err) != 0) {
-		core_abandon(c, h);
-		return -1;
-	}
 	if (!fdtab_fits(fd) || (ws = pool_get_raw(&wsock_pool)) == NULL) {
 		core_abandon(c, h);
 		*err = fdtab_fits(fd) ? WSAENOBUFS : WSAEMFILE;
@@ -334,6 +338,25 @@ core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
 }
 
 int
+core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+    int *err)
+{
+	SOCKET base = INVALID_SOCKET;
+	int fd = -1;
+
+	if (core_learn(c, h, made, &fd, &base, err) != 0) {
+		core_abandon(c, h);
+		return -1;
+	}
+	return core_insert(c, h, base, fd, wflags, err);
+}
+
+/* dwFlags a base-only chain's socket may have and still be made by
+ * base_socket_direct(). */
+#define CORE_DIRECT_FLAGS	(WSA_FLAG_NO_HANDLE_INHERIT |		\
+				 WSA_FLAG_WSPSHIM_NONBLOCK)
+
+int
 core_socket(const struct catalog_entry *e, int af, int type, int protocol,
     LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags, unsigned wflags,
     int *err)
@@ -342,9 +365,24 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 	struct chain *c;
 	unsigned mark;
 	SOCKET h;
+	int fd;
 
 	if ((c = chain_get(e, err)) == NULL)
 		return -1;
+	/*
+	 * A chain with no layer is the base alone, and what the base's
+	 * WSPSocket does with no struct, no group and no flags but socket()'s
+	 * is the kernel call: make the socket without the dispatch and the
+	 * checks the selection already made.
+	 */
+	if (c->base_only && info == NULL && g == 0 &&
+	    (flags & ~(DWORD)CORE_DIRECT_FLAGS) == 0) {
+		h = base_socket_direct(&e->info, af, type, protocol, flags,
+		    &fd, err);
+		if (h == INVALID_SOCKET)
+			return -1;
+		return core_insert(c, h, h, fd, wflags, err);
+	}
 	/*
 	 * The top provider gets the chain entry's own struct, which is [in]
 	 * only (the built-in catalog is read-only memory).  A token the
