@@ -608,6 +608,15 @@ base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
 	return h;
 }
 
+/* A base socket for fd, a socket of entry info (an entry of the catalog in
+ * force) that the core made with base_socket_direct()'s call and no base
+ * socket yet: the handle, or INVALID_SOCKET with *err (fd is left open). */
+SOCKET
+base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags, int *err)
+{
+	return base_wrap_kept(fd, info, dwFlags, err);
+}
+
 /* WSPCloseSocket: 0, or SOCKET_ERROR (the handle is gone either way). */
 int WSPAPI
 base_closesocket(SOCKET s, LPINT lpErrno)

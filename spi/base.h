@@ -28,6 +28,16 @@ int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 SOCKET base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
     int protocol, DWORD dwFlags, int *fd, LPINT lpErrno);
 
+/*
+ * A base socket for fd, a kernel socket of entry info (an entry of the
+ * catalog in force) made as base_socket_direct() makes one, with its
+ * dwFlags: what the core builds when a socket it made without one is first
+ * used through the SPI.  The handle, which owns fd from now on, or
+ * INVALID_SOCKET with *err (fd is left open).
+ */
+SOCKET base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags,
+    int *err);
+
 /* The base's WSPCloseSocket, for the core to call without the table. */
 int WSPAPI base_closesocket(SOCKET s, LPINT lpErrno);
 

@@ -37,8 +37,65 @@
 #include "tls.h"
 
 static struct pool wsock_pool = POOL_INIT(struct wsock);
+
+/*
+ * Each thread keeps the last wsock it freed, so a thread that closes and
+ * makes sockets in turn does not go to the shared free list each time.
+ * It is taken and left with one exchange each, which a signal handler
+ * cannot split; a thread's key destructor gives it back to the pool.  A
+ * fork() child keeps only the forking thread's (the other threads' are
+ * lost to the child: at most one object each).
+ */
+static __thread _Atomic(struct wsock *) wsock_spare
+    __attribute__((tls_model("initial-exec")));
+static __thread int wsock_spare_keyed
+    __attribute__((tls_model("initial-exec")));
+static pthread_key_t wsock_spare_key;
+static int wsock_spare_ok;		/* the key exists */
+
+/* A wsock to fill in (all fields, as pool_get_raw), or NULL. */
+static inline struct wsock *
+core_wsock_get(void)
+{
+	struct wsock *ws;
+
+	ws = atomic_exchange_explicit(&wsock_spare, NULL, memory_order_relaxed);
+	if (ws == NULL)
+		return pool_get_raw(&wsock_pool);
+	atomic_thread_fence(memory_order_release);	/* as pool_get_raw */
+	return ws;
+}
+
+/* Nothing: ws is free (it may be handed out again at once). */
+static void
+core_wsock_put(struct wsock *ws)
+{
+	if (__builtin_expect(!wsock_spare_keyed, 0)) {
+		if (!__atomic_load_n(&wsock_spare_ok, __ATOMIC_ACQUIRE) ||
+		    pthread_setspecific(wsock_spare_key, &wsock_spare_ok) != 0) {
+			pool_put(&wsock_pool, ws);
+			return;
+		}
+		wsock_spare_keyed = 1;
+	}
+	ws = atomic_exchange_explicit(&wsock_spare, ws, memory_order_relaxed);
+	if (ws != NULL)
+		pool_put(&wsock_pool, ws);
+}
+
+/* The thread's key destructor: its spare goes back to the pool. */
+static void
+core_wsock_spare_free(void *unused)
+{
+	struct wsock *ws;
+
+	wsock_spare_keyed = 0;
+	ws = atomic_exchange_explicit(&wsock_spare, NULL, memory_order_relaxed);
+	if (ws != NULL)
+		pool_put(&wsock_pool, ws);
+}
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
-static int core_state;		/* 0 new, 1 starting, 2 ready */
+int core_state;			/* 0 new, 1 starting, 2 ready */
 static int manage_all;		/* WSPSHIM_MANAGE=all: base-only too */
 
 /* Take the lifecycle lock with every signal blocked; *old gets the mask. */
@@ -146,18 +203,14 @@ core_init(void)
 	 * a layer it cannot find fails its chains through the loader. */
 	layerenv_init(provider_set_unusable);
 	fdtab_init();
+	if (pthread_key_create(&wsock_spare_key, core_wsock_spare_free) == 0)
+		__atomic_store_n(&wsock_spare_ok, 1, __ATOMIC_RELEASE);
 	pthread_atfork(core_atfork_prepare, core_atfork_parent,
 	    core_atfork_child);
 	core_mark_inherited();
 	wsp_tls.depth--;
 	__atomic_store_n(&core_state, 2, __ATOMIC_RELEASE);
 	return 0;
-}
-
-int
-core_ready(void)
-{
-	return __atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2;
 }
 
 int
@@ -230,9 +283,26 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 		return rc;
 	}
 	atomic_store(&ws->fdrefs, 0);
-	if (kernel_closed)
+	if (kernel_closed) {
 		base_detach(ws->base);
+		atomic_store(&ws->kfd, -1);	/* for a lazy wsock */
+	}
 	return 1;
+}
+
+/* Close the descriptor of a lazy wsock retired before it had a base
+ * socket, as the base's WSPCloseSocket would: 0, or -1 with *err. */
+static int
+core_close_kfd(struct wsock *ws, int *err)
+{
+	int fd = atomic_load_explicit(&ws->kfd, memory_order_relaxed);
+
+	/* Linux frees the descriptor even when close() reports EINTR. */
+	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR) {
+		*err = errmap_from_errno(errno);
+		return -1;
+	}
+	return 0;
 }
 
 /* Run the chain's WSPCloseSocket for a socket whose last descriptor is
@@ -240,18 +310,27 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 static int
 core_retire(struct wsock *ws, int *err)
 {
+	SOCKET b;
 	int rc;
 
 	errmap_clear_native();
-	if (ws->chain->base_only)
-		rc = base_closesocket(ws->handle, err);
-	else {
+	if (!ws->chain->base_only) {
 		wsp_tls.depth++;
 		rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
 		wsp_tls.depth--;
+	} else {
+		/* A lazy wsock: whoever moves the token on, this or a racing
+		 * core_materialize(), decides whether a base socket
+		 * exists. */
+		b = atomic_load(&ws->base);
+		if ((b & 3) == WSOCK_LAZY && atomic_compare_exchange_strong(
+		    &ws->base, &b, b | WSOCK_DEAD))
+			rc = core_close_kfd(ws, err);
+		else
+			rc = base_closesocket(b, err);	/* handle == base */
 	}
 	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
-	pool_put(&wsock_pool, ws);
+	core_wsock_put(ws);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -295,6 +374,35 @@ core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
 	return -1;
 }
 
+/* Publish ws under fd, whose slot still names something (a stale entry:
+ * the number was closed behind our back, or a marker).  Returns fd. */
+static int
+core_publish_stale(struct wsock *ws, int fd)
+{
+	struct wsock *old;
+	sigset_t mask;
+	int e2;
+
+	life_lock_take(&mask);
+	old = fdtab_swap(fd, ws);
+	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
+		old = NULL;
+	life_lock_drop(&mask);
+	if (old != NULL)
+		core_retire(old, &e2);
+	return fd;
+}
+
+/* Nothing: closes a descriptor of ours, leaving errno as it was. */
+static void
+core_close_quiet(int fd)
+{
+	int saved = errno;
+
+	(void)libc.close(fd);
+	errno = saved;
+}
+
 /*
  * Take chain handle h, whose base handle is base and kernel descriptor fd,
  * into a new wsock and publish it under fd.  fd, or -1 with *err (h is
@@ -304,18 +412,16 @@ static int
 core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
     int *err)
 {
-	struct wsock *ws, *old;
-	sigset_t mask;
-	int e2;
+	struct wsock *ws;
 
-	if (!fdtab_fits(fd) || (ws = pool_get_raw(&wsock_pool)) == NULL) {
+	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
 		core_abandon(c, h);
 		*err = fdtab_fits(fd) ? WSAENOBUFS : WSAEMFILE;
 		return -1;
 	}
 	ws->procs = c->procs;
-	ws->handle = h;
-	ws->base = base;
+	atomic_store_explicit(&ws->handle, h, memory_order_relaxed);
+	atomic_store_explicit(&ws->base, base, memory_order_relaxed);
 	ws->chain = c;
 	ws->flags = wflags;
 	ws->alt = -1;
@@ -326,15 +432,7 @@ core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
 	/* A number nobody names (the usual case) takes no lock. */
 	if (fdtab_claim(fd, ws))
 		return fd;
-	life_lock_take(&mask);
-	old = fdtab_swap(fd, ws);
-	/* A stale entry: the number was closed behind our back. */
-	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
-		old = NULL;
-	life_lock_drop(&mask);
-	if (old != NULL)
-		core_retire(old, &e2);
-	return fd;
+	return core_publish_stale(ws, fd);
 }
 
 int
@@ -349,6 +447,48 @@ core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
 		return -1;
 	}
 	return core_insert(c, h, base, fd, wflags, err);
+}
+
+int
+core_socket_base(struct chain *c, int af, int type, int protocol,
+    DWORD flags)
+{
+	const WSAPROTOCOL_INFOW *info = &c->entry->info;
+	struct wsock *ws;
+	SOCKET lazy;
+	int fd;
+
+	if (af == 0)
+		af = info->iAddressFamily;
+	if (type == 0)
+		type = info->iSocketType;
+	if (protocol == 0 &&
+	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0)
+		protocol = info->iProtocol;
+	fd = libc.socket(af, type |
+	    ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
+	    ((flags & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0),
+	    protocol);
+	if (fd < 0)
+		return -errmap_from_errno(errno);
+	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
+		core_close_quiet(fd);
+		return fdtab_fits(fd) ? -WSAENOBUFS : -WSAEMFILE;
+	}
+	lazy = (SOCKET)++ws->gen << 2 | WSOCK_LAZY;
+	ws->procs = c->procs;
+	atomic_store_explicit(&ws->handle, lazy, memory_order_relaxed);
+	atomic_store_explicit(&ws->base, lazy, memory_order_relaxed);
+	ws->chain = c;
+	ws->flags = 0;
+	ws->dwflags = flags;
+	ws->alt = -1;
+	atomic_store_explicit(&ws->fdrefs, 1, memory_order_relaxed);
+	atomic_store_explicit(&ws->kfd, fd, memory_order_relaxed);
+	__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
+	if (fdtab_claim(fd, ws))
+		return fd;
+	return core_publish_stale(ws, fd);
 }
 
 /* dwFlags a base-only chain's socket may have and still be made by
@@ -377,6 +517,13 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 	 */
 	if (c->base_only && info == NULL && g == 0 &&
 	    (flags & ~(DWORD)CORE_DIRECT_FLAGS) == 0) {
+		if ((wflags & WSOCK_API) == 0) {
+			fd = core_socket_base(c, af, type, protocol, flags);
+			if (fd >= 0)
+				return fd;
+			*err = -fd;
+			return -1;
+		}
 		h = base_socket_direct(&e->info, af, type, protocol, flags,
 		    &fd, err);
 		if (h == INVALID_SOCKET)
@@ -406,6 +553,51 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 		return -1;
 	}
 	return core_publish(c, h, core_made_since(mark), wflags, err);
+}
+
+struct wsock *
+core_materialize(struct wsock *ws)
+{
+	SOCKET lazy, h;
+	sigset_t mask;
+	int err;
+
+	/*
+	 * Under the lifecycle lock, so that the descriptor read here is
+	 * the socket's (core_drop re-points it only under the lock, and
+	 * re-points a base socket published before it runs).  A close
+	 * needs no lock: it moves the token on with a compare-and-swap, and
+	 * of the two only one succeeds.  The handle is set first and by a
+	 * compare-and-swap too, so that a reader who sees the base handle
+	 * sees the handle, and a wsock that has meanwhile been closed and
+	 * reused (a new token) is left alone.
+	 */
+	life_lock_take(&mask);
+	lazy = atomic_load(&ws->base);
+	if ((lazy & 3) != WSOCK_LAZY) {
+		life_lock_drop(&mask);
+		return (lazy & 1) == 0 ? ws : NULL;
+	}
+	if (atomic_load(&ws->fdrefs) <= 0 || (h = base_wrap_fd(
+	    atomic_load(&ws->kfd), &ws->chain->entry->info, ws->dwflags,
+	    &err)) == INVALID_SOCKET) {
+		life_lock_drop(&mask);
+		return NULL;
+	}
+	{
+		SOCKET want = lazy;
+
+		if (atomic_compare_exchange_strong(&ws->handle, &want, h) &&
+		    atomic_compare_exchange_strong(&ws->base, &lazy, h)) {
+			life_lock_drop(&mask);
+			return ws;
+		}
+	}
+	/* Closed meanwhile: the descriptor is not the new handle's. */
+	base_detach(h);
+	base_closesocket(h, &err);
+	life_lock_drop(&mask);
+	return NULL;
 }
 
 /* Adopt fd through entry e's chain (the shared-socket path). */
@@ -458,7 +650,7 @@ core_manage(int fd, int force)
 
 	ws = fdtab_get(fd);
 	if (fdtab_is_sock(ws))
-		return ws;
+		return core_sock_ready(ws);
 	if (ws == FDTAB_PROTECTED)
 		return NULL;
 	e = core_entry_of_fd(fd);
@@ -471,6 +663,24 @@ core_manage(int fd, int force)
 		return NULL;
 	}
 	ws = core_adopt_entry(fd, e);
+	errno = saved;
+	return ws;
+}
+
+struct wsock *
+core_resolve(int fd)
+{
+	struct wsock *ws = fdtab_get(fd);
+	int saved;
+
+	if (ws == NULL)
+		return NULL;	/* closed meanwhile */
+	if (ws == FDTAB_ADOPT)
+		return core_adopt(fd);
+	if (!fdtab_is_sock(ws))
+		return NULL;		/* protected: not a socket */
+	saved = errno;
+	ws = core_sock_ready(ws);
 	errno = saved;
 	return ws;
 }
@@ -522,6 +732,67 @@ core_close_fast(int fd, int *rc, int *err)
 	life_lock_take(&mask);
 	*rc = core_close_held(ws, fd, err, &mask);
 	return 1;
+}
+
+/* core_close() for core_close_sock(): 0, or minus a WSA code. */
+static __attribute__((noinline)) int
+core_close_neg(int fd)
+{
+	int err = 0;
+
+	return core_close(fd, &err) == 0 ? 0 : -(err != 0 ? err :
+	    WSASYSCALLFAILURE);
+}
+
+/* The rest of core_close_sock() once it took fd's slot and found more
+ * than its own reference (refs: 1, a dup came in) or a base socket
+ * (refs: 0, retire): 0, or minus a WSA code. */
+static __attribute__((noinline)) int
+core_close_taken(struct wsock *ws, int fd, int refs)
+{
+	sigset_t mask;
+	int err = 0, rc;
+
+	if (refs == 0)
+		rc = core_retire(ws, &err);
+	else {
+		life_lock_take(&mask);
+		rc = core_close_held(ws, fd, &err, &mask);
+	}
+	return rc == 0 ? 0 : -(err != 0 ? err : WSASYSCALLFAILURE);
+}
+
+/*
+ * The close() hook's way in.  A lazy wsock (a socket() of a base-only
+ * chain that only the direct paths used) that no dup shares, the usual
+ * socket of WSPSHIM_MANAGE=all, closes here with three compare-and-swaps:
+ * the slot, the reference count 1 -> 0, and the token -> dead (which a
+ * racing core_materialize() may win instead; the socket then has a base
+ * socket to close).  Everything else goes the way core_close() goes.
+ */
+int
+core_close_sock(int fd, struct wsock *ws)
+{
+	struct wsock *want = ws;
+	SOCKET b;
+	int one = 1;
+
+	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
+	    (atomic_load(&ws->base) & 3) != WSOCK_LAZY ||
+	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
+		return core_close_neg(fd);
+	if (!atomic_compare_exchange_strong(&ws->fdrefs, &one, 0))
+		return core_close_taken(ws, fd, 1);
+	b = atomic_load(&ws->base);
+	if ((b & 3) != WSOCK_LAZY ||
+	    !atomic_compare_exchange_strong(&ws->base, &b, b | WSOCK_DEAD))
+		return core_close_taken(ws, fd, 0);
+	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
+	core_wsock_put(ws);
+	/* Linux frees the descriptor even when close() reports EINTR. */
+	if (libc.close(fd) != 0 && errno != EINTR)
+		return -errmap_from_errno(errno);
+	return 0;
 }
 
 int
