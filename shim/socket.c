@@ -58,6 +58,16 @@ shim_select(struct shim_last *l, const struct catalog *c, int domain,
 	l->c = c;
 }
 
+/* The WSPSocket dwFlags for socket()'s type (as wsa_type_flags). */
+static inline DWORD
+shim_type_flags(int type)
+{
+	if (type == FROM_PROTOCOL_INFO)
+		return 0;
+	return ((type & SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0) |
+	    ((type & SOCK_NONBLOCK) ? WSA_FLAG_WSPSHIM_NONBLOCK : 0);
+}
+
 /* socket() through the chain of entry e (NULL: unmanaged, to libc), with
  * t the type without its flag bits: the descriptor, or -1 and errno. */
 static __attribute__((noinline)) int
@@ -69,7 +79,7 @@ shim_socket_chain(const struct catalog_entry *e, int domain, int type, int t,
 	if (e == NULL)
 		return shim_fresh(libc.socket(domain, type, protocol));
 	fd = core_socket(e, domain, t, protocol, NULL, 0,
-	    wsa_type_flags(&type), 0, &err);
+	    shim_type_flags(type), 0, &err);
 	if (fd < 0)
 		return shim_fail(err);
 	return fd;
@@ -119,8 +129,7 @@ socket(int domain, int type, int protocol)
 	if (base == NULL || !__atomic_load_n(&base->started, __ATOMIC_ACQUIRE))
 		return shim_socket_chain(e, domain, type, t, protocol);
 	fd = core_socket_base(base, domain, t, protocol,
-	    ((type & SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0) |
-	    ((type & SOCK_NONBLOCK) ? WSA_FLAG_WSPSHIM_NONBLOCK : 0));
+	    shim_type_flags(type));
 	return fd >= 0 ? fd : shim_fail(-fd);
 }
 

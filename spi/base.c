@@ -617,6 +617,17 @@ base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags, int *err)
 	return base_wrap_kept(fd, info, dwFlags, err);
 }
 
+/* Nothing: frees base socket s, leaving its descriptor open. */
+void
+base_release(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
+	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
+		pool_put(&base_pool, bs);
+}
+
 /* WSPCloseSocket: 0, or SOCKET_ERROR (the handle is gone either way). */
 int WSPAPI
 base_closesocket(SOCKET s, LPINT lpErrno)

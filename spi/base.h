@@ -38,6 +38,10 @@ SOCKET base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
 SOCKET base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags,
     int *err);
 
+/* Free base socket s without closing its descriptor (the core closes the
+ * descriptors of base-only chains itself). */
+void base_release(SOCKET s);
+
 /* The base's WSPCloseSocket, for the core to call without the table. */
 int WSPAPI base_closesocket(SOCKET s, LPINT lpErrno);
 

@@ -66,21 +66,37 @@ core_wsock_get(void)
 	return ws;
 }
 
-/* Nothing: ws is free (it may be handed out again at once). */
-static void
-core_wsock_put(struct wsock *ws)
+/* Nothing: ws, freed, becomes the thread's spare, or goes to the pool. */
+static inline void
+core_wsock_spare(struct wsock *ws)
 {
-	if (__builtin_expect(!wsock_spare_keyed, 0)) {
-		if (!__atomic_load_n(&wsock_spare_ok, __ATOMIC_ACQUIRE) ||
-		    pthread_setspecific(wsock_spare_key, &wsock_spare_ok) != 0) {
-			pool_put(&wsock_pool, ws);
-			return;
-		}
-		wsock_spare_keyed = 1;
-	}
 	ws = atomic_exchange_explicit(&wsock_spare, ws, memory_order_relaxed);
 	if (ws != NULL)
 		pool_put(&wsock_pool, ws);
+}
+
+/* core_wsock_put() on a thread's first time: registers the key that
+ * gives its spare back when it exits. */
+static __attribute__((noinline)) void
+core_wsock_put_first(struct wsock *ws)
+{
+	if (!__atomic_load_n(&wsock_spare_ok, __ATOMIC_ACQUIRE) ||
+	    pthread_setspecific(wsock_spare_key, &wsock_spare_ok) != 0) {
+		pool_put(&wsock_pool, ws);
+		return;
+	}
+	wsock_spare_keyed = 1;
+	core_wsock_spare(ws);
+}
+
+/* Nothing: ws is free (it may be handed out again at once). */
+static inline void
+core_wsock_put(struct wsock *ws)
+{
+	if (__builtin_expect(!wsock_spare_keyed, 0))
+		core_wsock_put_first(ws);
+	else
+		core_wsock_spare(ws);
 }
 
 /* The thread's key destructor: its spare goes back to the pool. */
@@ -269,8 +285,9 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 		if (atomic_load(&ws->kfd) == fd) {
 			other = core_other_fd(ws, fd);
 			if (other >= 0) {
-				base_set_fd(ws->base, other);
+				/* kfd first: see core_materialize. */
 				atomic_store(&ws->kfd, other);
+				base_set_fd(atomic_load(&ws->base), other);
 			}
 		}
 		if (ws->alt == fd)
@@ -290,8 +307,8 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 	return 1;
 }
 
-/* Close the descriptor of a lazy wsock retired before it had a base
- * socket, as the base's WSPCloseSocket would: 0, or -1 with *err. */
+/* Close the descriptor of a base-only chain's socket, as the base's
+ * WSPCloseSocket would: 0, or -1 with *err. */
 static int
 core_close_kfd(struct wsock *ws, int *err)
 {
@@ -319,15 +336,19 @@ core_retire(struct wsock *ws, int *err)
 		rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
 		wsp_tls.depth--;
 	} else {
-		/* A lazy wsock: whoever moves the token on, this or a racing
-		 * core_materialize(), decides whether a base socket
-		 * exists. */
+		/*
+		 * The base alone: the core closes the descriptor it tracks
+		 * (kfd, which core_drop keeps right under the lock) and only
+		 * frees the base socket, whose own descriptor a racing
+		 * core_materialize() may still be setting.  A lazy wsock:
+		 * whoever moves the token on, this or core_materialize(),
+		 * decides whether a base socket exists.
+		 */
 		b = atomic_load(&ws->base);
-		if ((b & 3) == WSOCK_LAZY && atomic_compare_exchange_strong(
+		if ((b & 3) != WSOCK_LAZY || !atomic_compare_exchange_strong(
 		    &ws->base, &b, b | WSOCK_DEAD))
-			rc = core_close_kfd(ws, err);
-		else
-			rc = base_closesocket(b, err);	/* handle == base */
+			base_release(b);	/* handle == base */
+		rc = core_close_kfd(ws, err);
 	}
 	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
 	core_wsock_put(ws);
@@ -408,7 +429,7 @@ core_close_quiet(int fd)
  * into a new wsock and publish it under fd.  fd, or -1 with *err (h is
  * closed).
  */
-static int
+static inline __attribute__((always_inline)) int
 core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
     int *err)
 {
@@ -558,46 +579,44 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 struct wsock *
 core_materialize(struct wsock *ws)
 {
-	SOCKET lazy, h;
-	sigset_t mask;
-	int err;
+	SOCKET lazy, want, h;
+	int err, fd, k;
 
 	/*
-	 * Under the lifecycle lock, so that the descriptor read here is
-	 * the socket's (core_drop re-points it only under the lock, and
-	 * re-points a base socket published before it runs).  A close
-	 * needs no lock: it moves the token on with a compare-and-swap, and
-	 * of the two only one succeeds.  The handle is set first and by a
-	 * compare-and-swap too, so that a reader who sees the base handle
-	 * sees the handle, and a wsock that has meanwhile been closed and
-	 * reused (a new token) is left alone.
+	 * No lock.  The handle is set first, then the base, each by a
+	 * compare-and-swap from this life's token: a reader who sees the
+	 * base handle sees the handle; of this and a racing retirement
+	 * (token -> dead) or materialization only one wins; and a wsock
+	 * closed and reused meanwhile (a new token) is left alone.  A base
+	 * socket that loses is released without closing anything.
 	 */
-	life_lock_take(&mask);
 	lazy = atomic_load(&ws->base);
-	if ((lazy & 3) != WSOCK_LAZY) {
-		life_lock_drop(&mask);
+	if ((lazy & 3) != WSOCK_LAZY)
 		return (lazy & 1) == 0 ? ws : NULL;
-	}
-	if (atomic_load(&ws->fdrefs) <= 0 || (h = base_wrap_fd(
-	    atomic_load(&ws->kfd), &ws->chain->entry->info, ws->dwflags,
-	    &err)) == INVALID_SOCKET) {
-		life_lock_drop(&mask);
+	fd = atomic_load(&ws->kfd);
+	if (atomic_load(&ws->fdrefs) <= 0 || fd < 0 ||
+	    (h = base_wrap_fd(fd, &ws->chain->entry->info, ws->dwflags,
+	    &err)) == INVALID_SOCKET)
 		return NULL;
+	want = lazy;
+	if (!atomic_compare_exchange_strong(&ws->handle, &want, h) ||
+	    !atomic_compare_exchange_strong(&ws->base, &lazy, h)) {
+		base_release(h);
+		return NULL;	/* the call passes through to libc */
 	}
-	{
-		SOCKET want = lazy;
-
-		if (atomic_compare_exchange_strong(&ws->handle, &want, h) &&
-		    atomic_compare_exchange_strong(&ws->base, &lazy, h)) {
-			life_lock_drop(&mask);
-			return ws;
-		}
+	/*
+	 * core_drop() may have moved the socket to another of its
+	 * descriptors while the base socket was made: it stores kfd, then
+	 * looks for a base socket; this published the base socket, and now
+	 * reads kfd.  Whichever comes second sees the other's store, so the
+	 * base socket ends on the last descriptor.  (The core, not the base,
+	 * closes a base-only chain's descriptor: see core_retire.)
+	 */
+	while ((k = atomic_load(&ws->kfd)) != fd && k >= 0) {
+		base_set_fd(h, k);
+		fd = k;
 	}
-	/* Closed meanwhile: the descriptor is not the new handle's. */
-	base_detach(h);
-	base_closesocket(h, &err);
-	life_lock_drop(&mask);
-	return NULL;
+	return ws;
 }
 
 /* Adopt fd through entry e's chain (the shared-socket path). */
@@ -744,9 +763,9 @@ core_close_neg(int fd)
 	    WSASYSCALLFAILURE);
 }
 
-/* The rest of core_close_sock() once it took fd's slot and found more
- * than its own reference (refs: 1, a dup came in) or a base socket
- * (refs: 0, retire): 0, or minus a WSA code. */
+/* The rest of core_close_sock() once it took fd's slot: with refs 1, a
+ * dup came in meanwhile (the locked path, holding fd's reference); with
+ * refs 0, the retirement.  0, or minus a WSA code. */
 static __attribute__((noinline)) int
 core_close_taken(struct wsock *ws, int fd, int refs)
 {
@@ -763,12 +782,13 @@ core_close_taken(struct wsock *ws, int fd, int refs)
 }
 
 /*
- * The close() hook's way in.  A lazy wsock (a socket() of a base-only
- * chain that only the direct paths used) that no dup shares, the usual
- * socket of WSPSHIM_MANAGE=all, closes here with three compare-and-swaps:
- * the slot, the reference count 1 -> 0, and the token -> dead (which a
- * racing core_materialize() may win instead; the socket then has a base
- * socket to close).  Everything else goes the way core_close() goes.
+ * The close() hook's way in: core_close_fast() and core_close() without
+ * an error pointer.  A lazy wsock (a socket() of a base-only chain that
+ * only the direct paths used) that no dup shares, the usual socket of
+ * WSPSHIM_MANAGE=all, is closed here with three compare-and-swaps, the
+ * slot, the reference count 1 -> 0 and the token -> dead (which a racing
+ * core_materialize() may win instead: then it has a base socket to free),
+ * and the kernel close.
  */
 int
 core_close_sock(int fd, struct wsock *ws)
@@ -778,7 +798,6 @@ core_close_sock(int fd, struct wsock *ws)
 	int one = 1;
 
 	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
-	    (atomic_load(&ws->base) & 3) != WSOCK_LAZY ||
 	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
 		return core_close_neg(fd);
 	if (!atomic_compare_exchange_strong(&ws->fdrefs, &one, 0))
