@@ -14,6 +14,30 @@
  * owns that descriptor's reference; retirement is the count going to 0,
  * which happens once; references are added (core_dup) only under the lock
  * and only to a count above 0.
+ *
+ * A chain with no layer is the base alone, and a socket() on one is made
+ * without it (core_socket_base): the kernel socket is published with a
+ * token in place of a base socket (WSOCK_LAZY), because the hooks' direct
+ * paths never need one.  The first call that goes through the SPI makes
+ * it (core_sock_ready, from shim_resolve and core_manage: every consumer
+ * of a wsock from the table), without the lock.  The extra rules:
+ *  - the token is unique to one life of the wsock, and moves only by
+ *    compare-and-swap: to a base handle (core_materialize: the handle
+ *    field first, then the base field) or to dead (retirement); whichever
+ *    comes first wins, and the loser releases what it made, so a base
+ *    socket exists exactly when the base field holds one, and a wsock
+ *    that was closed and reused in the meantime is never touched;
+ *  - readers look at the base field (bit 0 clear: a base handle) before
+ *    they use the handle;
+ *  - the descriptor of a base-only chain's socket is the core's to close:
+ *    kfd, which only core_drop changes (under the lock, storing kfd
+ *    before it looks for a base socket to re-point, while a
+ *    materialization publishes its base socket before it reads kfd, so
+ *    one of the two sees the other); the base socket is only freed
+ *    (base_release), so a stale descriptor it may hold for a moment is
+ *    never closed.
+ * Each thread keeps one freed wsock (wsock_spare), so a thread that makes
+ * and closes sockets in turn stays off the shared free list.
  */
 #include <dirent.h>
 #include <errno.h>
