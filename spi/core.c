@@ -787,22 +787,31 @@ core_close_neg(int fd)
 	    WSASYSCALLFAILURE);
 }
 
-/* The rest of core_close_sock() once it took fd's slot: with refs 1, a
- * dup came in meanwhile (the locked path, holding fd's reference); with
- * refs 0, the retirement.  0, or minus a WSA code. */
+/* The rest of core_close_sock() once it took fd's slot and a dup came in
+ * meanwhile: the locked path, holding fd's reference.  0, or minus a WSA
+ * code. */
 static __attribute__((noinline)) int
-core_close_taken(struct wsock *ws, int fd, int refs)
+core_close_shared(struct wsock *ws, int fd)
 {
 	sigset_t mask;
-	int err = 0, rc;
+	int err = 0;
 
-	if (refs == 0)
-		rc = core_retire(ws, &err);
-	else {
-		life_lock_take(&mask);
-		rc = core_close_held(ws, fd, &err, &mask);
-	}
-	return rc == 0 ? 0 : -(err != 0 ? err : WSASYSCALLFAILURE);
+	life_lock_take(&mask);
+	if (core_close_held(ws, fd, &err, &mask) == 0)
+		return 0;
+	return -(err != 0 ? err : WSASYSCALLFAILURE);
+}
+
+/* The rest of core_close_sock() once it took the last reference of a
+ * socket with a base socket: its retirement.  0, or minus a WSA code. */
+static __attribute__((noinline)) int
+core_close_retire(struct wsock *ws)
+{
+	int err = 0;
+
+	if (core_retire(ws, &err) == 0)
+		return 0;
+	return -(err != 0 ? err : WSASYSCALLFAILURE);
 }
 
 /*
@@ -825,11 +834,11 @@ core_close_sock(int fd, struct wsock *ws)
 	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
 		return core_close_neg(fd);
 	if (!atomic_compare_exchange_strong(&ws->fdrefs, &one, 0))
-		return core_close_taken(ws, fd, 1);
+		return core_close_shared(ws, fd);
 	b = atomic_load(&ws->base);
 	if ((b & 3) != WSOCK_LAZY ||
 	    !atomic_compare_exchange_strong(&ws->base, &b, b | WSOCK_DEAD))
-		return core_close_taken(ws, fd, 0);
+		return core_close_retire(ws);
 	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
 	core_wsock_put(ws);
 	/* Linux frees the descriptor even when close() reports EINTR. */
