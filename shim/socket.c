@@ -4,7 +4,9 @@
  * socket() selects a catalog entry exactly as WSASocket does.  When the
  * entry is a base with no layer over it, or nothing matches (AF_NETLINK,
  * AF_PACKET, ...), the real socket() runs and the descriptor stays
- * unmanaged: the chain costs nothing where there is no layer.
+ * unmanaged: the chain costs nothing where there is no layer.  When a
+ * base-only entry is managed all the same (WSPSHIM_MANAGE=all), the core
+ * makes the socket without the SPI (core_socket_base).
  */
 #include "catalog.h"
 #include "provider.h"
@@ -78,6 +80,7 @@ shim_socket_chain(const struct catalog_entry *e, int domain, int type, int t,
 
 	if (e == NULL)
 		return shim_fresh(libc.socket(domain, type, protocol));
+	wsp_tls.call = "socket";	/* for the layers' WSPShimCallName */
 	fd = core_socket(e, domain, t, protocol, NULL, 0,
 	    shim_type_flags(type), 0, &err);
 	if (fd < 0)
@@ -123,7 +126,6 @@ socket(int domain, int type, int protocol)
 	base = l->base;
 	atomic_signal_fence(memory_order_seq_cst);
 	l->busy = 0;
-	wsp_tls.call = "socket";
 	/* A chain with no layer takes the core's direct path; one that a
 	 * WSACleanup stopped starts again through core_socket. */
 	if (base == NULL || !__atomic_load_n(&base->started, __ATOMIC_ACQUIRE))

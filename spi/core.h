@@ -37,8 +37,10 @@ struct wsock {
 	_Atomic SOCKET	base;		/* the base provider's handle */
 	struct chain	*chain;
 	_Atomic int	fdrefs;		/* descriptors naming this socket */
-	_Atomic int	kfd;		/* the descriptor the base uses; -1
-					 * once the kernel closed the last */
+	_Atomic int	kfd;		/* the socket's own descriptor (the
+					 * one a base-only chain's close
+					 * closes); -1 once the kernel
+					 * closed the last */
 	int		alt;		/* another descriptor naming it, or -1 */
 	unsigned	flags;
 	DWORD		dwflags;	/* lazy: its base socket's dwFlags */
