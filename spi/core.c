@@ -134,6 +134,7 @@ core_wsock_spare_free(void *unused)
 	if (ws != NULL)
 		pool_put(&wsock_pool, ws);
 }
+
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 int core_state;			/* 0 new, 1 starting, 2 ready */
 static int manage_all;		/* WSPSHIM_MANAGE=all: base-only too */
@@ -503,12 +504,14 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	SOCKET lazy;
 	int fd;
 
-	if (af == 0)
+	/* base_socket()'s substitutions: a protocol 0 that selected the
+	 * entry is the kernel's default, and goes down as it is. */
+	if (af == 0 || af == FROM_PROTOCOL_INFO)
 		af = info->iAddressFamily;
-	if (type == 0)
+	if (type == 0 || type == FROM_PROTOCOL_INFO)
 		type = info->iSocketType;
-	if (protocol == 0 &&
-	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0)
+	if (protocol == FROM_PROTOCOL_INFO || (protocol == 0 &&
+	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
 		protocol = info->iProtocol;
 	fd = libc.socket(af, type |
 	    ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
@@ -518,6 +521,7 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 		return -errmap_from_errno(errno);
 	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
 		core_close_quiet(fd);
+		errmap_clear_native();	/* the code is ours, not the kernel's */
 		return fdtab_fits(fd) ? -WSAENOBUFS : -WSAEMFILE;
 	}
 	lazy = (SOCKET)++ws->gen << 2 | WSOCK_LAZY;
@@ -569,6 +573,7 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 			*err = -fd;
 			return -1;
 		}
+		errmap_clear_native();
 		h = base_socket_direct(&e->info, af, type, protocol, flags,
 		    &fd, err);
 		if (h == INVALID_SOCKET)
