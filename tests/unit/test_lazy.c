@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,6 +142,31 @@ Test(lazy, socket_has_no_base_until_used)
 	cr_assert_eq(hook_close(fd), 0);
 	cr_assert_eq(fcntl(fd, F_GETFD), -1, "closed");
 	cr_assert_eq(c->live, live);
+}
+
+Test(lazy, kernel_failure_keeps_its_errno)
+{
+	struct chain *c = tcp_chain();
+	struct rlimit old, rl;
+	int rc, fd;
+
+	/* No descriptor left: the kernel's EMFILE comes back as WSAEMFILE,
+	 * and the shim's edge turns it back into exactly EMFILE. */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	fd = dup(0);		/* the lowest free number */
+	cr_assert_geq(fd, 0);
+	close(fd);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd;	/* every number below it is taken */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	rc = core_socket_base(c, AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_eq(rc, -WSAEMFILE, "got %d", rc);
+	cr_assert_eq(errmap_errno_for(WSAEMFILE), EMFILE);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* A protocol the kernel refuses: its own code, not a made-up one. */
+	rc = core_socket_base(c, AF_INET, SOCK_STREAM, 17, 0);
+	cr_assert_lt(rc, 0);
+	cr_assert_eq(errmap_errno_for(-rc), EPROTONOSUPPORT, "%d", -rc);
 }
 
 Test(lazy, closes_without_a_base_socket)
