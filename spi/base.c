@@ -575,13 +575,13 @@ base_socket(int af, int type, int protocol,
 }
 
 /*
- * The base's WSPSocket for a socket() call the core already matched to
- * entry info, an entry of the catalog in force, with no group, no token
- * and only BASE_OPEN_FLAGS in dwFlags: everything base_socket() would
- * check holds, so this is the kernel call and the wrapping alone, and the
- * same socket base_socket() would make.  The handle and the descriptor in
- * *fd, or INVALID_SOCKET with *lpErrno (the native errno kept, as
- * WSPSocket keeps it).
+ * The base's WSPSocket for a call the core already matched to entry info,
+ * an entry of the catalog in force, with no group, no token and only
+ * BASE_OPEN_FLAGS in dwFlags: everything base_socket() would check holds,
+ * so this is the kernel call and the wrapping alone, and the same socket
+ * base_socket() would make.  The handle and the descriptor in *fd, or
+ * INVALID_SOCKET with *lpErrno (the native errno kept, as WSPSocket keeps
+ * it).
  */
 SOCKET
 base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,

@@ -21,9 +21,10 @@ int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 /*
  * WSPSocket for a socket the core matched to info, an entry of the catalog
  * in force, with no group, no token and only WSA_FLAG_NO_HANDLE_INHERIT
- * and WSA_FLAG_WSPSHIM_NONBLOCK in dwFlags (what a socket() call asks):
- * the same socket, without the checks those conditions make pointless.
- * The handle and its descriptor in *fd, or INVALID_SOCKET with *lpErrno.
+ * and WSA_FLAG_WSPSHIM_NONBLOCK in dwFlags (the usual WSASocket call on a
+ * base-only chain): the same socket, without the checks those conditions
+ * make pointless.  The handle and its descriptor in *fd, or
+ * INVALID_SOCKET with *lpErrno.
  */
 SOCKET base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
     int protocol, DWORD dwFlags, int *fd, LPINT lpErrno);
