@@ -20,7 +20,7 @@ WSPSHIM_EXPORT int
 close(int fd)
 {
 	struct wsock *ws = fdtab_get(fd);
-	int err;
+	int rc;
 
 	if (likely(ws == NULL))
 		return libc.close(fd);
@@ -35,9 +35,8 @@ close(int fd)
 		return -1;
 	}
 	wsp_tls.call = "close";
-	if (core_close(fd, &err) != 0)
-		return shim_fail(err);
-	return 0;
+	rc = core_close_sock(fd, ws);
+	return rc == 0 ? 0 : shim_fail(-rc);
 }
 
 /* Retire the managed descriptors in [first, last] from their chains

@@ -41,10 +41,10 @@ shim_resolve(struct wsock *ws, int fd, const char *call)
 	if (wsp_tls.depth != 0)
 		return NULL;
 	wsp_tls.call = call;		/* an adoption's WSPSocket sees it too */
-	if (unlikely(!fdtab_is_sock(ws))) {
-		if (ws != FDTAB_ADOPT)
-			return NULL;		/* protected: not a socket */
-		ws = core_adopt(fd);
+	if (unlikely(!fdtab_is_sock(ws) || (atomic_load_explicit(&ws->base,
+	    memory_order_acquire) & 1) != 0)) {
+		/* A marker, or a lazy socket (core_sock_ready). */
+		ws = core_resolve(fd);
 		if (ws == NULL)
 			return NULL;
 	}

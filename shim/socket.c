@@ -4,9 +4,12 @@
  * socket() selects a catalog entry exactly as WSASocket does.  When the
  * entry is a base with no layer over it, or nothing matches (AF_NETLINK,
  * AF_PACKET, ...), the real socket() runs and the descriptor stays
- * unmanaged: the chain costs nothing where there is no layer.
+ * unmanaged: the chain costs nothing where there is no layer.  When a
+ * base-only entry is managed all the same (WSPSHIM_MANAGE=all), the core
+ * makes the socket without the SPI (core_socket_base).
  */
 #include "catalog.h"
+#include "provider.h"
 #include "shim.h"
 
 /* A new descriptor from libc: a number still in the table is stale. */
@@ -19,54 +22,117 @@ shim_fresh(int fd)
 }
 
 /*
- * The catalog entry (domain, type, protocol) selects in catalog c: 0, or
- * a WSA code.  Programs make the same kind of socket over and over, so
- * each thread remembers its last answer (catalogs in force never change).
+ * What a thread's last socket() call selected.  Programs make the same
+ * kind of socket over and over, so each thread remembers its last answer
+ * (catalogs in force never change, and started chains are never freed),
+ * keyed by the arguments as the program gave them.
  */
-static int
-shim_select(const struct catalog *c, int domain, int type, int protocol,
-    const struct catalog_entry **e)
+struct shim_last {
+	const struct catalog	*c;
+	const struct catalog_entry *e;	/* NULL: nothing matched */
+	struct chain		*base;	/* e's chain if it is the base alone */
+	int			domain, type, protocol;
+	int			managed;	/* core_manages(e) */
+	int			busy;	/* a socket() of this thread reads it */
+};
+
+static __thread struct shim_last shim_last
+    __attribute__((tls_model("initial-exec")));
+
+/* Select for (domain, type, protocol) in catalog c into l (type with
+ * socket()'s flag bits taken out in t). */
+static void
+shim_select(struct shim_last *l, const struct catalog *c, int domain,
+    int type, int t, int protocol)
 {
-	static __thread struct {
-		const struct catalog	*c;
-		const struct catalog_entry *e;
-		int			domain, type, protocol;
-	} last __attribute__((tls_model("initial-exec")));
 	int err;
 
-	if (last.c == c && last.domain == domain && last.type == type &&
-	    last.protocol == protocol) {
-		*e = last.e;
+	if (catalog_select(c, domain, t, protocol, &l->e) != 0)
+		l->e = NULL;
+	l->managed = l->e != NULL && core_manages(l->e);
+	l->base = NULL;
+	if (l->managed && (l->base = chain_get(l->e, &err)) != NULL &&
+	    !l->base->base_only)
+		l->base = NULL;
+	l->domain = domain;
+	l->type = type;
+	l->protocol = protocol;
+	l->c = c;
+}
+
+/* The WSPSocket dwFlags for socket()'s type (as wsa_type_flags). */
+static inline DWORD
+shim_type_flags(int type)
+{
+	if (type == FROM_PROTOCOL_INFO)
 		return 0;
-	}
-	if ((err = catalog_select(c, domain, type, protocol, e)) != 0)
-		return err;
-	last.c = c;
-	last.e = *e;
-	last.domain = domain;
-	last.type = type;
-	last.protocol = protocol;
-	return 0;
+	return ((type & SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0) |
+	    ((type & SOCK_NONBLOCK) ? WSA_FLAG_WSPSHIM_NONBLOCK : 0);
+}
+
+/* socket() through the chain of entry e (NULL: unmanaged, to libc), with
+ * t the type without its flag bits: the descriptor, or -1 and errno. */
+static __attribute__((noinline)) int
+shim_socket_chain(const struct catalog_entry *e, int domain, int type, int t,
+    int protocol)
+{
+	int err, fd;
+
+	if (e == NULL)
+		return shim_fresh(libc.socket(domain, type, protocol));
+	wsp_tls.call = "socket";	/* for the layers' WSPShimCallName */
+	fd = core_socket(e, domain, t, protocol, NULL, 0,
+	    shim_type_flags(type), 0, &err);
+	if (fd < 0)
+		return shim_fail(err);
+	return fd;
+}
+
+/* socket() from a signal handler that interrupted this thread's socket():
+ * the remembered selection is left to the interrupted call. */
+static __attribute__((noinline)) int
+shim_socket_nested(const struct catalog *c, int domain, int type, int t,
+    int protocol)
+{
+	struct shim_last mine;
+
+	shim_select(&mine, c, domain, type, t, protocol);
+	return shim_socket_chain(mine.managed ? mine.e : NULL, domain, type,
+	    t, protocol);
 }
 
 WSPSHIM_EXPORT int
 socket(int domain, int type, int protocol)
 {
+	struct shim_last *l = &shim_last;
+	const struct catalog *c;
 	const struct catalog_entry *e;
-	DWORD flags;
-	int t = type, err, fd;
+	struct chain *base;
+	int t, fd;
 
 	if (!shim_any_managed() || wsp_tls.depth != 0 || !core_ready())
 		return shim_fresh(libc.socket(domain, type, protocol));
-	wsp_tls.call = "socket";
-	flags = wsa_type_flags(&t);
-	if (shim_select(catalog_current(), domain, t, protocol, &e) != 0 ||
-	    !core_manages(e))
-		return shim_fresh(libc.socket(domain, type, protocol));
-	fd = core_socket(e, domain, t, protocol, NULL, 0, flags, 0, &err);
-	if (fd < 0)
-		return shim_fail(err);
-	return fd;
+	t = type == FROM_PROTOCOL_INFO ? type :
+	    type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	c = catalog_current();
+	if (unlikely(l->busy))
+		return shim_socket_nested(c, domain, type, t, protocol);
+	l->busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (l->c != c || l->domain != domain || l->type != type ||
+	    l->protocol != protocol)
+		shim_select(l, c, domain, type, t, protocol);
+	e = l->managed ? l->e : NULL;
+	base = l->base;
+	atomic_signal_fence(memory_order_seq_cst);
+	l->busy = 0;
+	/* A chain with no layer takes the core's direct path; one that a
+	 * WSACleanup stopped starts again through core_socket. */
+	if (base == NULL || !__atomic_load_n(&base->started, __ATOMIC_ACQUIRE))
+		return shim_socket_chain(e, domain, type, t, protocol);
+	fd = core_socket_base(base, domain, t, protocol,
+	    shim_type_flags(type));
+	return fd >= 0 ? fd : shim_fail(-fd);
 }
 
 /*

@@ -268,17 +268,17 @@ base_info_keep(const WSAPROTOCOL_INFOW *info)
 }
 
 /*
- * A new base handle that owns fd, or INVALID_SOCKET with *err (fd is left
- * open for the caller to deal with).
+ * A new base handle that owns fd, for info, an immutable struct (see
+ * base_info_keep), or INVALID_SOCKET with *err (fd is left open for the
+ * caller to deal with).
  */
-static SOCKET
-base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
+static inline SOCKET
+base_wrap_kept(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 {
 	struct base_sock *bs;
 	SOCKET h;
 
-	if ((info = base_info_keep(info)) == NULL ||
-	    (bs = pool_get_raw(&base_pool)) == NULL) {
+	if ((bs = pool_get_raw(&base_pool)) == NULL) {
 		*err = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
@@ -295,6 +295,18 @@ base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	wsp_tls.made_base = h;
 	wsp_tls.made++;
 	return h;
+}
+
+/* base_wrap_kept() for any struct info: a new base handle that owns fd, or
+ * INVALID_SOCKET with *err (fd is left open). */
+static SOCKET
+base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
+{
+	if ((info = base_info_keep(info)) == NULL) {
+		*err = WSAENOBUFS;
+		return INVALID_SOCKET;
+	}
+	return base_wrap_kept(fd, info, flags, err);
 }
 
 /* --- duplicate-socket tokens ------------------------------------------ */
@@ -562,8 +574,62 @@ base_socket(int af, int type, int protocol,
 	return h;
 }
 
+/*
+ * The base's WSPSocket for a call the core already matched to entry info,
+ * an entry of the catalog in force, with no group, no token and only
+ * BASE_OPEN_FLAGS in dwFlags: everything base_socket() would check holds,
+ * so this is the kernel call and the wrapping alone, and the same socket
+ * base_socket() would make.  The handle and the descriptor in *fd, or
+ * INVALID_SOCKET with *lpErrno (the native errno kept, as WSPSocket keeps
+ * it).
+ */
+SOCKET
+base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
+    int protocol, DWORD dwFlags, int *fd, LPINT lpErrno)
+{
+	SOCKET h;
+
+	/* The same substitutions as base_socket(). */
+	if (af == 0 || af == FROM_PROTOCOL_INFO)
+		af = info->iAddressFamily;
+	if (type == 0 || type == FROM_PROTOCOL_INFO)
+		type = info->iSocketType;
+	if (protocol == FROM_PROTOCOL_INFO || (protocol == 0 &&
+	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
+		protocol = info->iProtocol;
+	*fd = libc.socket(af, type | base_open_flags(dwFlags), protocol);
+	if (*fd < 0) {
+		*lpErrno = errmap_from_errno(errno);
+		return INVALID_SOCKET;
+	}
+	h = base_wrap_kept(*fd, info, dwFlags, lpErrno);
+	if (h == INVALID_SOCKET)
+		base_close_quiet(*fd);
+	return h;
+}
+
+/* A base socket for fd, a socket of entry info (an entry of the catalog in
+ * force) that the core made with base_socket_direct()'s call and no base
+ * socket yet: the handle, or INVALID_SOCKET with *err (fd is left open). */
+SOCKET
+base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags, int *err)
+{
+	return base_wrap_kept(fd, info, dwFlags, err);
+}
+
+/* Nothing: frees base socket s, leaving its descriptor open. */
+void
+base_release(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
+	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
+		pool_put(&base_pool, bs);
+}
+
 /* WSPCloseSocket: 0, or SOCKET_ERROR (the handle is gone either way). */
-static int WSPAPI
+int WSPAPI
 base_closesocket(SOCKET s, LPINT lpErrno)
 {
 	struct base_sock *bs;

@@ -18,6 +18,34 @@ int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
     LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
     LPWSPPROC_TABLE lpProcTable);
 
+/*
+ * WSPSocket for a socket the core matched to info, an entry of the catalog
+ * in force, with no group, no token and only WSA_FLAG_NO_HANDLE_INHERIT
+ * and WSA_FLAG_WSPSHIM_NONBLOCK in dwFlags (the usual WSASocket call on a
+ * base-only chain): the same socket, without the checks those conditions
+ * make pointless.  The handle and its descriptor in *fd, or
+ * INVALID_SOCKET with *lpErrno.
+ */
+SOCKET base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
+    int protocol, DWORD dwFlags, int *fd, LPINT lpErrno);
+
+/*
+ * A base socket for fd, a kernel socket of entry info (an entry of the
+ * catalog in force) made as base_socket_direct() makes one, with its
+ * dwFlags: what the core builds when a socket it made without one is first
+ * used through the SPI.  The handle, which owns fd from now on, or
+ * INVALID_SOCKET with *err (fd is left open).
+ */
+SOCKET base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags,
+    int *err);
+
+/* Free base socket s without closing its descriptor (the core closes the
+ * descriptors of base-only chains itself). */
+void base_release(SOCKET s);
+
+/* The base's WSPCloseSocket, for the core to call without the table. */
+int WSPAPI base_closesocket(SOCKET s, LPINT lpErrno);
+
 /* The kernel descriptor behind a base handle, or -1 for anything else (a
  * stale handle, a kernel descriptor, a layer's handle). */
 int base_kernel_fd(SOCKET s);

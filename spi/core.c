@@ -14,6 +14,30 @@
  * owns that descriptor's reference; retirement is the count going to 0,
  * which happens once; references are added (core_dup) only under the lock
  * and only to a count above 0.
+ *
+ * A chain with no layer is the base alone, and a socket() on one is made
+ * without it (core_socket_base): the kernel socket is published with a
+ * token in place of a base socket (WSOCK_LAZY), because the hooks' direct
+ * paths never need one.  The first call that goes through the SPI makes
+ * it (core_sock_ready, from shim_resolve and core_manage: every consumer
+ * of a wsock from the table), without the lock.  The extra rules:
+ *  - the token is unique to one life of the wsock, and moves only by
+ *    compare-and-swap: to a base handle (core_materialize: the handle
+ *    field first, then the base field) or to dead (retirement); whichever
+ *    comes first wins, and the loser releases what it made, so a base
+ *    socket exists exactly when the base field holds one, and a wsock
+ *    that was closed and reused in the meantime is never touched;
+ *  - readers look at the base field (bit 0 clear: a base handle) before
+ *    they use the handle;
+ *  - the descriptor of a base-only chain's socket is the core's to close:
+ *    kfd, which only core_drop changes (under the lock, storing kfd
+ *    before it looks for a base socket to re-point, while a
+ *    materialization publishes its base socket before it reads kfd, so
+ *    one of the two sees the other); the base socket is only freed
+ *    (base_release), so a stale descriptor it may hold for a moment is
+ *    never closed.
+ * Each thread keeps one freed wsock (wsock_spare), so a thread that makes
+ * and closes sockets in turn stays off the shared free list.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,8 +61,82 @@
 #include "tls.h"
 
 static struct pool wsock_pool = POOL_INIT(struct wsock);
+
+/*
+ * Each thread keeps the last wsock it freed, so a thread that closes and
+ * makes sockets in turn does not go to the shared free list each time.
+ * It is taken and left with one exchange each, which a signal handler
+ * cannot split; a thread's key destructor gives it back to the pool.  A
+ * fork() child keeps only the forking thread's (the other threads' are
+ * lost to the child: at most one object each).
+ */
+static __thread _Atomic(struct wsock *) wsock_spare
+    __attribute__((tls_model("initial-exec")));
+static __thread int wsock_spare_keyed
+    __attribute__((tls_model("initial-exec")));
+static pthread_key_t wsock_spare_key;
+static int wsock_spare_ok;		/* the key exists */
+
+/* A wsock to fill in (all fields, as pool_get_raw), or NULL. */
+static inline struct wsock *
+core_wsock_get(void)
+{
+	struct wsock *ws;
+
+	ws = atomic_exchange_explicit(&wsock_spare, NULL, memory_order_relaxed);
+	if (ws == NULL)
+		return pool_get_raw(&wsock_pool);
+	atomic_thread_fence(memory_order_release);	/* as pool_get_raw */
+	return ws;
+}
+
+/* Nothing: ws, freed, becomes the thread's spare, or goes to the pool. */
+static inline void
+core_wsock_spare(struct wsock *ws)
+{
+	ws = atomic_exchange_explicit(&wsock_spare, ws, memory_order_relaxed);
+	if (ws != NULL)
+		pool_put(&wsock_pool, ws);
+}
+
+/* core_wsock_put() on a thread's first time: registers the key that
+ * gives its spare back when it exits. */
+static __attribute__((noinline)) void
+core_wsock_put_first(struct wsock *ws)
+{
+	if (!__atomic_load_n(&wsock_spare_ok, __ATOMIC_ACQUIRE) ||
+	    pthread_setspecific(wsock_spare_key, &wsock_spare_ok) != 0) {
+		pool_put(&wsock_pool, ws);
+		return;
+	}
+	wsock_spare_keyed = 1;
+	core_wsock_spare(ws);
+}
+
+/* Nothing: ws is free (it may be handed out again at once). */
+static inline void
+core_wsock_put(struct wsock *ws)
+{
+	if (__builtin_expect(!wsock_spare_keyed, 0))
+		core_wsock_put_first(ws);
+	else
+		core_wsock_spare(ws);
+}
+
+/* The thread's key destructor: its spare goes back to the pool. */
+static void
+core_wsock_spare_free(void *unused)
+{
+	struct wsock *ws;
+
+	wsock_spare_keyed = 0;
+	ws = atomic_exchange_explicit(&wsock_spare, NULL, memory_order_relaxed);
+	if (ws != NULL)
+		pool_put(&wsock_pool, ws);
+}
+
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
-static int core_state;		/* 0 new, 1 starting, 2 ready */
+int core_state;			/* 0 new, 1 starting, 2 ready */
 static int manage_all;		/* WSPSHIM_MANAGE=all: base-only too */
 
 /* Take the lifecycle lock with every signal blocked; *old gets the mask. */
@@ -146,18 +244,14 @@ core_init(void)
 	 * a layer it cannot find fails its chains through the loader. */
 	layerenv_init(provider_set_unusable);
 	fdtab_init();
+	if (pthread_key_create(&wsock_spare_key, core_wsock_spare_free) == 0)
+		__atomic_store_n(&wsock_spare_ok, 1, __ATOMIC_RELEASE);
 	pthread_atfork(core_atfork_prepare, core_atfork_parent,
 	    core_atfork_child);
 	core_mark_inherited();
 	wsp_tls.depth--;
 	__atomic_store_n(&core_state, 2, __ATOMIC_RELEASE);
 	return 0;
-}
-
-int
-core_ready(void)
-{
-	return __atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2;
 }
 
 int
@@ -216,8 +310,9 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 		if (atomic_load(&ws->kfd) == fd) {
 			other = core_other_fd(ws, fd);
 			if (other >= 0) {
-				base_set_fd(ws->base, other);
+				/* kfd first: see core_materialize. */
 				atomic_store(&ws->kfd, other);
+				base_set_fd(atomic_load(&ws->base), other);
 			}
 		}
 		if (ws->alt == fd)
@@ -230,9 +325,26 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 		return rc;
 	}
 	atomic_store(&ws->fdrefs, 0);
-	if (kernel_closed)
+	if (kernel_closed) {
 		base_detach(ws->base);
+		atomic_store(&ws->kfd, -1);	/* for a lazy wsock */
+	}
 	return 1;
+}
+
+/* Close the descriptor of a base-only chain's socket, as the base's
+ * WSPCloseSocket would: 0, or -1 with *err. */
+static int
+core_close_kfd(struct wsock *ws, int *err)
+{
+	int fd = atomic_load_explicit(&ws->kfd, memory_order_relaxed);
+
+	/* Linux frees the descriptor even when close() reports EINTR. */
+	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR) {
+		*err = errmap_from_errno(errno);
+		return -1;
+	}
+	return 0;
 }
 
 /* Run the chain's WSPCloseSocket for a socket whose last descriptor is
@@ -240,14 +352,31 @@ core_drop(struct wsock *ws, int fd, int kernel_closed, int *err)
 static int
 core_retire(struct wsock *ws, int *err)
 {
+	SOCKET b;
 	int rc;
 
-	wsp_tls.depth++;
 	errmap_clear_native();
-	rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
-	wsp_tls.depth--;
+	if (!ws->chain->base_only) {
+		wsp_tls.depth++;
+		rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
+		wsp_tls.depth--;
+	} else {
+		/*
+		 * The base alone: the core closes the descriptor it tracks
+		 * (kfd, which core_drop keeps right under the lock) and only
+		 * frees the base socket, whose own descriptor a racing
+		 * core_materialize() may still be setting.  A lazy wsock:
+		 * whoever moves the token on, this or core_materialize(),
+		 * decides whether a base socket exists.
+		 */
+		b = atomic_load(&ws->base);
+		if ((b & 3) != WSOCK_LAZY || !atomic_compare_exchange_strong(
+		    &ws->base, &b, b | WSOCK_DEAD))
+			base_release(b);	/* handle == base */
+		rc = core_close_kfd(ws, err);
+	}
 	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
-	pool_put(&wsock_pool, ws);
+	core_wsock_put(ws);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -291,27 +420,54 @@ core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
 	return -1;
 }
 
-int
-core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+/* Publish ws under fd, whose slot still names something (a stale entry:
+ * the number was closed behind our back, or a marker).  Returns fd. */
+static int
+core_publish_stale(struct wsock *ws, int fd)
+{
+	struct wsock *old;
+	sigset_t mask;
+	int e2;
+
+	life_lock_take(&mask);
+	old = fdtab_swap(fd, ws);
+	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
+		old = NULL;
+	life_lock_drop(&mask);
+	if (old != NULL)
+		core_retire(old, &e2);
+	return fd;
+}
+
+/* Nothing: closes a descriptor of ours, leaving errno as it was. */
+static void
+core_close_quiet(int fd)
+{
+	int saved = errno;
+
+	(void)libc.close(fd);
+	errno = saved;
+}
+
+/*
+ * Take chain handle h, whose base handle is base and kernel descriptor fd,
+ * into a new wsock and publish it under fd.  fd, or -1 with *err (h is
+ * closed).
+ */
+static inline __attribute__((always_inline)) int
+core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
     int *err)
 {
-	struct wsock *ws, *old;
-	SOCKET base = INVALID_SOCKET;
-	sigset_t mask;
-	int fd = -1, e2;
+	struct wsock *ws;
 
-	if (core_learn(c, h, made, &fd, &base, err) != 0) {
-		core_abandon(c, h);
-		return -1;
-	}
-	if (!fdtab_fits(fd) || (ws = pool_get_raw(&wsock_pool)) == NULL) {
+	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
 		core_abandon(c, h);
 		*err = fdtab_fits(fd) ? WSAENOBUFS : WSAEMFILE;
 		return -1;
 	}
 	ws->procs = c->procs;
-	ws->handle = h;
-	ws->base = base;
+	atomic_store_explicit(&ws->handle, h, memory_order_relaxed);
+	atomic_store_explicit(&ws->base, base, memory_order_relaxed);
 	ws->chain = c;
 	ws->flags = wflags;
 	ws->alt = -1;
@@ -322,16 +478,72 @@ core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
 	/* A number nobody names (the usual case) takes no lock. */
 	if (fdtab_claim(fd, ws))
 		return fd;
-	life_lock_take(&mask);
-	old = fdtab_swap(fd, ws);
-	/* A stale entry: the number was closed behind our back. */
-	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
-		old = NULL;
-	life_lock_drop(&mask);
-	if (old != NULL)
-		core_retire(old, &e2);
-	return fd;
+	return core_publish_stale(ws, fd);
 }
+
+int
+core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+    int *err)
+{
+	SOCKET base = INVALID_SOCKET;
+	int fd = -1;
+
+	if (core_learn(c, h, made, &fd, &base, err) != 0) {
+		core_abandon(c, h);
+		return -1;
+	}
+	return core_insert(c, h, base, fd, wflags, err);
+}
+
+int
+core_socket_base(struct chain *c, int af, int type, int protocol,
+    DWORD flags)
+{
+	const WSAPROTOCOL_INFOW *info = &c->entry->info;
+	struct wsock *ws;
+	SOCKET lazy;
+	int fd;
+
+	/* base_socket()'s substitutions: a protocol 0 that selected the
+	 * entry is the kernel's default, and goes down as it is. */
+	if (af == 0 || af == FROM_PROTOCOL_INFO)
+		af = info->iAddressFamily;
+	if (type == 0 || type == FROM_PROTOCOL_INFO)
+		type = info->iSocketType;
+	if (protocol == FROM_PROTOCOL_INFO || (protocol == 0 &&
+	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
+		protocol = info->iProtocol;
+	fd = libc.socket(af, type |
+	    ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
+	    ((flags & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0),
+	    protocol);
+	if (fd < 0)
+		return -errmap_from_errno(errno);
+	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
+		core_close_quiet(fd);
+		errmap_clear_native();	/* the code is ours, not the kernel's */
+		return fdtab_fits(fd) ? -WSAENOBUFS : -WSAEMFILE;
+	}
+	lazy = (SOCKET)++ws->gen << 2 | WSOCK_LAZY;
+	ws->procs = c->procs;
+	atomic_store_explicit(&ws->handle, lazy, memory_order_relaxed);
+	atomic_store_explicit(&ws->base, lazy, memory_order_relaxed);
+	ws->chain = c;
+	ws->flags = 0;
+	ws->dwflags = flags;
+	ws->alt = -1;
+	atomic_store_explicit(&ws->fdrefs, 1, memory_order_relaxed);
+	atomic_store_explicit(&ws->kfd, fd, memory_order_relaxed);
+	__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
+	if (fdtab_claim(fd, ws))
+		return fd;
+	return core_publish_stale(ws, fd);
+}
+
+/* dwFlags a base-only chain's socket may have and still be made by
+ * base_socket_direct(). */
+#define CORE_DIRECT_FLAGS	(WSA_FLAG_NO_HANDLE_INHERIT |		\
+				 WSA_FLAG_WSPSHIM_NONBLOCK)
 
 int
 core_socket(const struct catalog_entry *e, int af, int type, int protocol,
@@ -342,9 +554,32 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 	struct chain *c;
 	unsigned mark;
 	SOCKET h;
+	int fd;
 
 	if ((c = chain_get(e, err)) == NULL)
 		return -1;
+	/*
+	 * A chain with no layer is the base alone, and what the base's
+	 * WSPSocket does with no struct, no group and no flags but socket()'s
+	 * is the kernel call: make the socket without the dispatch and the
+	 * checks the selection already made.
+	 */
+	if (c->base_only && info == NULL && g == 0 &&
+	    (flags & ~(DWORD)CORE_DIRECT_FLAGS) == 0) {
+		if ((wflags & WSOCK_API) == 0) {
+			fd = core_socket_base(c, af, type, protocol, flags);
+			if (fd >= 0)
+				return fd;
+			*err = -fd;
+			return -1;
+		}
+		errmap_clear_native();
+		h = base_socket_direct(&e->info, af, type, protocol, flags,
+		    &fd, err);
+		if (h == INVALID_SOCKET)
+			return -1;
+		return core_insert(c, h, h, fd, wflags, err);
+	}
 	/*
 	 * The top provider gets the chain entry's own struct, which is [in]
 	 * only (the built-in catalog is read-only memory).  A token the
@@ -368,6 +603,49 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 		return -1;
 	}
 	return core_publish(c, h, core_made_since(mark), wflags, err);
+}
+
+struct wsock *
+core_materialize(struct wsock *ws)
+{
+	SOCKET lazy, want, h;
+	int err, fd, k;
+
+	/*
+	 * No lock.  The handle is set first, then the base, each by a
+	 * compare-and-swap from this life's token: a reader who sees the
+	 * base handle sees the handle; of this and a racing retirement
+	 * (token -> dead) or materialization only one wins; and a wsock
+	 * closed and reused meanwhile (a new token) is left alone.  A base
+	 * socket that loses is released without closing anything.
+	 */
+	lazy = atomic_load(&ws->base);
+	if ((lazy & 3) != WSOCK_LAZY)
+		return (lazy & 1) == 0 ? ws : NULL;
+	fd = atomic_load(&ws->kfd);
+	if (atomic_load(&ws->fdrefs) <= 0 || fd < 0 ||
+	    (h = base_wrap_fd(fd, &ws->chain->entry->info, ws->dwflags,
+	    &err)) == INVALID_SOCKET)
+		return NULL;
+	want = lazy;
+	if (!atomic_compare_exchange_strong(&ws->handle, &want, h) ||
+	    !atomic_compare_exchange_strong(&ws->base, &lazy, h)) {
+		base_release(h);
+		return NULL;	/* the call passes through to libc */
+	}
+	/*
+	 * core_drop() may have moved the socket to another of its
+	 * descriptors while the base socket was made: it stores kfd, then
+	 * looks for a base socket; this published the base socket, and now
+	 * reads kfd.  Whichever comes second sees the other's store, so the
+	 * base socket ends on the last descriptor.  (The core, not the base,
+	 * closes a base-only chain's descriptor: see core_retire.)
+	 */
+	while ((k = atomic_load(&ws->kfd)) != fd && k >= 0) {
+		base_set_fd(h, k);
+		fd = k;
+	}
+	return ws;
 }
 
 /* Adopt fd through entry e's chain (the shared-socket path). */
@@ -420,7 +698,7 @@ core_manage(int fd, int force)
 
 	ws = fdtab_get(fd);
 	if (fdtab_is_sock(ws))
-		return ws;
+		return core_sock_ready(ws);
 	if (ws == FDTAB_PROTECTED)
 		return NULL;
 	e = core_entry_of_fd(fd);
@@ -433,6 +711,24 @@ core_manage(int fd, int force)
 		return NULL;
 	}
 	ws = core_adopt_entry(fd, e);
+	errno = saved;
+	return ws;
+}
+
+struct wsock *
+core_resolve(int fd)
+{
+	struct wsock *ws = fdtab_get(fd);
+	int saved;
+
+	if (ws == NULL)
+		return NULL;	/* closed meanwhile */
+	if (ws == FDTAB_ADOPT)
+		return core_adopt(fd);
+	if (!fdtab_is_sock(ws))
+		return NULL;		/* protected: not a socket */
+	saved = errno;
+	ws = core_sock_ready(ws);
 	errno = saved;
 	return ws;
 }
@@ -484,6 +780,76 @@ core_close_fast(int fd, int *rc, int *err)
 	life_lock_take(&mask);
 	*rc = core_close_held(ws, fd, err, &mask);
 	return 1;
+}
+
+/* core_close() for core_close_sock(): 0, or minus a WSA code. */
+static __attribute__((noinline)) int
+core_close_neg(int fd)
+{
+	int err = 0;
+
+	return core_close(fd, &err) == 0 ? 0 : -(err != 0 ? err :
+	    WSASYSCALLFAILURE);
+}
+
+/* The rest of core_close_sock() once it took fd's slot and a dup came in
+ * meanwhile: the locked path, holding fd's reference.  0, or minus a WSA
+ * code. */
+static __attribute__((noinline)) int
+core_close_shared(struct wsock *ws, int fd)
+{
+	sigset_t mask;
+	int err = 0;
+
+	life_lock_take(&mask);
+	if (core_close_held(ws, fd, &err, &mask) == 0)
+		return 0;
+	return -(err != 0 ? err : WSASYSCALLFAILURE);
+}
+
+/* The rest of core_close_sock() once it took the last reference of a
+ * socket with a base socket: its retirement.  0, or minus a WSA code. */
+static __attribute__((noinline)) int
+core_close_retire(struct wsock *ws)
+{
+	int err = 0;
+
+	if (core_retire(ws, &err) == 0)
+		return 0;
+	return -(err != 0 ? err : WSASYSCALLFAILURE);
+}
+
+/*
+ * The close() hook's way in: core_close_fast() and core_close() without
+ * an error pointer.  A lazy wsock (a socket() of a base-only chain that
+ * only the direct paths used) that no dup shares, the usual socket of
+ * WSPSHIM_MANAGE=all, is closed here with three compare-and-swaps, the
+ * slot, the reference count 1 -> 0 and the token -> dead (which a racing
+ * core_materialize() may win instead: then it has a base socket to free),
+ * and the kernel close.
+ */
+int
+core_close_sock(int fd, struct wsock *ws)
+{
+	struct wsock *want = ws;
+	SOCKET b;
+	int one = 1;
+
+	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
+	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
+		return core_close_neg(fd);
+	if (!atomic_compare_exchange_strong(&ws->fdrefs, &one, 0))
+		return core_close_shared(ws, fd);
+	b = atomic_load(&ws->base);
+	if ((b & 3) != WSOCK_LAZY ||
+	    !atomic_compare_exchange_strong(&ws->base, &b, b | WSOCK_DEAD))
+		return core_close_retire(ws);
+	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
+	core_wsock_put(ws);
+	/* Linux frees the descriptor even when close() reports EINTR. */
+	if (libc.close(fd) != 0 && errno != EINTR)
+		return -errmap_from_errno(errno);
+	return 0;
 }
 
 int

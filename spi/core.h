@@ -19,16 +19,50 @@
 /* wsock.flags */
 #define WSOCK_API	0x1	/* made through WSASocket: WSACleanup closes it */
 
+/*
+ * A socket of a base-only chain made by the socket() hook has no base
+ * socket until something calls it through the SPI (the hooks' direct
+ * paths never do): base and handle hold a token, (generation << 2) |
+ * WSOCK_LAZY, unique to this life of the wsock, and core_sock_ready()
+ * makes the base socket on first use.  A token retired unused becomes
+ * token | WSOCK_DEAD.  Base handles are 2 modulo 4, so bit 0 tells both
+ * apart from a base socket.
+ */
+#define WSOCK_LAZY	1
+#define WSOCK_DEAD	2
+
 struct wsock {
 	const WSPPROC_TABLE *procs;	/* the top provider's table */
-	SOCKET		handle;		/* the top provider's handle */
-	SOCKET		base;		/* the base provider's handle */
+	_Atomic SOCKET	handle;		/* the top provider's handle */
+	_Atomic SOCKET	base;		/* the base provider's handle */
 	struct chain	*chain;
 	_Atomic int	fdrefs;		/* descriptors naming this socket */
-	_Atomic int	kfd;		/* the descriptor the base uses */
+	_Atomic int	kfd;		/* the socket's own descriptor (the
+					 * one a base-only chain's close
+					 * closes); -1 once the kernel
+					 * closed the last */
 	int		alt;		/* another descriptor naming it, or -1 */
 	unsigned	flags;
+	DWORD		dwflags;	/* lazy: its base socket's dwFlags */
+	uint64_t	gen;		/* lives of this wsock (lazy tokens) */
 };
+
+/* Make the base socket of a lazy wsock (see WSOCK_LAZY): ws, or NULL when
+ * it is being closed or no base socket can be made (the call then passes
+ * through to libc, which is what the base would do). */
+struct wsock *core_materialize(struct wsock *ws);
+
+/* ws, ready for calls through its chain (handle and base are the
+ * provider's), or NULL as core_materialize().  Every consumer of a wsock
+ * from the fd table goes through here (shim_resolve, core_manage). */
+static inline struct wsock *
+core_sock_ready(struct wsock *ws)
+{
+	if (__builtin_expect((atomic_load_explicit(&ws->base,
+	    memory_order_acquire) & 1) == 0, 1))
+		return ws;
+	return core_materialize(ws);
+}
 
 /* Markers in the fd table: a socket to adopt on first use, and a
  * descriptor of the library's or a layer's own (a log or trace file) that
@@ -71,17 +105,52 @@ fdtab_fits(int fd)
 /* Publish s (or FDTAB_ADOPT, or NULL) for fd; returns what was there. */
 struct wsock *fdtab_swap(int fd, struct wsock *s);
 
+extern unsigned fdtab_hi;	/* one past the highest descriptor published */
+
+/* Nothing: raises the high mark to cover fd (fdtab_fits(fd)). */
+static inline void
+fdtab_cover(int fd)
+{
+	unsigned hi = __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
+
+	while ((unsigned)fd >= hi && !__atomic_compare_exchange_n(&fdtab_hi,
+	    &hi, (unsigned)fd + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 /* Publish s for fd if fd names nothing (no marker, no socket): 1 if it
  * did, 0 if the slot was taken (or fd is beyond the table). */
-int fdtab_claim(int fd, struct wsock *s);
+static inline int
+fdtab_claim(int fd, struct wsock *s)
+{
+	struct wsock *want = NULL;
+
+	if (!fdtab_fits(fd))
+		return 0;
+	fdtab_cover(fd);
+	return atomic_compare_exchange_strong_explicit(&fdtab_slots[fd],
+	    &want, s, memory_order_acq_rel, memory_order_relaxed);
+}
 
 /* One past the highest descriptor ever published (bounds table scans). */
-unsigned fdtab_high(void);
+static inline unsigned
+fdtab_high(void)
+{
+	return __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
+}
 
 /* Initialise the core once: libc table, fd table, catalog, base.  Safe to
  * call from any hook; returns 0 when ready. */
 int core_init(void);
-int core_ready(void);
+
+extern int core_state;		/* 0 new, 1 starting, 2 ready */
+
+/* Whether core_init() has finished. */
+static inline int
+core_ready(void)
+{
+	return __atomic_load_n(&core_state, __ATOMIC_ACQUIRE) == 2;
+}
 
 /*
  * Create a socket through the chain of a routed catalog entry (the
@@ -92,6 +161,18 @@ int core_ready(void);
 int core_socket(const struct catalog_entry *e, int af, int type,
     int protocol, LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags,
     unsigned wflags, int *err);
+
+/*
+ * socket() on c, a started chain that is the base alone, with af, type
+ * and protocol that select c's entry and only WSA_FLAG_NO_HANDLE_INHERIT
+ * and WSA_FLAG_WSPSHIM_NONBLOCK in flags: the kernel socket, published
+ * with no base socket yet (see WSOCK_LAZY), so its whole life, when only
+ * the hooks' direct paths use it, is one pool object and two
+ * compare-and-swaps.  The descriptor, or minus a WSA code (the native
+ * errno kept for the shim).
+ */
+int core_socket_base(struct chain *c, int af, int type, int protocol,
+    DWORD flags);
 
 /*
  * Take a chain handle the top provider returned (WSPSocket, WSPAccept)
@@ -123,6 +204,11 @@ core_made_since(unsigned mark)
 	    INVALID_SOCKET;
 }
 
+/* The chain socket of fd when its slot holds a marker or a lazy wsock:
+ * the adopted (FDTAB_ADOPT) or ready (core_sock_ready) wsock, or NULL when
+ * the call passes through.  errno is kept. */
+struct wsock *core_resolve(int fd);
+
 /* Adopt fd, a socket the core did not see created, through the chain its
  * triple selects, if that chain has layers (or WSPSHIM_MANAGE=all).  The
  * wsock, or NULL (the descriptor stays unmanaged).  errno is kept. */
@@ -144,6 +230,10 @@ const struct catalog_entry *core_entry_of_fd(int fd);
  * it, and run the chain's WSPCloseSocket if it was the last.  0 or -1 with
  * *err. */
 int core_close(int fd, int *err);
+
+/* core_close() for the close() hook, which found ws (a chain socket or a
+ * marker) in fd's slot: 0, or minus a WSA code. */
+int core_close_sock(int fd, struct wsock *ws);
 
 /* fd2 now names the same socket as fd (after a successful dup family call
  * that returned fd2).  Drops whatever fd2 named before. */

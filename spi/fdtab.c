@@ -48,17 +48,6 @@ fdtab_init(void)
 	__atomic_store_n(&fdtab_cap, cap, __ATOMIC_RELEASE);
 }
 
-/* Raise the high mark to cover fd. */
-static void
-fdtab_cover(int fd)
-{
-	unsigned hi = __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
-
-	while ((unsigned)fd >= hi && !__atomic_compare_exchange_n(&fdtab_hi,
-	    &hi, (unsigned)fd + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-}
-
 struct wsock *
 fdtab_swap(int fd, struct wsock *s)
 {
@@ -68,22 +57,4 @@ fdtab_swap(int fd, struct wsock *s)
 		fdtab_cover(fd);
 	return atomic_exchange_explicit(&fdtab_slots[fd], s,
 	    memory_order_acq_rel);
-}
-
-int
-fdtab_claim(int fd, struct wsock *s)
-{
-	struct wsock *want = NULL;
-
-	if (!fdtab_fits(fd))
-		return 0;
-	fdtab_cover(fd);
-	return atomic_compare_exchange_strong_explicit(&fdtab_slots[fd],
-	    &want, s, memory_order_acq_rel, memory_order_relaxed);
-}
-
-unsigned
-fdtab_high(void)
-{
-	return __atomic_load_n(&fdtab_hi, __ATOMIC_RELAXED);
 }
