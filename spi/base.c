@@ -493,14 +493,6 @@ base_check_flags(const WSAPROTOCOL_INFOW *e, DWORD f)
 	return 0;
 }
 
-/* The SOCK_CLOEXEC/SOCK_NONBLOCK bits dwFlags asks for. */
-static inline int
-base_open_flags(DWORD f)
-{
-	return ((f & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
-	    ((f & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0);
-}
-
 /* A base socket for a token's descriptor, or INVALID_SOCKET. */
 static SOCKET
 base_socket_shared(LPWSAPROTOCOL_INFOW info, LPINT lpErrno)
@@ -589,14 +581,7 @@ base_socket_direct(const WSAPROTOCOL_INFOW *info, int af, int type,
 {
 	SOCKET h;
 
-	/* The same substitutions as base_socket(). */
-	if (af == 0 || af == FROM_PROTOCOL_INFO)
-		af = info->iAddressFamily;
-	if (type == 0 || type == FROM_PROTOCOL_INFO)
-		type = info->iSocketType;
-	if (protocol == FROM_PROTOCOL_INFO || (protocol == 0 &&
-	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
-		protocol = info->iProtocol;
+	base_socket_args(info, &af, &type, &protocol);
 	*fd = libc.socket(af, type | base_open_flags(dwFlags), protocol);
 	if (*fd < 0) {
 		*lpErrno = errmap_from_errno(errno);

@@ -11,12 +11,42 @@
 #ifndef WSPSHIM_BASE_H
 #define WSPSHIM_BASE_H
 
+#include <sys/socket.h>
+
 #include <wspshim/ws2spi.h>
 
 /* The base provider's WSPStartup. */
 int WSPAPI base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
     LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
     LPWSPPROC_TABLE lpProcTable);
+
+/* The SOCK_CLOEXEC/SOCK_NONBLOCK bits a WSPSocket's dwFlags ask for. */
+static inline int
+base_open_flags(DWORD f)
+{
+	return ((f & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
+	    ((f & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0);
+}
+
+/*
+ * What socket() gets for a WSPSocket on entry info: a 0 or
+ * FROM_PROTOCOL_INFO member takes the entry's value, except a protocol 0
+ * the entry matches (PFL_MATCHES_PROTOCOL_ZERO), the kernel's default for
+ * its type, which goes down as it is: strace then sees the call the
+ * program made.
+ */
+static inline void
+base_socket_args(const WSAPROTOCOL_INFOW *info, int *af, int *type,
+    int *protocol)
+{
+	if (*af == 0 || *af == FROM_PROTOCOL_INFO)
+		*af = info->iAddressFamily;
+	if (*type == 0 || *type == FROM_PROTOCOL_INFO)
+		*type = info->iSocketType;
+	if (*protocol == FROM_PROTOCOL_INFO || (*protocol == 0 &&
+	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
+		*protocol = info->iProtocol;
+}
 
 /*
  * WSPSocket for a socket the core matched to info, an entry of the catalog

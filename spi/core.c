@@ -504,19 +504,8 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	SOCKET lazy;
 	int fd;
 
-	/* base_socket()'s substitutions: a protocol 0 that selected the
-	 * entry is the kernel's default, and goes down as it is. */
-	if (af == 0 || af == FROM_PROTOCOL_INFO)
-		af = info->iAddressFamily;
-	if (type == 0 || type == FROM_PROTOCOL_INFO)
-		type = info->iSocketType;
-	if (protocol == FROM_PROTOCOL_INFO || (protocol == 0 &&
-	    (info->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) == 0))
-		protocol = info->iProtocol;
-	fd = libc.socket(af, type |
-	    ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0) |
-	    ((flags & WSA_FLAG_WSPSHIM_NONBLOCK) ? SOCK_NONBLOCK : 0),
-	    protocol);
+	base_socket_args(info, &af, &type, &protocol);
+	fd = libc.socket(af, type | base_open_flags(flags), protocol);
 	if (fd < 0)
 		return -errmap_from_errno(errno);
 	if (!fdtab_fits(fd) || (ws = core_wsock_get()) == NULL) {
