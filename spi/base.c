@@ -191,16 +191,6 @@ base_fd(struct base_sock *bs)
 	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
 }
 
-/* base_fd() on the data path, where base_get() just found bs for s: s is
- * not 0, and is the handle the shim recorded exactly when it is bs's. */
-static inline int
-base_fd_of(SOCKET s, struct base_sock *bs)
-{
-	if (wsp_tls.call_base == s)
-		return wsp_tls.call_fd;
-	return atomic_load_explicit(&bs->fd, memory_order_relaxed);
-}
-
 /* Nothing: closes a descriptor of ours, leaving errno as it was. */
 static void
 base_close_quiet(int fd)
@@ -993,7 +983,7 @@ base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
  * WSABUFs (out of line, so the one-buffer paths keep a small frame).
  */
 static BASE_OUTLINE int
-base_rcv_msg(struct base_sock *bs, LPWSABUF lpBuffers, DWORD dwBufferCount,
+base_rcv_msg(int fd, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
     LPINT lpFromlen, LPINT lpErrno)
 {
@@ -1008,7 +998,7 @@ base_rcv_msg(struct base_sock *bs, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	}
 	if (dwBufferCount > IOV_MAX)
 		return base_fail(lpErrno, WSAEINVAL);
-	n = base_recvv(base_fd(bs), lpBuffers, dwBufferCount, (int)*lpFlags,
+	n = base_recvv(fd, lpBuffers, dwBufferCount, (int)*lpFlags,
 	    lpFrom, &fromlen, &oflags);
 	if (n < 0)
 		return base_fail_errno(lpErrno);
@@ -1030,10 +1020,17 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
 {
-	struct base_sock *bs;
+	struct base_sock *bs = NULL;
 	ssize_t n;
+	int fd;
 
-	if ((bs = base_get(s)) == NULL)
+	if (lpFrom == NULL && dwBufferCount == 1) {
+		/* A plain recv() if it is a stream socket: its type is needed. */
+		if ((bs = base_get(s)) == NULL)
+			return base_fail(lpErrno, WSAENOTSOCK);
+		fd = s == wsp_tls.call_base ? wsp_tls.call_fd :
+		    atomic_load_explicit(&bs->fd, memory_order_relaxed);
+	} else if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
 		return base_fail(lpErrno, WSAEOPNOTSUPP);
@@ -1041,7 +1038,7 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
 	if (dwBufferCount != 1)
-		return base_rcv_msg(bs, lpBuffers, dwBufferCount,
+		return base_rcv_msg(fd, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpErrno);
 	/*
 	 * One buffer on a stream socket is a plain recv(); one buffer with an
@@ -1051,14 +1048,13 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	 * back that way).
 	 */
 	if (lpFrom != NULL)
-		n = libc.recvfrom(base_fd_of(s, bs), lpBuffers->buf,
-		    lpBuffers->len, (int)*lpFlags, lpFrom,
-		    (socklen_t *)lpFromlen);
+		n = libc.recvfrom(fd, lpBuffers->buf, lpBuffers->len,
+		    (int)*lpFlags, lpFrom, (socklen_t *)lpFromlen);
 	else if (bs->info->iSocketType == SOCK_STREAM)
-		n = libc.recv(base_fd_of(s, bs), lpBuffers->buf,
-		    lpBuffers->len, (int)*lpFlags);
+		n = libc.recv(fd, lpBuffers->buf, lpBuffers->len,
+		    (int)*lpFlags);
 	else
-		return base_rcv_msg(bs, lpBuffers, dwBufferCount,
+		return base_rcv_msg(fd, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpErrno);
 	if (n < 0)
 		return base_fail_errno(lpErrno);
