@@ -42,19 +42,22 @@ struct ninst {
 	_Atomic int	starts;		/* WSPStartup calls not cleaned up */
 	_Atomic int	live;		/* open sockets */
 	WSPPROC_TABLE	next;		/* the provider below */
+	/*
+	 * What WSPSocket passes below for a struct with no duplicate-socket
+	 * token, worked out at start: the catalog's entry of the base when
+	 * the base is below, NULL when a layer is (it gets the struct we
+	 * got).  ask: none could be worked out; ask WSPShimNextProtocol for
+	 * every socket.
+	 */
+	LPWSAPROTOCOL_INFOW down;
+	int		ask;
 	WSAPROTOCOL_INFOW info;		/* the chain's struct */
 };
 
-/* A socket's provider below is fixed for its life, so its data members
- * are copied here: a data call then loads one pointer fewer. */
+/* A socket: the handle below and the instance, whose next table has the
+ * provider below's members. */
 struct nsock {
 	SOCKET		lower;		/* the handle of the provider below */
-	LPWSPSEND	send;		/* its members, for the data path */
-	LPWSPRECV	recv;
-	LPWSPSENDTO	sendto;
-	LPWSPRECVFROM	recvfrom;
-	LPWSPSENDMSG	sendmsg;
-	LPWSPRECVMSG	recvmsg;
 	struct ninst	*in;
 };
 
@@ -63,11 +66,17 @@ static const WCHAR description[] = {
 };
 
 static _Atomic(struct ninst *) instances;
+/* The instances again, by chain id modulo the size: WSPSocket finds its
+ * own with one load, however many chains there are.  Ids are handed out
+ * in sequence, so the chains of a catalog rarely share a place; one that
+ * does not hold its chain's instance is looked up on the list. */
+#define INST_BYID	16
+static _Atomic(struct ninst *) inst_byid[INST_BYID];
 static WSPUPCALLTABLE up;
 
-/* The instance of chain id `chain', or NULL. */
-static struct ninst *
-inst_find(DWORD chain)
+/* The instance of chain id `chain', or NULL: the list walk. */
+static __attribute__((noinline)) struct ninst *
+inst_walk(DWORD chain)
 {
 	struct ninst *in;
 
@@ -76,6 +85,18 @@ inst_find(DWORD chain)
 		if (in->chain == chain)
 			return in;
 	return NULL;
+}
+
+/* The instance of chain id `chain', or NULL. */
+static inline struct ninst *
+inst_find(DWORD chain)
+{
+	struct ninst *in = atomic_load_explicit(&inst_byid[chain % INST_BYID],
+	    memory_order_acquire);
+
+	if (__builtin_expect(in != NULL && in->chain == chain, 1))
+		return in;
+	return inst_walk(chain);
 }
 
 /* The instance for a call that names no chain (WSPCleanup, WSPSelect): a
@@ -130,8 +151,19 @@ nsock(SOCKET s, LPINT err)
 	if (__builtin_expect(!WSPShimHandleContext(s, &ctx_), 0))	\
 		return notsock(err);					\
 	ns = (struct nsock *)ctx_;					\
-	return ns->call;						\
+	return ns->in->next.call;					\
 } while (0)
+
+/* INVALID_SOCKET, lower closed: a handle for it could not be made (out
+ * of line: the usual path then saves fewer registers). */
+static __attribute__((noinline, cold)) SOCKET
+nwrap_fail(struct ninst *in, SOCKET lower)
+{
+	int e2;
+
+	in->next.lpWSPCloseSocket(lower, &e2);
+	return INVALID_SOCKET;
+}
 
 /*
  * A handle of ours for lower, a new socket of instance in; INVALID_SOCKET
@@ -144,27 +176,43 @@ nwrap(struct ninst *in, SOCKET lower, LPINT err)
 {
 	struct nsock *ns;
 	SOCKET h;
-	int e2;
 
 	if (lower == INVALID_SOCKET)
 		return INVALID_SOCKET;
 	h = WSPShimCreateSocketHandleEx(in->self, sizeof(*ns), (LPVOID *)&ns,
 	    err);
-	if (h == INVALID_SOCKET) {
-		in->next.lpWSPCloseSocket(lower, &e2);
-		return INVALID_SOCKET;
-	}
+	if (__builtin_expect(h == INVALID_SOCKET, 0))
+		return nwrap_fail(in, lower);
 	/* Nobody has the handle yet: fill the context before it goes out. */
 	ns->lower = lower;
-	ns->send = in->next.lpWSPSend;
-	ns->recv = in->next.lpWSPRecv;
-	ns->sendto = in->next.lpWSPSendTo;
-	ns->recvfrom = in->next.lpWSPRecvFrom;
-	ns->sendmsg = in->next.lpWSPSendMsg;
-	ns->recvmsg = in->next.lpWSPRecvMsg;
 	ns->in = in;
 	atomic_fetch_add_explicit(&in->live, 1, memory_order_relaxed);
 	return h;
+}
+
+/* INVALID_SOCKET: WSPSocket with no struct (WSAEFAULT) or one of a chain
+ * we were not started for (WSAEINVAL). */
+static __attribute__((noinline, cold)) SOCKET
+socket_fail(LPWSAPROTOCOL_INFOW info, LPINT err)
+{
+	*err = info == NULL ? WSAEFAULT : WSAEINVAL;
+	return INVALID_SOCKET;
+}
+
+/* WSPSocket when the struct for below is not the one worked out at start
+ * (info carries a duplicate-socket token, or none was): the core's
+ * answer, copied into scratch if the token needs it. */
+static __attribute__((noinline)) SOCKET
+socket_asking(struct ninst *in, int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW info, GROUP g, DWORD flags, LPINT err)
+{
+	WSAPROTOCOL_INFOW scratch, *next;
+
+	next = WSPShimNextProtocol(info, in->self, &scratch, err);
+	if (next == NULL)
+		return INVALID_SOCKET;
+	return nwrap(in, in->next.lpWSPSocket(af, type, protocol, next, g,
+	    flags, err), err);
 }
 
 /* WSPSocket: our handle over a new socket of the provider below. */
@@ -172,19 +220,21 @@ static SOCKET WSPAPI
 null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
     GROUP g, DWORD flags, LPINT err)
 {
-	WSAPROTOCOL_INFOW scratch, *next;
 	struct ninst *in;
 	SOCKET lower;
 
-	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL) {
-		*err = info == NULL ? WSAEFAULT : WSAEINVAL;
-		return INVALID_SOCKET;
-	}
-	/* The struct for below, with no copy unless it carries a token. */
-	next = WSPShimNextProtocol(info, in->self, &scratch, err);
-	if (next == NULL)
-		return INVALID_SOCKET;
-	lower = in->next.lpWSPSocket(af, type, protocol, next, g, flags, err);
+	if (info == NULL || (in = inst_find(info->dwCatalogEntryId)) == NULL)
+		return socket_fail(info, err);
+	/*
+	 * The struct for below is fixed for the chain (the rule of
+	 * WSPShimNextProtocol) unless it carries a token: so no call, and
+	 * our arguments go down in the registers they came in.
+	 */
+	if (__builtin_expect(info->dwProviderReserved != 0 || in->ask, 0))
+		return socket_asking(in, af, type, protocol, info, g, flags,
+		    err);
+	lower = in->next.lpWSPSocket(af, type, protocol,
+	    in->down != NULL ? in->down : info, g, flags, err);
 	return nwrap(in, lower, err);
 }
 
@@ -395,7 +445,7 @@ null_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	NULL_DATA(s, err, recv(ns->lower, b, nb, got, flags, ov, cr, tid, err));
+	NULL_DATA(s, err, lpWSPRecv(ns->lower, b, nb, got, flags, ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -412,7 +462,7 @@ null_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
-	NULL_DATA(s, err, recvfrom(ns->lower, b, nb, got, flags, from,
+	NULL_DATA(s, err, lpWSPRecvFrom(ns->lower, b, nb, got, flags, from,
 	    fromlen, ov, cr, tid, err));
 }
 
@@ -421,7 +471,7 @@ null_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	NULL_DATA(s, err, send(ns->lower, b, nb, sent, flags, ov, cr, tid, err));
+	NULL_DATA(s, err, lpWSPSend(ns->lower, b, nb, sent, flags, ov, cr, tid, err));
 }
 
 static int WSPAPI
@@ -438,7 +488,7 @@ null_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
-	NULL_DATA(s, err, sendto(ns->lower, b, nb, sent, flags, to, tolen,
+	NULL_DATA(s, err, lpWSPSendTo(ns->lower, b, nb, sent, flags, to, tolen,
 	    ov, cr, tid, err));
 }
 
@@ -466,14 +516,14 @@ static int WSPAPI
 null_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
     LPINT err)
 {
-	NULL_DATA(s, err, sendmsg(ns->lower, msg, flags, sent, err));
+	NULL_DATA(s, err, lpWSPSendMsg(ns->lower, msg, flags, sent, err));
 }
 
 static int WSPAPI
 null_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
     LPINT err)
 {
-	NULL_DATA(s, err, recvmsg(ns->lower, msg, flags, got, err));
+	NULL_DATA(s, err, lpWSPRecvMsg(ns->lower, msg, flags, got, err));
 }
 
 /* The operations with no socket: find the instance, then call down. */
@@ -593,6 +643,24 @@ static const WSPPROC_TABLE null_procs = {
 };
 
 /*
+ * Nothing: set what in's WSPSocket passes below (see struct ninst) from
+ * the core's answer for the chain's struct, info: info itself when a
+ * layer is below, the catalog's entry of the base when it is the base
+ * (fixed while the chain runs), scratch when the struct needs a copy.
+ */
+static void
+inst_down(struct ninst *in, LPWSAPROTOCOL_INFOW info)
+{
+	WSAPROTOCOL_INFOW scratch;
+	LPWSAPROTOCOL_INFOW down;
+	int err;
+
+	down = WSPShimNextProtocol(info, in->self, &scratch, &err);
+	in->ask = down == NULL || down == &scratch;
+	in->down = in->ask || down == info ? NULL : down;
+}
+
+/*
  * The instance of info's chain, made if new, with next as its provider
  * below; NULL when out of memory.  Lock-free (a lock held by another
  * thread when the program forks would stay locked in the child): a thread
@@ -601,11 +669,14 @@ static const WSPPROC_TABLE null_procs = {
 static struct ninst *
 inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 {
-	struct ninst *in, *head, *p;
+	struct ninst *in, *head, *p, *none = NULL;
 
 	if ((in = inst_find(info->dwCatalogEntryId)) != NULL) {
-		if (atomic_load(&in->starts) == 0)
-			in->next = *next;	/* restarted after cleanup */
+		if (atomic_load(&in->starts) == 0) {
+			/* restarted after cleanup */
+			in->next = *next;
+			inst_down(in, info);
+		}
 		return in;
 	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
@@ -614,6 +685,7 @@ inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 	in->self = self;
 	in->info = *info;
 	in->next = *next;
+	inst_down(in, info);
 	head = atomic_load(&instances);
 	do {
 		for (p = head; p != NULL; p = p->link)
@@ -623,6 +695,9 @@ inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 			}
 		in->link = head;
 	} while (!atomic_compare_exchange_weak(&instances, &head, in));
+	/* The first chain at its place keeps it. */
+	atomic_compare_exchange_strong(&inst_byid[in->chain % INST_BYID],
+	    &none, in);
 	return in;
 }
 
