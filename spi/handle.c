@@ -3,9 +3,9 @@
  *
  * A handle is gen << 24 | index << 2: the slot's index in bits 2-23 (the
  * table holds at most 1 << 22 slots) and its generation above.
- * Generations come from one process-wide counter and start at 256, so every
- * handle is a multiple of 4, at least HANDLE_MIN, and never handed out twice
- * (the 40-bit counter wraps after 2^40 creations).
+ * Generations are at least 256, so every handle is a multiple of 4 and at
+ * least HANDLE_MIN; a slot never gets the same generation twice until 2^40
+ * handles have been made (see the free list below).
  *
  * Slots live in a flat pool (see pool.h): slot i at base + i * 32, in one
  * reservation made on the first handle_create(), read-only zero pages until
@@ -23,10 +23,17 @@
  *
  * The pool only hands out slots never used before.  A closed slot goes on
  * the table's own free list, not back to the pool, and the next create
- * takes it from there: a Treiber stack of slot indices whose head is
- * tag << 32 | index, the tag bumped on every change so a stale
- * compare-and-swap fails (no ABA), and whose links are the slots' first 4
- * bytes.  That is a load and a compare-and-swap each way, where the pool's
+ * takes it from there: a Treiber stack of slot indices whose links are the
+ * slots' first 4 bytes (index << 2, as in a handle) and whose head is laid
+ * out as a handle, tag << 24 | index << 2.  Every pop adds one to the
+ * tag, so a stale pop's compare-and-swap fails (no ABA: the link of a
+ * slot on the list changes only after the slot is popped); a push keeps
+ * it.  The tag is also the generation of the handle the popped slot gets:
+ * the new head's tag with the slot's index, with no counter of its own to
+ * update.  A slot never used before moves the tag on too, so every handle
+ * made gets a tag no other had, until it wraps after 2^40 handles
+ * (skipping the values below 256), as the separate counter this replaces
+ * did.  That is a load and a compare-and-swap each way, where the pool's
  * general path would also convert between pointers and indices and zero the
  * slot; and a slot keeps its context storage (WSPShimCreateSocketHandleEx)
  * from one life to the next, which the pool, which owns the whole object
@@ -54,7 +61,6 @@
 #define HANDLE_IDX_BITS		22
 #define HANDLE_IDX_MASK		(((uint64_t)1 << HANDLE_IDX_BITS) - 1)
 #define HANDLE_GEN_SHIFT	(HANDLE_IDX_SHIFT + HANDLE_IDX_BITS)
-#define HANDLE_GEN_MASK		(((uint64_t)1 << (64 - HANDLE_GEN_SHIFT)) - 1)
 #define HANDLE_GEN_MIN		((uint64_t)1 << (32 - HANDLE_GEN_SHIFT))
 
 /* The slot a value names is (value << HANDLE_SLOT_SHIFT) & mask bytes in. */
@@ -73,7 +79,8 @@ struct handle_mem {
 };
 
 struct handle_slot {
-	_Atomic uint32_t	link;		/* next free index, while free */
+	_Atomic uint32_t	link;		/* while free: the next free
+						 * slot's index << 2 */
 	_Atomic uint32_t	catalog_id;
 	_Atomic SOCKET		handle;		/* 0 while free */
 	_Atomic uintptr_t	ctx;
@@ -95,11 +102,14 @@ _Static_assert(sizeof(struct handle_slot) == POOL_OBJSIZE(struct handle_slot) &&
     (size_t)1 << (HANDLE_IDX_SHIFT + HANDLE_SLOT_SHIFT),
     "slot i is i * 32 bytes in, in the pool and in handle_empty");
 
+/* The index bits of a handle, and one step of its generation. */
+#define HANDLE_IDX_FIELD	(HANDLE_IDX_MASK << HANDLE_IDX_SHIFT)
+#define HANDLE_GEN_ONE		((uint64_t)1 << HANDLE_GEN_SHIFT)
+
 static struct pool handle_pool = POOL_INIT_FLAT(struct handle_slot);
-static _Atomic uint64_t handle_next_gen = HANDLE_GEN_MIN;
-/* The free list: tag << 32 | the first free slot's index (0: empty, as
- * slot 0 is never handed out). */
-static _Atomic uint64_t handle_free;
+/* The free list: tag << 24 | the first free slot's index << 2 (index 0:
+ * empty, as slot 0 is never handed out); the tag starts at 256. */
+static _Atomic uint64_t handle_free = HANDLE_MIN;
 /* Every storage block ever made, newest first: they are never freed, and
  * this keeps them reachable from a global (leak checkers do not look in
  * the table's mapping). */
@@ -142,19 +152,6 @@ handle_publish(void)
 	__atomic_store_n(&handle_desc.ulSlotMask, HANDLE_SLOT_MASK,
 	    __ATOMIC_RELEASE);
 	return 1;
-}
-
-/* A generation never used before (until the counter wraps). */
-static uint64_t
-handle_new_gen(void)
-{
-	uint64_t g;
-
-	do {
-		g = atomic_fetch_add_explicit(&handle_next_gen, 1,
-		    memory_order_relaxed) & HANDLE_GEN_MASK;
-	} while (g < HANDLE_GEN_MIN);
-	return g;
 }
 
 /* The slot value s names (every value names one; see the top comment). */
@@ -200,65 +197,94 @@ handle_at(uint32_t i)
 	    &handle_desc.lpSlots, __ATOMIC_RELAXED) + i;
 }
 
-/* The index of a slot taken off the free list, or 0 when the list is
+/* The tag of free-list head `head', one on: past 2^40 it starts again at
+ * 256 (a handle is never below HANDLE_MIN). */
+static inline uint64_t
+handle_tag_next(uint64_t head)
+{
+	uint64_t t = (head & ~HANDLE_IDX_FIELD) + HANDLE_GEN_ONE;
+
+	return t < HANDLE_MIN ? HANDLE_MIN : t;
+}
+
+/* The handle for a slot taken off the free list (the slot's index and a
+ * generation new to it: the tag the pop made), or 0 when the list is
  * empty.  A non-empty list means the table is published (a slot was
  * handed out before it was freed). */
-static inline uint32_t
+static inline SOCKET
 handle_pop(void)
 {
 	uint64_t head, next;
-	uint32_t i;
+	SOCKET idx;
 
 	head = atomic_load_explicit(&handle_free, memory_order_acquire);
 	do {
-		if ((i = (uint32_t)head) == 0)
+		if ((idx = head & HANDLE_IDX_FIELD) == 0)
 			return 0;
 		/* A stale link (the slot was taken meanwhile) fails the
 		 * compare-and-swap: the tag has moved on. */
-		next = ((head >> 32) + 1) << 32 | atomic_load_explicit(
-		    &handle_at(i)->link, memory_order_relaxed);
+		next = handle_tag_next(head) | atomic_load_explicit(&handle_at(
+		    (uint32_t)(idx >> HANDLE_IDX_SHIFT))->link,
+		    memory_order_relaxed);
 	} while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
 	    next, memory_order_acquire, memory_order_acquire));
-	return i;
+	return (next & ~HANDLE_IDX_FIELD) | idx;
 }
 
-/* Nothing: slot (index i) goes on the free list. */
+/* Nothing: the slot of handle (or index field) h goes on the free list. */
 static inline void
-handle_push(struct handle_slot *slot, uint32_t i)
+handle_push(struct handle_slot *slot, SOCKET h)
 {
 	uint64_t head, next;
 
 	head = atomic_load_explicit(&handle_free, memory_order_relaxed);
 	do {
-		atomic_store_explicit(&slot->link, (uint32_t)head,
-		    memory_order_relaxed);
-		next = ((head >> 32) + 1) << 32 | i;
+		atomic_store_explicit(&slot->link,
+		    (uint32_t)(head & HANDLE_IDX_FIELD), memory_order_relaxed);
+		next = (head & ~HANDLE_IDX_FIELD) | (h & HANDLE_IDX_FIELD);
 	} while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
 	    next, memory_order_release, memory_order_relaxed));
 }
 
-/* A slot never used before, from the pool, with its index, or NULL when
- * the table cannot grow.  Out of line: reused slots are the usual case. */
+/* The index in handle h. */
+static inline uint32_t
+handle_index(SOCKET h)
+{
+	return (uint32_t)(h >> HANDLE_IDX_SHIFT & HANDLE_IDX_MASK);
+}
+
+/* A slot never used before, from the pool, with its handle, or NULL when
+ * the table cannot grow.  Its generation is a tag of its own, as a pop's
+ * is (the head's tag moved one on, its index kept), so no two handles
+ * ever made share a generation.  Out of line: reused slots are the usual
+ * case. */
 static __attribute__((noinline)) struct handle_slot *
-handle_fresh(uint32_t *index)
+handle_fresh(SOCKET *h)
 {
 	struct handle_slot *slot;
+	uint64_t head, tag;
 
 	if (!handle_publish() || (slot = pool_get_raw(&handle_pool)) == NULL)
 		return NULL;
-	*index = pool_index(&handle_pool, slot);
+	head = atomic_load_explicit(&handle_free, memory_order_relaxed);
+	do
+		tag = handle_tag_next(head);
+	while (!atomic_compare_exchange_weak_explicit(&handle_free, &head,
+	    tag | (head & HANDLE_IDX_FIELD), memory_order_relaxed,
+	    memory_order_relaxed));
+	*h = tag | (SOCKET)pool_index(&handle_pool, slot) << HANDLE_IDX_SHIFT;
 	return slot;
 }
 
-/* A free slot and its index, or NULL (WSAENOBUFS). */
+/* A free slot and its new handle, or NULL (WSAENOBUFS). */
 static inline struct handle_slot *
-handle_take(uint32_t *index)
+handle_take(SOCKET *h)
 {
 	struct handle_slot *slot;
 
-	if ((*index = handle_pop()) != 0)
-		slot = handle_at(*index);
-	else if ((slot = handle_fresh(index)) == NULL)
+	if ((*h = handle_pop()) != 0)
+		slot = handle_at(handle_index(*h));
+	else if ((slot = handle_fresh(h)) == NULL)
 		return NULL;
 	/*
 	 * A stale reader that loads one of the new values stored below
@@ -270,16 +296,11 @@ handle_take(uint32_t *index)
 	return slot;
 }
 
-/* Make slot (index i) live as a handle for (catalog id, context): the
- * handle. */
+/* Make slot live as handle h for (catalog id, context): h. */
 static inline SOCKET
-handle_publish_slot(struct handle_slot *slot, uint32_t i,
+handle_publish_slot(struct handle_slot *slot, SOCKET h,
     DWORD dwCatalogEntryId, DWORD_PTR dwContext)
 {
-	SOCKET h;
-
-	h = (SOCKET)(handle_new_gen() << HANDLE_GEN_SHIFT |
-	    (uint64_t)i << HANDLE_IDX_SHIFT);
 	atomic_store_explicit(&slot->catalog_id, dwCatalogEntryId,
 	    memory_order_relaxed);
 	atomic_store_explicit(&slot->ctx, dwContext, memory_order_relaxed);
@@ -292,13 +313,13 @@ SOCKET WSPAPI
 handle_create(DWORD dwCatalogEntryId, DWORD_PTR dwContext, LPINT lpErrno)
 {
 	struct handle_slot *slot;
-	uint32_t i;
+	SOCKET h;
 
-	if ((slot = handle_take(&i)) == NULL) {
+	if ((slot = handle_take(&h)) == NULL) {
 		*lpErrno = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
-	return handle_publish_slot(slot, i, dwCatalogEntryId, dwContext);
+	return handle_publish_slot(slot, h, dwCatalogEntryId, dwContext);
 }
 
 /*
@@ -331,36 +352,37 @@ handle_grow(struct handle_slot *slot, size_t n)
 
 /*
  * WSPShimCreateSocketHandleEx's other cases: lppContext NULL, an empty
- * free list (i is 0), a slot (index i, taken already) whose storage is
- * too small, or none.  Out of line, so the usual case saves no registers.
+ * free list (h is 0), a slot (of handle h, taken already) whose storage
+ * is too small, or none.  Out of line, so the usual case saves no
+ * registers.
  */
 static __attribute__((noinline)) SOCKET
 handle_create_ex_slow(DWORD dwCatalogEntryId, DWORD cbContext,
-    LPVOID *lppContext, LPINT lpErrno, uint32_t i)
+    LPVOID *lppContext, LPINT lpErrno, SOCKET h)
 {
-	struct handle_slot *slot = i != 0 ? handle_at(i) : NULL;
+	struct handle_slot *slot = h != 0 ? handle_at(handle_index(h)) : NULL;
 	struct handle_mem *m;
 
 	if (lppContext == NULL) {
 		if (slot != NULL)
-			handle_push(slot, i);
+			handle_push(slot, h);
 		*lpErrno = WSAEFAULT;
 		return INVALID_SOCKET;
 	}
-	if (slot == NULL && (slot = handle_fresh(&i)) == NULL) {
+	if (slot == NULL && (slot = handle_fresh(&h)) == NULL) {
 		*lpErrno = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
 	atomic_thread_fence(memory_order_release);	/* see handle_take() */
 	if ((m = slot->mem) == NULL || m->size < cbContext) {
 		if ((m = handle_grow(slot, cbContext)) == NULL) {
-			handle_push(slot, i);
+			handle_push(slot, h);
 			*lpErrno = WSAENOBUFS;
 			return INVALID_SOCKET;
 		}
 	}
 	*lppContext = m->data;
-	return handle_publish_slot(slot, i, dwCatalogEntryId,
+	return handle_publish_slot(slot, h, dwCatalogEntryId,
 	    (DWORD_PTR)m->data);
 }
 
@@ -373,18 +395,18 @@ WSPShimCreateSocketHandleEx(DWORD dwCatalogEntryId, DWORD cbContext,
 {
 	struct handle_slot *slot;
 	struct handle_mem *m;
-	uint32_t i = 0;
+	SOCKET h = 0;
 
-	if (__builtin_expect(lppContext != NULL && (i = handle_pop()) != 0 &&
-	    (m = (slot = handle_at(i))->mem) != NULL && m->size >= cbContext,
-	    1)) {
+	if (__builtin_expect(lppContext != NULL && (h = handle_pop()) != 0 &&
+	    (m = (slot = handle_at(handle_index(h)))->mem) != NULL &&
+	    m->size >= cbContext, 1)) {
 		atomic_thread_fence(memory_order_release); /* handle_take() */
 		*lppContext = m->data;
-		return handle_publish_slot(slot, i, dwCatalogEntryId,
+		return handle_publish_slot(slot, h, dwCatalogEntryId,
 		    (DWORD_PTR)m->data);
 	}
 	return handle_create_ex_slow(dwCatalogEntryId, cbContext, lppContext,
-	    lpErrno, i);
+	    lpErrno, h);
 }
 
 /* 0 with the context in *lpContext, or SOCKET_ERROR. */
@@ -417,7 +439,7 @@ handle_close(SOCKET s, LPINT lpErrno)
 		*lpErrno = WSAENOTSOCK;
 		return SOCKET_ERROR;
 	}
-	handle_push(slot, (uint32_t)(s >> HANDLE_IDX_SHIFT & HANDLE_IDX_MASK));
+	handle_push(slot, s);
 	return 0;
 }
 
