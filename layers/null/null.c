@@ -175,15 +175,16 @@ static inline SOCKET
 nwrap(struct ninst *in, SOCKET lower, LPINT err)
 {
 	struct nsock *ns;
+	LPVOID mem;
 	SOCKET h;
 
 	if (lower == INVALID_SOCKET)
 		return INVALID_SOCKET;
-	h = WSPShimCreateSocketHandleEx(in->self, sizeof(*ns), (LPVOID *)&ns,
-	    err);
+	h = WSPShimCreateSocketHandleEx(in->self, sizeof(*ns), &mem, err);
 	if (__builtin_expect(h == INVALID_SOCKET, 0))
 		return nwrap_fail(in, lower);
 	/* Nobody has the handle yet: fill the context before it goes out. */
+	ns = mem;
 	ns->lower = lower;
 	ns->in = in;
 	atomic_fetch_add_explicit(&in->live, 1, memory_order_relaxed);
@@ -245,12 +246,15 @@ null_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 static int WSPAPI
 null_closesocket(SOCKET s, LPINT err)
 {
-	struct nsock *ns = nsock(s, err);
+	DWORD_PTR ctx;
+	struct nsock *ns;
 	struct ninst *in;
 	SOCKET lower;
 
-	if (ns == NULL)
-		return SOCKET_ERROR;
+	/* As NULL_DATA: a context is never NULL, so no test of it. */
+	if (__builtin_expect(!WSPShimHandleContext(s, &ctx), 0))
+		return notsock(err);
+	ns = (struct nsock *)ctx;
 	in = ns->in;
 	lower = ns->lower;
 	if (up.lpWPUCloseSocketHandle(s, err) != 0)
