@@ -892,3 +892,61 @@ Test(handle_ex, threads_racing_create_and_close_never_share_storage,
 		    0, "every handle was closed");
 	cr_log_info("ex reader hits: %ld", atomic_load(&ex_hits));
 }
+
+/*
+ * Generations come from the free list's tag, which every create moves on,
+ * whether the slot is reused or never used before: no two handles made
+ * share a generation, so a value made from a live handle with another
+ * slot's index is not a handle either.
+ */
+Test(handle, every_handle_made_has_a_generation_of_its_own, .timeout = 30)
+{
+	enum { N = 48, TURNS = 6 };
+	SOCKET live[N], seen[N * TURNS * 2];
+	DWORD_PTR ctx;
+	size_t nseen = 0, i, j;
+	int r;
+
+	for (i = 0; i < N; i++)
+		seen[nseen++] = live[i] = make(1001, (DWORD_PTR)i);
+	for (r = 0; r < TURNS; r++) {
+		/* Close every other one, then make them again (reused
+		 * slots), and a few more (slots never used before). */
+		for (i = (size_t)r % 2; i < N; i += 2) {
+			cr_assert_eq(close_handle(live[i]), 0);
+			live[i] = make(1001, (DWORD_PTR)i);
+			seen[nseen++] = live[i];
+		}
+	}
+	for (i = 0; i < nseen; i++) {
+		cr_assert_geq(seen[i], HANDLE_MIN);
+		cr_assert_eq(seen[i] % 4, 0);
+		for (j = 0; j < i; j++)
+			cr_assert_neq(seen[i] >> 24, seen[j] >> 24,
+			    "handles %zu and %zu share generation %#jx", i, j,
+			    (uintmax_t)(seen[i] >> 24));
+	}
+	/* Another live handle's generation with this one's index. */
+	for (i = 1; i < N; i++)
+		cr_assert_eq(query((live[i] & 0xffffff) |
+		    (live[i - 1] & ~(SOCKET)0xffffff), &ctx), WSAENOTSOCK);
+	for (i = 0; i < N; i++)
+		cr_assert_eq(close_handle(live[i]), 0);
+}
+
+/* A reused slot's generation is larger than its last one: a handle value
+ * comes back only after the tag wraps. */
+Test(handle, a_reused_slot_gets_a_larger_generation)
+{
+	SOCKET a, b, c;
+
+	a = make(1001, 1);
+	b = make(1001, 2);	/* a slot never used, between a's lives */
+	cr_assert_eq(close_handle(a), 0);
+	c = make(1001, 3);
+	cr_assert_eq(c & 0xffffff, a & 0xffffff, "a's slot again");
+	cr_assert_gt(c >> 24, a >> 24);
+	cr_assert_gt(c >> 24, b >> 24);
+	cr_assert_eq(close_handle(b), 0);
+	cr_assert_eq(close_handle(c), 0);
+}
