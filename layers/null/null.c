@@ -13,10 +13,9 @@
  * WPUCreateSocketHandle, the Winsock way).  An operation finds the context with
  * WSPShimHandleContext, the inline form of WPUQuerySocketHandleContext
  * (the same answer, with no call), and calls down: no allocation, lock or
- * syscall.  The data calls (send and receive) are tail calls: the context
- * also holds the provider below's data members, so such a call is the
- * lookup, two loads and a jump, and the provider below returns straight
- * to our caller.  SIO_BASE_HANDLE and SIO_BSP_HANDLE go down like every
+ * syscall.  The data calls (send and receive) are tail calls: the lookup,
+ * three loads (the handle below, the instance, the function) and a jump,
+ * and the provider below returns straight to our caller.  SIO_BASE_HANDLE and SIO_BSP_HANDLE go down like every
  * other ioctl, as the core requires.
  *
  * Instances.  The core loads one copy of this file per layered catalog
@@ -25,7 +24,8 @@
  * AF_UNIX chains, whose providers below differ.  Each chain is an
  * instance with its own next provider.  A socket's context names its
  * instance; the calls with no socket find it by the chain id in
- * lpProtocolInfo.
+ * lpProtocolInfo.  An instance also keeps the struct its WSPSocket passes
+ * below, asked of the core once when the chain starts.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
