@@ -175,6 +175,17 @@ int core_socket_base(struct chain *c, int af, int type, int protocol,
     DWORD flags);
 
 /*
+ * socket() on c, a started chain with layers, with af, type and protocol
+ * that select c's entry and socket()'s flags in flags: the top provider's
+ * WSPSocket with the chain entry's struct, no group, and the new socket
+ * published (as core_socket with no struct, without finding the chain
+ * again).  The descriptor, or minus a WSA code (the native errno kept for
+ * the shim).
+ */
+int core_socket_top(struct chain *c, int af, int type, int protocol,
+    DWORD flags);
+
+/*
  * Take a chain handle the top provider returned (WSPSocket, WSPAccept)
  * into a new wsock and publish it under its kernel descriptor.  made is
  * core_made_since() of the call that returned h.  Returns the descriptor
