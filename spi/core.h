@@ -198,9 +198,11 @@ int core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
  * The base socket a chain call made: bracket a WSPSocket or WSPAccept
  * with mark = core_made_mark() ... core_made_since(mark).  When the chain
  * made exactly one base socket on this thread, that is the new socket's
- * base, and the core need not ask SIO_BSP_HANDLE and SIO_BASE_HANDLE
- * down the chain; otherwise (none: a layer reused one; several: a layer
- * made more, or a nested WSASocket) INVALID_SOCKET, and it asks.
+ * base (its descriptor is base_made_fd), and the core need not ask
+ * SIO_BSP_HANDLE and SIO_BASE_HANDLE down the chain; otherwise (none: a
+ * layer reused one; several: a layer made more, or a nested WSASocket;
+ * or the one it made was closed again on this thread) INVALID_SOCKET,
+ * and it asks.
  */
 static inline unsigned
 core_made_mark(void)
