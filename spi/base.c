@@ -389,11 +389,18 @@ base_wrap_kept(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	    memory_order_relaxed) << BASE_H_GEN_SHIFT |
 	    (SOCKET)(i1 - 1) << BASE_H_IDX_SHIFT | BASE_H_TAG;
 	atomic_store_explicit(&bs->self, h, memory_order_release);
-	/* What the core reads back instead of asking SIO_BASE_HANDLE and
-	 * SIO_BSP_HANDLE down the chain (see core_made_since). */
+	/*
+	 * What the core reads back instead of asking SIO_BASE_HANDLE and
+	 * SIO_BSP_HANDLE down the chain (see core_made_since): the
+	 * descriptor, then the handle, then the count, which one
+	 * instruction adds (a signal handler that makes a socket between
+	 * its load and store would otherwise be lost from the count).
+	 */
 	base_made_fd = fd;
+	atomic_signal_fence(memory_order_seq_cst);
 	wsp_tls.made_base = h;
-	wsp_tls.made++;
+	atomic_signal_fence(memory_order_seq_cst);
+	__atomic_fetch_add(&wsp_tls.made, 1, __ATOMIC_RELAXED);
 	return h;
 }
 

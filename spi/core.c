@@ -439,17 +439,29 @@ core_learn_ask(struct chain *c, SOCKET h, int *fd, SOCKET *base, int *err)
  * *err (h is left open).  made is what the base made during the call
  * that returned h (see core_made_since); the descriptor it was made with
  * is the base's record (base_made_fd), as nothing can have re-pointed a
- * base socket that is in no table yet, and one closed since is no longer
- * made.
+ * base socket that is in no table yet.  The record is read before the
+ * handle is checked again: a signal handler that made or closed a socket
+ * on this thread since core_made_since() changed the handle (handles are
+ * never reused), and then the base socket is asked.
  */
 static inline int
 core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
     int *err)
 {
+	int kfd;
+
 	if (__builtin_expect(made != INVALID_SOCKET, 1)) {
-		*fd = base_made_fd;
-		*base = made;
-		return 0;
+		kfd = base_made_fd;
+		atomic_signal_fence(memory_order_seq_cst);
+		if (__builtin_expect(wsp_tls.made_base == made, 1)) {
+			*fd = kfd;
+			*base = made;
+			return 0;
+		}
+		if ((*fd = base_kernel_fd(made)) >= 0) {
+			*base = made;
+			return 0;
+		}
 	}
 	return core_learn_ask(c, h, fd, base, err);
 }

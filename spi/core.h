@@ -213,8 +213,12 @@ core_made_mark(void)
 static inline SOCKET
 core_made_since(unsigned mark)
 {
-	return wsp_tls.made - mark == 1 ? (SOCKET)wsp_tls.made_base :
-	    INVALID_SOCKET;
+	SOCKET b = wsp_tls.made_base;
+
+	/* The handle before the count: a signal handler that makes a
+	 * socket after the handle is read raises the count. */
+	atomic_signal_fence(memory_order_seq_cst);
+	return wsp_tls.made - mark == 1 ? b : INVALID_SOCKET;
 }
 
 /* The chain socket of fd when its slot holds a marker or a lazy wsock:

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -625,4 +627,63 @@ Test(top, closed_helper_is_not_taken_for_the_new_socket)
 	cr_expect_eq(fd, base_kernel_fd(fake_old));
 	cr_assert_eq(hook_close(fd), 0);
 	cr_expect_eq(fcntl(fd, F_GETFD), -1);
+}
+
+/* A signal handler that makes and closes a layered socket on the thread
+ * it interrupts, which may be in the middle of making one itself: each
+ * must learn its own base socket and descriptor. */
+static _Atomic int sig_made;
+
+static void
+top_handler(int sig)
+{
+	struct wsock *ws;
+	int fd, saved = errno;
+
+	(void)sig;
+	fd = core_socket_top(top_chain, AF_INET, SOCK_STREAM, 0, 0);
+	if (fd >= 0) {
+		ws = fdtab_get(fd);
+		if (!fdtab_is_sock(ws) || base_kernel_fd(ws->base) != fd)
+			atomic_fetch_add(&failures, 1);
+		if (core_close_sock(fd, ws) != 0)
+			atomic_fetch_add(&failures, 1);
+		atomic_fetch_add(&sig_made, 1);
+	}
+	errno = saved;
+}
+
+Test(top, signal_handler_sockets_do_not_mix_with_the_interrupted_one,
+    .timeout = 60)
+{
+	struct sigaction sa = { .sa_handler = top_handler };
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	struct wsock *ws;
+	int i, fd, before;
+
+	top_chain = null_chain();
+	before = fd_count();
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGPROF, &sa, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_PROF, &it, NULL), 0);
+	/* Bounded: a few hundred interruptions, or 400000 rounds. */
+	for (i = 0; i < 400000 && atomic_load(&sig_made) < 300; i++) {
+		fd = core_socket_top(top_chain, AF_INET, SOCK_STREAM, 0, 0);
+		if (fd < 0) {
+			atomic_fetch_add(&failures, 1);
+			continue;
+		}
+		ws = fdtab_get(fd);
+		if (!fdtab_is_sock(ws) || base_kernel_fd(ws->base) != fd)
+			atomic_fetch_add(&failures, 1);
+		if (core_close_sock(fd, ws) != 0)
+			atomic_fetch_add(&failures, 1);
+	}
+	memset(&it, 0, sizeof(it));
+	cr_assert_eq(setitimer(ITIMER_PROF, &it, NULL), 0);
+	signal(SIGPROF, SIG_IGN);
+	cr_assert_eq(atomic_load(&failures), 0, "a socket learnt another's");
+	cr_assert_eq(fd_count(), before, "descriptors leaked or lost");
+	cr_assert_eq(top_chain->live, 0);
+	cr_log_info("%d sockets made by the handler", atomic_load(&sig_made));
 }
