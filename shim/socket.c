@@ -6,7 +6,9 @@
  * AF_PACKET, ...), the real socket() runs and the descriptor stays
  * unmanaged: the chain costs nothing where there is no layer.  When a
  * base-only entry is managed all the same (WSPSHIM_MANAGE=all), the core
- * makes the socket without the SPI (core_socket_base).
+ * makes the socket without the SPI (core_socket_base); a chain with layers
+ * gets its top WSPSocket called straight away (core_socket_top), as the
+ * thread remembers the started chain with its selection.
  */
 #include "catalog.h"
 #include "provider.h"
@@ -30,7 +32,7 @@ shim_fresh(int fd)
 struct shim_last {
 	const struct catalog	*c;
 	const struct catalog_entry *e;	/* NULL: nothing matched */
-	struct chain		*base;	/* e's chain if it is the base alone */
+	struct chain		*chain;	/* e's chain if managed and started */
 	int			domain, type, protocol;
 	int			managed;	/* core_manages(e) */
 	int			busy;	/* a socket() of this thread reads it */
@@ -50,10 +52,7 @@ shim_select(struct shim_last *l, const struct catalog *c, int domain,
 	if (catalog_select(c, domain, t, protocol, &l->e) != 0)
 		l->e = NULL;
 	l->managed = l->e != NULL && core_manages(l->e);
-	l->base = NULL;
-	if (l->managed && (l->base = chain_get(l->e, &err)) != NULL &&
-	    !l->base->base_only)
-		l->base = NULL;
+	l->chain = l->managed ? chain_get(l->e, &err) : NULL;
 	l->domain = domain;
 	l->type = type;
 	l->protocol = protocol;
@@ -107,7 +106,8 @@ socket(int domain, int type, int protocol)
 	struct shim_last *l = &shim_last;
 	const struct catalog *c;
 	const struct catalog_entry *e;
-	struct chain *base;
+	struct chain *ch;
+	DWORD flags;
 	int t, fd;
 
 	if (!shim_any_managed() || wsp_tls.depth != 0 || !core_ready())
@@ -123,15 +123,20 @@ socket(int domain, int type, int protocol)
 	    l->protocol != protocol)
 		shim_select(l, c, domain, type, t, protocol);
 	e = l->managed ? l->e : NULL;
-	base = l->base;
+	ch = l->chain;
 	atomic_signal_fence(memory_order_seq_cst);
 	l->busy = 0;
-	/* A chain with no layer takes the core's direct path; one that a
+	/* A started chain takes the core's direct paths; one that a
 	 * WSACleanup stopped starts again through core_socket. */
-	if (base == NULL || !__atomic_load_n(&base->started, __ATOMIC_ACQUIRE))
+	if (ch == NULL || !__atomic_load_n(&ch->started, __ATOMIC_ACQUIRE))
 		return shim_socket_chain(e, domain, type, t, protocol);
-	fd = core_socket_base(base, domain, t, protocol,
-	    shim_type_flags(type));
+	flags = shim_type_flags(type);
+	if (ch->base_only)
+		fd = core_socket_base(ch, domain, t, protocol, flags);
+	else {
+		wsp_tls.call = "socket";	/* for WSPShimCallName */
+		fd = core_socket_top(ch, domain, t, protocol, flags);
+	}
 	return fd >= 0 ? fd : shim_fail(-fd);
 }
 

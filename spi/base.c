@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -88,6 +89,8 @@ struct base_sock {
 	_Atomic int		fd;		/* the kernel descriptor */
 	_Atomic int		detached;	/* the kernel closed fd */
 	_Atomic DWORD		flags;		/* WSPSocket dwFlags */
+	uint32_t		idx1;		/* pool index + 1, 0 until
+						 * known (it never changes) */
 	_Atomic SOCKET		self;		/* our own handle */
 	const WSAPROTOCOL_INFOW	*info;		/* its entry (base_info_keep) */
 };
@@ -100,6 +103,20 @@ struct base_token {
 };
 
 static struct pool base_pool = POOL_INIT(struct base_sock);
+
+/*
+ * Each thread keeps the last base socket it freed, so a thread that makes
+ * and closes sockets in turn stays off the pool's shared free list (as the
+ * core keeps a wsock: see core.c).  Taken and left with one exchange each,
+ * which a signal handler cannot split; a thread's key destructor gives it
+ * back to the pool.
+ */
+static __thread _Atomic(struct base_sock *) base_spare
+    __attribute__((tls_model("initial-exec")));
+static __thread int base_spare_keyed
+    __attribute__((tls_model("initial-exec")));
+static pthread_key_t base_spare_key;
+static _Atomic int base_spare_ok;	/* 0 none, 1 making, 2 the key exists */
 static struct base_token base_tokens[BASE_TOKEN_SLOTS];
 static _Atomic unsigned base_token_hint;
 
@@ -143,6 +160,8 @@ _Static_assert(sizeof(INT) == sizeof(socklen_t),
     "length pointers pass to the kernel as they are");
 _Static_assert(((SOCKET)POOL_MAX_CHUNKS << POOL_CHUNK_SHIFT) - 1 <=
     BASE_H_IDX_MASK, "every pool index fits in a base handle");
+
+__thread int base_made_fd __attribute__((tls_model("initial-exec")));
 
 /* Generations start at 256, so every handle is at least 2^32. */
 static _Atomic uint64_t base_gen = 256;
@@ -201,6 +220,81 @@ base_close_quiet(int fd)
 	errno = saved;
 }
 
+/* The thread's key destructor: its spare base socket goes to the pool. */
+static void
+base_spare_free(void *unused)
+{
+	struct base_sock *bs;
+
+	base_spare_keyed = 0;
+	bs = atomic_exchange_explicit(&base_spare, NULL, memory_order_relaxed);
+	if (bs != NULL)
+		pool_put(&base_pool, bs);
+}
+
+/* Nothing: makes the key that gives exiting threads' spares back, once
+ * (without it, freed base sockets go straight to the pool). */
+static void
+base_spare_init(void)
+{
+	int expected = 0;
+
+	if (atomic_load_explicit(&base_spare_ok, memory_order_acquire) != 0 ||
+	    !atomic_compare_exchange_strong(&base_spare_ok, &expected, 1))
+		return;
+	if (pthread_key_create(&base_spare_key, base_spare_free) == 0)
+		atomic_store_explicit(&base_spare_ok, 2, memory_order_release);
+}
+
+/* A base socket to fill in (its fields as its last life left them, but
+ * idx1, which stays right), or NULL when the pool runs out. */
+static inline struct base_sock *
+base_sock_get(void)
+{
+	struct base_sock *bs;
+
+	bs = atomic_exchange_explicit(&base_spare, NULL, memory_order_relaxed);
+	if (bs == NULL)
+		return pool_get_raw(&base_pool);
+	atomic_thread_fence(memory_order_release);	/* as pool_get_raw */
+	return bs;
+}
+
+/* Nothing: bs becomes the thread's spare, and the old spare, if any,
+ * goes to the pool. */
+static inline void
+base_sock_spare(struct base_sock *bs)
+{
+	bs = atomic_exchange_explicit(&base_spare, bs, memory_order_relaxed);
+	if (bs != NULL)
+		pool_put(&base_pool, bs);
+}
+
+/* base_sock_put() on a thread's first time: registers the key that gives
+ * its spare back when it exits. */
+static __attribute__((noinline)) void
+base_sock_put_first(struct base_sock *bs)
+{
+	if (atomic_load_explicit(&base_spare_ok, memory_order_acquire) != 2 ||
+	    pthread_setspecific(base_spare_key, &base_spare_ok) != 0) {
+		pool_put(&base_pool, bs);
+		return;
+	}
+	base_spare_keyed = 1;
+	base_sock_spare(bs);
+}
+
+/* Nothing: bs, whose handle is cleared, is free (it may be handed out
+ * again at once). */
+static inline void
+base_sock_put(struct base_sock *bs)
+{
+	if (__builtin_expect(!base_spare_keyed, 0))
+		base_sock_put_first(bs);
+	else
+		base_sock_spare(bs);
+}
+
 /*
  * The protocol entries base sockets point at.  A socket keeps its entry
  * (for SO_PROTOCOL_INFO, WSPDuplicateSocket, and its type on the receive
@@ -231,15 +325,13 @@ base_info_same(const WSAPROTOCOL_INFOW *a, const WSAPROTOCOL_INFOW *b)
 	    sizeof(*a) - after) == 0;
 }
 
-/* The immutable struct equal to info with no token, or NULL (no memory). */
-static const WSAPROTOCOL_INFOW *
-base_info_keep(const WSAPROTOCOL_INFOW *info)
+/* base_info_keep() for a struct the catalog in force does not own (or
+ * one with a token): the kept copy, or NULL (no memory). */
+static __attribute__((noinline)) const WSAPROTOCOL_INFOW *
+base_info_copy(const WSAPROTOCOL_INFOW *info)
 {
 	struct base_info *k, *head;
 
-	if (info->dwProviderReserved == 0 &&
-	    catalog_owns(catalog_current(), info))
-		return info;
 	head = atomic_load_explicit(&base_infos, memory_order_acquire);
 	for (k = head; k != NULL; k = k->next)
 		if (&k->info == info || base_info_same(&k->info, info))
@@ -257,6 +349,18 @@ base_info_keep(const WSAPROTOCOL_INFOW *info)
 	return &k->info;
 }
 
+/* The immutable struct equal to info with no token, or NULL (no memory).
+ * The usual struct, an entry of the catalog in force that a layer passed
+ * down as it is, is its own answer. */
+static inline const WSAPROTOCOL_INFOW *
+base_info_keep(const WSAPROTOCOL_INFOW *info)
+{
+	if (__builtin_expect(info->dwProviderReserved == 0 &&
+	    catalog_owns(catalog_current(), info), 1))
+		return info;
+	return base_info_copy(info);
+}
+
 /*
  * A new base handle that owns fd, for info, an immutable struct (see
  * base_info_keep), or INVALID_SOCKET with *err (fd is left open for the
@@ -266,30 +370,43 @@ static inline SOCKET
 base_wrap_kept(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 {
 	struct base_sock *bs;
+	uint32_t i1;
 	SOCKET h;
 
-	if ((bs = pool_get_raw(&base_pool)) == NULL) {
+	if ((bs = base_sock_get()) == NULL) {
 		*err = WSAENOBUFS;
 		return INVALID_SOCKET;
 	}
+	/* Only the owner reads idx1, and an object's index never changes:
+	 * it is worked out once per object, not per socket. */
+	if (__builtin_expect((i1 = bs->idx1) == 0, 0))
+		bs->idx1 = i1 = pool_index(&base_pool, bs) + 1;
 	bs->info = info;
 	atomic_store_explicit(&bs->flags, flags, memory_order_relaxed);
 	atomic_store_explicit(&bs->detached, 0, memory_order_relaxed);
 	atomic_store_explicit(&bs->fd, fd, memory_order_relaxed);
 	h = (SOCKET)atomic_fetch_add_explicit(&base_gen, 1,
 	    memory_order_relaxed) << BASE_H_GEN_SHIFT |
-	    (SOCKET)pool_index(&base_pool, bs) << BASE_H_IDX_SHIFT | BASE_H_TAG;
+	    (SOCKET)(i1 - 1) << BASE_H_IDX_SHIFT | BASE_H_TAG;
 	atomic_store_explicit(&bs->self, h, memory_order_release);
-	/* What the core reads back instead of asking SIO_BSP_HANDLE down
-	 * the chain (see core_made_since). */
+	/*
+	 * What the core reads back instead of asking SIO_BASE_HANDLE and
+	 * SIO_BSP_HANDLE down the chain (see core_made_since): the
+	 * descriptor, then the handle, then the count, which one
+	 * instruction adds (a signal handler that makes a socket between
+	 * its load and store would otherwise be lost from the count).
+	 */
+	base_made_fd = fd;
+	atomic_signal_fence(memory_order_seq_cst);
 	wsp_tls.made_base = h;
-	wsp_tls.made++;
+	atomic_signal_fence(memory_order_seq_cst);
+	__atomic_fetch_add(&wsp_tls.made, 1, __ATOMIC_RELAXED);
 	return h;
 }
 
 /* base_wrap_kept() for any struct info: a new base handle that owns fd, or
  * INVALID_SOCKET with *err (fd is left open). */
-static SOCKET
+static inline SOCKET
 base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 {
 	if ((info = base_info_keep(info)) == NULL) {
@@ -455,17 +572,15 @@ base_detach(SOCKET s)
 
 /* --- WSPSocket and WSPCloseSocket ------------------------------------- */
 
-/* 0 if dwFlags suit the entry's service flags, else WSAEINVAL. */
-static int
-base_check_flags(const WSAPROTOCOL_INFOW *e, DWORD f)
+/* base_check_flags() for flags with a multipoint or unknown bit. */
+static __attribute__((noinline)) int
+base_check_flags_mp(const WSAPROTOCOL_INFOW *e, DWORD f)
 {
 	DWORD xp = e->dwServiceFlags1;
 	int c, d;
 
 	if ((f & ~(DWORD)BASE_SOCK_FLAGS) != 0)
 		return WSAEINVAL;
-	if ((f & BASE_MP_FLAGS) == 0)
-		return 0;
 	if ((xp & XP1_SUPPORT_MULTIPOINT) == 0)
 		return WSAEINVAL;
 	c = !!(f & WSA_FLAG_MULTIPOINT_C_ROOT) +
@@ -481,6 +596,15 @@ base_check_flags(const WSAPROTOCOL_INFOW *e, DWORD f)
 	    (xp & XP1_MULTIPOINT_DATA_PLANE) == 0)
 		return WSAEINVAL;
 	return 0;
+}
+
+/* 0 if dwFlags suit the entry's service flags, else WSAEINVAL. */
+static inline int
+base_check_flags(const WSAPROTOCOL_INFOW *e, DWORD f)
+{
+	if ((f & ~(DWORD)(BASE_SOCK_FLAGS & ~BASE_MP_FLAGS)) == 0)
+		return 0;
+	return base_check_flags_mp(e, f);
 }
 
 /* A base socket for a token's descriptor, or INVALID_SOCKET. */
@@ -592,6 +716,15 @@ base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags, int *err)
 	return base_wrap_kept(fd, info, dwFlags, err);
 }
 
+/* Nothing: a socket this thread made last is no longer a new one for the
+ * core to learn (see base_made_fd). */
+static inline void
+base_unmade(SOCKET s)
+{
+	if (__builtin_expect(wsp_tls.made_base == s, 0))
+		wsp_tls.made_base = INVALID_SOCKET;
+}
+
 /* Nothing: frees base socket s, leaving its descriptor open. */
 void
 base_release(SOCKET s)
@@ -599,8 +732,10 @@ base_release(SOCKET s)
 	struct base_sock *bs = base_get(s);
 
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
-	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
-		pool_put(&base_pool, bs);
+	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
+		base_unmade(s);
+		base_sock_put(bs);
+	}
 }
 
 /* WSPCloseSocket: 0, or SOCKET_ERROR (the handle is gone either way). */
@@ -618,7 +753,8 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 	if (!atomic_compare_exchange_strong_explicit(&bs->self, &s,
 	    INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
 		return base_fail(lpErrno, WSAENOTSOCK);
-	pool_put(&base_pool, bs);
+	base_unmade(s);
+	base_sock_put(bs);
 	/* Linux frees the descriptor even when close() reports EINTR. */
 	if (!detached && fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
 		return base_fail_errno(lpErrno);
@@ -1672,6 +1808,7 @@ base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 		return WSAVERNOTSUPPORTED;
 	}
 	libc_init();
+	base_spare_init();
 	lpWSPData->wVersion = BASE_VERSION;	/* min(request, 2.2) */
 	memcpy(lpWSPData->szDescription, base_description,
 	    sizeof(base_description));

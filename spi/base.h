@@ -80,6 +80,16 @@ int WSPAPI base_closesocket(SOCKET s, LPINT lpErrno);
  * stale handle, a kernel descriptor, a layer's handle). */
 int base_kernel_fd(SOCKET s);
 
+/*
+ * The descriptor of the base socket this thread made last, which
+ * wsp_tls.made_base names (see core_made_since): set before made_base and
+ * made, so a signal handler that makes a socket in between leaves the
+ * count above one.  Closing or releasing that socket on this thread sets
+ * made_base to INVALID_SOCKET, so a record is never used for a socket that
+ * is gone.
+ */
+extern __thread int base_made_fd __attribute__((tls_model("initial-exec")));
+
 /* Point a base socket at another kernel descriptor of the same file; the
  * socket owns fd from now on (a base_detach is undone). */
 void base_set_fd(SOCKET s, int fd);

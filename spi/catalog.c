@@ -179,16 +179,6 @@ catalog_hidden(const WSAPROTOCOL_INFOW *e)
 	    e->ProtocolChain.ChainLen == LAYERED_PROTOCOL;
 }
 
-/* Whether protocol lies in the entry's range [iProtocol, +MaxOffset]
- * (summed in 64 bits: a catalog file may hold any values). */
-static int
-catalog_in_range(const WSAPROTOCOL_INFOW *e, int protocol)
-{
-	int64_t lo = e->iProtocol;
-
-	return protocol >= lo && protocol <= lo + e->iProtocolMaxOffset;
-}
-
 /* The entry with this id, or NULL. */
 const struct catalog_entry *
 catalog_by_id(const struct catalog *c, DWORD id)
@@ -220,22 +210,6 @@ catalog_base_of(const struct catalog *c, const struct catalog_entry *e)
 	if (b == NULL || b->info.ProtocolChain.ChainLen != BASE_PROTOCOL)
 		return NULL;
 	return b;
-}
-
-/* 0 if e accepts (af, type, protocol), else the first test it fails. */
-int
-catalog_check(const WSAPROTOCOL_INFOW *e, int af, int type, int protocol)
-{
-	if (type != 0 && type != e->iSocketType)
-		return WSAESOCKTNOSUPPORT;
-	if (af != 0 && af != e->iAddressFamily)
-		return WSAEAFNOSUPPORT;
-	if (catalog_in_range(e, protocol))
-		return 0;
-	if (protocol == 0 &&
-	    (e->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) != 0)
-		return 0;
-	return WSAEPROTONOSUPPORT;
 }
 
 /* How far an entry failing with err got: type < family < protocol. */

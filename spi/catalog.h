@@ -73,11 +73,36 @@ const struct catalog_entry *catalog_by_id(const struct catalog *c,
 const struct catalog_entry *catalog_base_of(const struct catalog *c,
     const struct catalog_entry *e);
 
-/* Whether one entry accepts (af, type, protocol), wildcards included:
+/* Whether protocol lies in the entry's range [iProtocol, +MaxOffset]
+ * (summed in 64 bits: a catalog file may hold any values). */
+static inline int
+catalog_in_range(const WSAPROTOCOL_INFOW *e, int protocol)
+{
+	int64_t lo = e->iProtocol;
+
+	return protocol >= lo && protocol <= lo + e->iProtocolMaxOffset;
+}
+
+/*
+ * Whether one entry accepts (af, type, protocol), wildcards included:
  * 0 if it does, else the error it gives, by type, then family, then
- * protocol (WSAESOCKTNOSUPPORT, WSAEAFNOSUPPORT, WSAEPROTONOSUPPORT). */
-int catalog_check(const WSAPROTOCOL_INFOW *e, int af, int type,
-    int protocol);
+ * protocol (WSAESOCKTNOSUPPORT, WSAEAFNOSUPPORT, WSAEPROTONOSUPPORT).
+ * Inline: the base's WSPSocket checks every socket with it.
+ */
+static inline int
+catalog_check(const WSAPROTOCOL_INFOW *e, int af, int type, int protocol)
+{
+	if (type != 0 && type != e->iSocketType)
+		return WSAESOCKTNOSUPPORT;
+	if (af != 0 && af != e->iAddressFamily)
+		return WSAEAFNOSUPPORT;
+	if (catalog_in_range(e, protocol))
+		return 0;
+	if (protocol == 0 &&
+	    (e->dwProviderFlags & PFL_MATCHES_PROTOCOL_ZERO) != 0)
+		return 0;
+	return WSAEPROTONOSUPPORT;
+}
 
 /* Selection with no protocol struct: the first non-layered entry, hidden
  * ones included, that accepts (af, type, protocol).  0 and *out (out may be

@@ -347,6 +347,29 @@ core_close_kfd(struct wsock *ws, int *err)
 	return 0;
 }
 
+/* The chain's WSPCloseSocket for ws, a socket of a chain with layers
+ * whose last descriptor is gone: 0, or -1 with *err.  The caller then
+ * frees ws (core_retired). */
+static inline __attribute__((always_inline)) int
+core_retire_top(struct wsock *ws, int *err)
+{
+	int rc;
+
+	errmap_clear_native();
+	wsp_tls.depth++;
+	rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
+	wsp_tls.depth--;
+	return rc == 0 ? 0 : -1;
+}
+
+/* Nothing: ws, retired, leaves its chain's count and is free. */
+static inline __attribute__((always_inline)) void
+core_retired(struct wsock *ws)
+{
+	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
+	core_wsock_put(ws);
+}
+
 /* Run the chain's WSPCloseSocket for a socket whose last descriptor is
  * gone, and free it.  0, or -1 with *err. */
 static int
@@ -355,12 +378,10 @@ core_retire(struct wsock *ws, int *err)
 	SOCKET b;
 	int rc;
 
-	errmap_clear_native();
 	if (!ws->chain->base_only) {
-		wsp_tls.depth++;
-		rc = ws->procs->lpWSPCloseSocket(ws->handle, err);
-		wsp_tls.depth--;
+		rc = core_retire_top(ws, err);
 	} else {
+		errmap_clear_native();
 		/*
 		 * The base alone: the core closes the descriptor it tracks
 		 * (kfd, which core_drop keeps right under the lock) and only
@@ -375,8 +396,7 @@ core_retire(struct wsock *ws, int *err)
 			base_release(b);	/* handle == base */
 		rc = core_close_kfd(ws, err);
 	}
-	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
-	core_wsock_put(ws);
+	core_retired(ws);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -391,20 +411,14 @@ core_abandon(struct chain *c, SOCKET h)
 	wsp_tls.depth--;
 }
 
-/* The kernel descriptor and base handle of chain handle h: 0, or -1 with
- * *err (h is left open).  made is what the base made during the call
- * that returned h (see core_made_since). */
-static int
-core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
-    int *err)
+/* core_learn() when the chain made no base socket, or several, in the
+ * call that returned h: the answers asked down the chain. */
+static __attribute__((noinline)) int
+core_learn_ask(struct chain *c, SOCKET h, int *fd, SOCKET *base, int *err)
 {
 	DWORD n;
 	int rc;
 
-	if (made != INVALID_SOCKET && (*fd = base_kernel_fd(made)) >= 0) {
-		*base = made;
-		return 0;
-	}
 	wsp_tls.depth++;
 	rc = c->procs->lpWSPIoctl(h, SIO_BASE_HANDLE, NULL, 0, fd,
 	    sizeof(*fd), &n, NULL, NULL, NULL, err) != 0 ||
@@ -418,6 +432,38 @@ core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
 	    c->entry->info.dwCatalogEntryId);
 	*err = WSAEPROVIDERFAILEDINIT;
 	return -1;
+}
+
+/*
+ * The kernel descriptor and base handle of chain handle h: 0, or -1 with
+ * *err (h is left open).  made is what the base made during the call
+ * that returned h (see core_made_since); the descriptor it was made with
+ * is the base's record (base_made_fd), as nothing can have re-pointed a
+ * base socket that is in no table yet.  The record is read before the
+ * handle is checked again: a signal handler that made or closed a socket
+ * on this thread since core_made_since() changed the handle (handles are
+ * never reused), and then the base socket is asked.
+ */
+static inline int
+core_learn(struct chain *c, SOCKET h, SOCKET made, int *fd, SOCKET *base,
+    int *err)
+{
+	int kfd;
+
+	if (__builtin_expect(made != INVALID_SOCKET, 1)) {
+		kfd = base_made_fd;
+		atomic_signal_fence(memory_order_seq_cst);
+		if (__builtin_expect(wsp_tls.made_base == made, 1)) {
+			*fd = kfd;
+			*base = made;
+			return 0;
+		}
+		if ((*fd = base_kernel_fd(made)) >= 0) {
+			*base = made;
+			return 0;
+		}
+	}
+	return core_learn_ask(c, h, fd, base, err);
 }
 
 /* Publish ws under fd, whose slot still names something (a stale entry:
@@ -481,8 +527,9 @@ core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
 	return core_publish_stale(ws, fd);
 }
 
-int
-core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+/* core_publish(), inline in the core's own callers. */
+static inline __attribute__((always_inline)) int
+core_publish_in(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
     int *err)
 {
 	SOCKET base = INVALID_SOCKET;
@@ -493,6 +540,13 @@ core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
 		return -1;
 	}
 	return core_insert(c, h, base, fd, wflags, err);
+}
+
+int
+core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
+    int *err)
+{
+	return core_publish_in(c, h, made, wflags, err);
 }
 
 int
@@ -529,6 +583,34 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	return core_publish_stale(ws, fd);
 }
 
+/*
+ * The chain's WSPSocket with top, the struct for the top provider, and the
+ * new socket published: its descriptor, or -1 with *err.  The base socket
+ * the call made tells the core the descriptor (core_learn), so the usual
+ * socket costs the providers' own work and one table slot.
+ */
+static inline __attribute__((always_inline)) int
+core_socket_call(struct chain *c, int af, int type, int protocol,
+    LPWSAPROTOCOL_INFOW top, GROUP g, DWORD flags, unsigned wflags,
+    int *err)
+{
+	unsigned mark;
+	SOCKET h;
+
+	*err = 0;
+	mark = core_made_mark();
+	wsp_tls.depth++;
+	errmap_clear_native();
+	h = c->procs->lpWSPSocket(af, type, protocol, top, g, flags, err);
+	wsp_tls.depth--;
+	if (h == INVALID_SOCKET) {
+		if (*err == 0)
+			*err = WSASYSCALLFAILURE;
+		return -1;
+	}
+	return core_publish_in(c, h, core_made_since(mark), wflags, err);
+}
+
 /* dwFlags a base-only chain's socket may have and still be made by
  * base_socket_direct(). */
 #define CORE_DIRECT_FLAGS	(WSA_FLAG_NO_HANDLE_INHERIT |		\
@@ -541,7 +623,6 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 {
 	WSAPROTOCOL_INFOW pass, *top;
 	struct chain *c;
-	unsigned mark;
 	SOCKET h;
 	int fd;
 
@@ -580,18 +661,20 @@ core_socket(const struct catalog_entry *e, int af, int type, int protocol,
 		pass.dwProviderReserved = info->dwProviderReserved;
 		top = &pass;
 	}
-	*err = 0;
-	mark = core_made_mark();
-	wsp_tls.depth++;
-	errmap_clear_native();
-	h = c->procs->lpWSPSocket(af, type, protocol, top, g, flags, err);
-	wsp_tls.depth--;
-	if (h == INVALID_SOCKET) {
-		if (*err == 0)
-			*err = WSASYSCALLFAILURE;
-		return -1;
-	}
-	return core_publish(c, h, core_made_since(mark), wflags, err);
+	return core_socket_call(c, af, type, protocol, top, g, flags, wflags,
+	    err);
+}
+
+int
+core_socket_top(struct chain *c, int af, int type, int protocol,
+    DWORD flags)
+{
+	int err, fd;
+
+	fd = core_socket_call(c, af, type, protocol,
+	    (LPWSAPROTOCOL_INFOW)(uintptr_t)&c->entry->info, 0, flags, 0,
+	    &err);
+	return fd >= 0 ? fd : -err;
 }
 
 struct wsock *
@@ -808,14 +891,27 @@ core_close_retire(struct wsock *ws)
 	return -(err != 0 ? err : WSASYSCALLFAILURE);
 }
 
+/* core_close_retire() for a socket of a chain with layers, the usual
+ * one, with core_retire()'s part for it inline. */
+static __attribute__((noinline)) int
+core_close_top(struct wsock *ws)
+{
+	int err = 0, rc;
+
+	rc = core_retire_top(ws, &err);
+	core_retired(ws);
+	return rc == 0 ? 0 : -(err != 0 ? err : WSASYSCALLFAILURE);
+}
+
 /*
  * The close() hook's way in: core_close_fast() and core_close() without
- * an error pointer.  A lazy wsock (a socket() of a base-only chain that
- * only the direct paths used) that no dup shares, the usual socket of
- * WSPSHIM_MANAGE=all, is closed here with three compare-and-swaps, the
- * slot, the reference count 1 -> 0 and the token -> dead (which a racing
- * core_materialize() may win instead: then it has a base socket to free),
- * and the kernel close.
+ * an error pointer.  A socket that no dup shares is closed here with two
+ * compare-and-swaps, the slot and the reference count 1 -> 0, and then
+ * the chain's WSPCloseSocket (core_close_retire); for a lazy wsock (a
+ * socket() of a base-only chain that only the direct paths used, the
+ * usual socket of WSPSHIM_MANAGE=all), a third instead, the token -> dead
+ * (which a racing core_materialize() may win: then it has a base socket
+ * to free), and the kernel close.
  */
 int
 core_close_sock(int fd, struct wsock *ws)
@@ -832,9 +928,9 @@ core_close_sock(int fd, struct wsock *ws)
 	b = atomic_load(&ws->base);
 	if ((b & 3) != WSOCK_LAZY ||
 	    !atomic_compare_exchange_strong(&ws->base, &b, b | WSOCK_DEAD))
-		return core_close_retire(ws);
-	__atomic_fetch_sub(&ws->chain->live, 1, __ATOMIC_RELEASE);
-	core_wsock_put(ws);
+		return ws->chain->base_only ? core_close_retire(ws) :
+		    core_close_top(ws);
+	core_retired(ws);
 	/* Linux frees the descriptor even when close() reports EINTR. */
 	if (libc.close(fd) != 0 && errno != EINTR)
 		return -errmap_from_errno(errno);

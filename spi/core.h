@@ -175,6 +175,17 @@ int core_socket_base(struct chain *c, int af, int type, int protocol,
     DWORD flags);
 
 /*
+ * socket() on c, a started chain with layers, with af, type and protocol
+ * that select c's entry and socket()'s flags in flags: the top provider's
+ * WSPSocket with the chain entry's struct, no group, and the new socket
+ * published (as core_socket with no struct, without finding the chain
+ * again).  The descriptor, or minus a WSA code (the native errno kept for
+ * the shim).
+ */
+int core_socket_top(struct chain *c, int af, int type, int protocol,
+    DWORD flags);
+
+/*
  * Take a chain handle the top provider returned (WSPSocket, WSPAccept)
  * into a new wsock and publish it under its kernel descriptor.  made is
  * core_made_since() of the call that returned h.  Returns the descriptor
@@ -187,9 +198,11 @@ int core_publish(struct chain *c, SOCKET h, SOCKET made, unsigned wflags,
  * The base socket a chain call made: bracket a WSPSocket or WSPAccept
  * with mark = core_made_mark() ... core_made_since(mark).  When the chain
  * made exactly one base socket on this thread, that is the new socket's
- * base, and the core need not ask SIO_BSP_HANDLE and SIO_BASE_HANDLE
- * down the chain; otherwise (none: a layer reused one; several: a layer
- * made more, or a nested WSASocket) INVALID_SOCKET, and it asks.
+ * base (its descriptor is base_made_fd), and the core need not ask
+ * SIO_BSP_HANDLE and SIO_BASE_HANDLE down the chain; otherwise (none: a
+ * layer reused one; several: a layer made more, or a nested WSASocket;
+ * or the one it made was closed again on this thread) INVALID_SOCKET,
+ * and it asks.
  */
 static inline unsigned
 core_made_mark(void)
@@ -200,8 +213,12 @@ core_made_mark(void)
 static inline SOCKET
 core_made_since(unsigned mark)
 {
-	return wsp_tls.made - mark == 1 ? (SOCKET)wsp_tls.made_base :
-	    INVALID_SOCKET;
+	SOCKET b = wsp_tls.made_base;
+
+	/* The handle before the count: a signal handler that makes a
+	 * socket after the handle is read raises the count. */
+	atomic_signal_fence(memory_order_seq_cst);
+	return wsp_tls.made - mark == 1 ? b : INVALID_SOCKET;
 }
 
 /* The chain socket of fd when its slot holds a marker or a lazy wsock:

@@ -15,9 +15,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +32,7 @@
 #include "errmap.h"
 #include "handle.h"
 #include "libc.h"
+#include "tls.h"
 #include "wstr.h"
 
 #define CR	WSA_FLAG_MULTIPOINT_C_ROOT
@@ -2116,6 +2119,190 @@ Test(handles, set_fd_and_detach_ignore_stale_handles)
 	base_set_fd(0, 1);
 	base_detach(INVALID_SOCKET);
 	cr_expect_eq(base_kernel_fd(s), -1);
+}
+
+/*
+ * The struct of the catalog in force, as a layer passes it down (the
+ * base's inline path): the same checks, answers and socket as a copy.
+ */
+Test(socket, catalog_struct_is_checked_as_a_copy)
+{
+	LPWSAPROTOCOL_INFOW tcp = (LPWSAPROTOCOL_INFOW)(uintptr_t)
+	    entry(AF_INET, SOCK_STREAM);
+	WSAPROTOCOL_INFOW got;
+	SOCKET s;
+	int err, len = sizeof(got);
+
+	cr_assert(catalog_owns(catalog_current(), tcp));
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(AF_INET, SOCK_DGRAM, 0, tcp, 0, 0,
+	    &err), INVALID_SOCKET);
+	cr_expect_eq(err, WSAESOCKTNOSUPPORT);
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(AF_INET6, SOCK_STREAM, 0, tcp, 0, 0,
+	    &err), INVALID_SOCKET);
+	cr_expect_eq(err, WSAEAFNOSUPPORT);
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(AF_INET, SOCK_STREAM, IPPROTO_UDP, tcp,
+	    0, 0, &err), INVALID_SOCKET);
+	cr_expect_eq(err, WSAEPROTONOSUPPORT);
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(0, 0, 0, tcp, 7, 0, &err),
+	    INVALID_SOCKET);
+	cr_expect_eq(err, WSAEINVAL, "a group");
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(0, 0, 0, tcp, 0, 0x200, &err),
+	    INVALID_SOCKET);
+	cr_expect_eq(err, WSAEINVAL, "an unknown flag");
+	err = 0;
+	cr_expect_eq(procs.lpWSPSocket(0, 0, 0, tcp, 0, CR | DR, &err),
+	    INVALID_SOCKET);
+	cr_expect_eq(err, WSAEINVAL, "multipoint on TCP");
+	s = procs.lpWSPSocket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0, tcp, 0,
+	    NB | WSA_FLAG_OVERLAPPED, &err);
+	cr_assert_neq(s, INVALID_SOCKET, "%d", err);
+	cr_expect(fcntl(kfd(s), F_GETFL) & O_NONBLOCK);
+	cr_expect(fcntl(kfd(s), F_GETFD) & FD_CLOEXEC, "type's flag bits");
+	cr_assert_eq(procs.lpWSPGetSockOpt(s, SOL_SOCKET, SO_PROTOCOL_INFOW,
+	    (char *)&got, &len, &err), 0);
+	cr_expect_arr_eq(&got, tcp, sizeof(got));
+	cl(s);
+}
+
+/* The record the core reads instead of asking down the chain: the socket
+ * made last and its descriptor, forgotten once that socket is closed or
+ * released on this thread. */
+Test(handles, made_record_names_the_last_socket)
+{
+	SOCKET a, b;
+	unsigned made = wsp_tls.made;
+
+	a = mk(AF_INET, SOCK_STREAM, 0);
+	cr_expect_eq(wsp_tls.made - made, 1);
+	cr_expect_eq(wsp_tls.made_base, a);
+	cr_expect_eq(base_made_fd, kfd(a));
+	b = mk(AF_INET, SOCK_DGRAM, 0);
+	cr_expect_eq(wsp_tls.made_base, b);
+	cr_expect_eq(base_made_fd, kfd(b));
+	cl(a);
+	cr_expect_eq(wsp_tls.made_base, b, "an older socket's close");
+	cl(b);
+	cr_expect_eq(wsp_tls.made_base, INVALID_SOCKET);
+	a = mk(AF_INET, SOCK_STREAM, 0);
+	cr_expect_eq(wsp_tls.made_base, a);
+	close(kfd(a));
+	base_release(a);
+	cr_expect_eq(wsp_tls.made_base, INVALID_SOCKET, "released");
+}
+
+/* A socket closed and made again in turn reuses the thread's spare
+ * struct: the old handle stays stale, the new one works. */
+Test(handles, reused_struct_keeps_old_handles_stale)
+{
+	SOCKET s, old;
+	int i, err;
+
+	old = mk(AF_INET, SOCK_DGRAM, 0);
+	cl(old);
+	for (i = 0; i < 64; i++) {
+		s = mk(AF_INET, SOCK_DGRAM, 0);
+		cr_expect_neq(s, old);
+		cr_expect_eq(base_kernel_fd(old), -1);
+		err = 0;
+		cr_expect_eq(procs.lpWSPCloseSocket(old, &err), SOCKET_ERROR);
+		cr_expect_eq(err, WSAENOTSOCK);
+		cr_expect_geq(kfd(s), 0);
+		cl(s);
+		old = s;
+	}
+}
+
+#define SPARE_THREADS	4
+#define SPARE_ROUNDS	2000
+
+struct spare_arg {
+	SOCKET	seen[SPARE_ROUNDS];	/* every handle this thread made */
+	int	last;			/* how many of seen[] are closed */
+	int	bad;			/* checks that failed */
+};
+
+static struct spare_arg spare_args[SPARE_THREADS];
+
+/* Each thread makes and closes sockets in turn (its spare struct going
+ * round), checking that its handles name its own descriptor and that
+ * closed ones, its own and the other threads', are refused. */
+static void *
+spare_thread(void *p)
+{
+	struct spare_arg *a = p, *o;
+	SOCKET s;
+	int i, fd, err, t;
+
+	for (i = 0; i < SPARE_ROUNDS; i++) {
+		err = 0;
+		s = procs.lpWSPSocket(AF_INET, SOCK_DGRAM, 0,
+		    (LPWSAPROTOCOL_INFOW)(uintptr_t)entry(AF_INET, SOCK_DGRAM),
+		    0, 0, &err);
+		if (s == INVALID_SOCKET) {
+			a->bad++;
+			continue;
+		}
+		fd = base_made_fd;
+		if (base_kernel_fd(s) != fd || fcntl(fd, F_GETFD) < 0)
+			a->bad++;
+		/* Another thread's closed handle (its struct may be ours
+		 * now) is refused. */
+		o = &spare_args[(a - spare_args + 1) % SPARE_THREADS];
+		if (i > 0 && (t = __atomic_load_n(&o->last, __ATOMIC_ACQUIRE))
+		    != 0 && base_kernel_fd(o->seen[t - 1]) != -1)
+			a->bad++;
+		if (procs.lpWSPCloseSocket(s, &err) != 0)
+			a->bad++;
+		if (base_kernel_fd(s) != -1 ||
+		    procs.lpWSPCloseSocket(s, &err) != SOCKET_ERROR ||
+		    err != WSAENOTSOCK)
+			a->bad++;
+		a->seen[i] = s;
+		__atomic_store_n(&a->last, i + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* qsort's order for handles. */
+static int
+handle_cmp(const void *a, const void *b)
+{
+	SOCKET x = *(const SOCKET *)a, y = *(const SOCKET *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+Test(handles, threads_with_spares_never_share_a_live_struct)
+{
+	static SOCKET all[SPARE_THREADS * SPARE_ROUNDS];
+	pthread_t th[SPARE_THREADS];
+	SOCKET s;
+	int i, j, n = 0;
+
+	for (i = 0; i < SPARE_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, spare_thread,
+		    &spare_args[i]), 0);
+	for (i = 0; i < SPARE_THREADS; i++)
+		cr_assert_eq(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < SPARE_THREADS; i++) {
+		cr_expect_eq(spare_args[i].bad, 0, "thread %d", i);
+		for (j = 0; j < SPARE_ROUNDS; j++) {
+			s = all[n++] = spare_args[i].seen[j];
+			cr_expect_eq(base_kernel_fd(s), -1);
+		}
+	}
+	qsort(all, (size_t)n, sizeof(all[0]), handle_cmp);
+	for (i = 1; i < n; i++)
+		cr_assert_neq(all[i - 1], all[i], "a handle made twice");
+	/* The exited threads' spares went back to the pool: a new socket
+	 * still works. */
+	s = mk(AF_INET, SOCK_DGRAM, 0);
+	cl(s);
 }
 
 /* ------------------------------------------------------------------ */

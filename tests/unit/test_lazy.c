@@ -2,7 +2,10 @@
  * test_lazy.c - the direct socket life of a base-only chain (spi/core.c):
  * core_socket_base() publishes a kernel socket with no base socket, the
  * first call through the SPI makes it (core_sock_ready), and close, dup,
- * forget and fork handle both states, alone and racing each other.
+ * forget and fork handle both states, alone and racing each other.  Also
+ * core_socket_top(), socket() on a chain with a layer: the layer is the
+ * test's own table over the base's (a plugin could not link to this
+ * binary), so it can make the base sockets the core learns from unusual.
  *
  * Never preloaded: the calls the shim's hooks make are made here by hand
  * (core_socket_base for socket(), core_close_sock for close(), core_dup
@@ -13,14 +16,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "catalog.h"
 #include "core.h"
 #include "errmap.h"
@@ -365,4 +374,316 @@ Test(lazy, create_use_and_close_race_without_leaks, .timeout = 60)
 	    "pipe");
 	cr_assert_eq(fcntl(guard[1], F_GETFD), 0);
 	cr_assert_eq(race_chain->live, 0, "every socket retired once");
+}
+
+/* --- core_socket_top: socket() on a chain with a layer ------------------ */
+
+/*
+ * A layer of the test's own, with no plugin file (the test binary does not
+ * export the upcalls a plugin links to): its handle is the base handle
+ * below plus one, and it calls the base's table.  Modes make the base
+ * sockets the core learns from unusual: an extra one made during the
+ * call, or a helper made and closed, the socket returned being an older
+ * one.
+ */
+#define FAKE_PLAIN	0
+#define FAKE_EXTRA	1	/* makes a second base socket, kept */
+#define FAKE_OLD	2	/* makes one, closes it, returns fake_old */
+
+static WSPPROC_TABLE below, fake_procs;
+static struct chain fake;
+static int fake_mode;
+static SOCKET fake_old = INVALID_SOCKET, fake_extra = INVALID_SOCKET;
+
+static SOCKET WSPAPI
+fake_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
+    GROUP g, DWORD flags, LPINT err)
+{
+	SOCKET lower;
+	int e2;
+
+	lower = below.lpWSPSocket(af, type, protocol, info, g, flags, err);
+	if (lower == INVALID_SOCKET)
+		return INVALID_SOCKET;
+	if (fake_mode == FAKE_EXTRA)
+		fake_extra = below.lpWSPSocket(af, type, protocol, info, g, 0,
+		    err);
+	if (fake_mode == FAKE_OLD) {
+		below.lpWSPCloseSocket(lower, &e2);
+		lower = fake_old;
+	}
+	return lower + 1;
+}
+
+static int WSPAPI
+fake_closesocket(SOCKET s, LPINT err)
+{
+	return below.lpWSPCloseSocket(s - 1, err);
+}
+
+static int WSPAPI
+fake_ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out,
+    DWORD outlen, LPDWORD n, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
+{
+	return below.lpWSPIoctl(s - 1, code, in, inlen, out, outlen, n, ov,
+	    cr, tid, err);
+}
+
+/* A started chain of the IPv4 TCP entry with the fake layer on top. */
+static struct chain *
+null_chain(void)
+{
+	const struct catalog_entry *e;
+	WSAPROTOCOL_INFOW info;
+	WSPDATA data;
+	WSADATA d;
+
+	cr_assert_eq(WSAStartup(MAKEWORD(2, 2), &d), 0);
+	cr_assert_eq(catalog_select(catalog_current(), AF_INET, SOCK_STREAM,
+	    0, &e), 0);
+	info = e->info;
+	cr_assert_eq(base_startup(WSPSHIM_SPI_VERSION, &data, &info,
+	    provider_upcalls, &below), 0);
+	fake_procs = below;
+	fake_procs.lpWSPSocket = fake_socket;
+	fake_procs.lpWSPCloseSocket = fake_closesocket;
+	fake_procs.lpWSPIoctl = fake_ioctl;
+	fake.entry = e;
+	fake.procs = &fake_procs;
+	fake.started = 1;
+	return &fake;
+}
+
+Test(top, socket_is_published_with_its_base_and_closed)
+{
+	struct chain *c = null_chain();
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	struct wsock *ws;
+	int fd;
+
+	fd = core_socket_top(c, AF_INET, SOCK_STREAM, 0,
+	    WSA_FLAG_NO_HANDLE_INHERIT | WSA_FLAG_WSPSHIM_NONBLOCK);
+	cr_assert_geq(fd, 0, "core_socket_top: %d", -fd);
+	ws = fdtab_get(fd);
+	cr_assert(fdtab_is_sock(ws));
+	cr_expect_neq(ws->handle, ws->base, "the layer's handle is on top");
+	cr_expect_eq(base_kernel_fd(ws->base), fd, "the base's descriptor");
+	cr_expect_eq(atomic_load(&ws->kfd), fd);
+	cr_expect_eq(c->live, 1);
+	cr_expect(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	cr_expect(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	cr_expect_eq(base_handle_fd(fd), fd, "asked down the chain: the same");
+	/* The kernel's own socket: bind it. */
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_expect_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_expect_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	cr_assert_eq(hook_close(fd), 0);
+	cr_expect_null(fdtab_get(fd));
+	cr_expect_eq(fcntl(fd, F_GETFD), -1, "the chain closed it");
+	cr_expect_eq(errno, EBADF);
+	cr_expect_eq(c->live, 0);
+}
+
+Test(top, errors_come_back_as_wsa_codes)
+{
+	struct chain *c = null_chain();
+	int before = fd_count();
+
+	cr_expect_eq(core_socket_top(c, AF_INET, SOCK_STREAM, IPPROTO_UDP, 0),
+	    -WSAEPROTONOSUPPORT, "the base checks the triple");
+	cr_expect_eq(core_socket_top(c, AF_INET, SOCK_STREAM, 0, 0x200),
+	    -WSAEINVAL, "and the flags");
+	cr_expect_eq(c->live, 0);
+	cr_expect_eq(fd_count(), before);
+}
+
+Test(top, kernel_failure_keeps_its_errno)
+{
+	struct chain *c = null_chain();
+	struct rlimit rl, low;
+	int fd;
+
+	/* No descriptor left: the kernel's EMFILE comes up the chain as
+	 * WSAEMFILE with the native errno kept for the shim. */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	fd = dup(0);		/* the lowest free number */
+	cr_assert_geq(fd, 0);
+	close(fd);
+	low = rl;
+	low.rlim_cur = (rlim_t)fd;	/* every number below it is taken */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	fd = core_socket_top(c, AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(fd, -WSAEMFILE);
+	cr_expect_eq(errmap_errno_for(WSAEMFILE), EMFILE);
+	cr_expect_eq(c->live, 0);
+}
+
+Test(top, dup_survives_the_original)
+{
+	struct chain *c = null_chain();
+	int fd, fd2;
+
+	fd = core_socket_top(c, AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_geq(fd2 = dup(fd), 0);
+	core_dup(fd, fd2);
+	cr_assert_eq(hook_close(fd), 0);
+	cr_expect_eq(fcntl(fd2, F_GETFD), 0, "the dup is still open");
+	cr_expect_eq(base_kernel_fd(fdtab_get(fd2)->base), fd2,
+	    "the base socket moved to the dup");
+	cr_expect_eq(c->live, 1);
+	cr_assert_eq(hook_close(fd2), 0);
+	cr_expect_eq(fcntl(fd2, F_GETFD), -1);
+	cr_expect_eq(c->live, 0);
+}
+
+/* Makers create and close layered sockets (a dup every third round),
+ * racing one another on their threads' spares and the table. */
+static struct chain *top_chain;
+
+static void *
+top_maker(void *arg)
+{
+	struct wsock *ws;
+	int i, fd, fd2;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		fd = core_socket_top(top_chain, AF_INET, SOCK_STREAM, 0, 0);
+		if (fd < 0) {
+			atomic_fetch_add(&failures, 1);
+			continue;
+		}
+		ws = fdtab_get(fd);
+		if (!fdtab_is_sock(ws) || base_kernel_fd(ws->base) != fd)
+			atomic_fetch_add(&failures, 1);
+		fd2 = -1;
+		if (i % 3 == 0 && (fd2 = dup(fd)) >= 0)
+			core_dup(fd, fd2);
+		if (core_close_sock(fd, fdtab_get(fd)) != 0)
+			atomic_fetch_add(&failures, 1);
+		if (fd2 >= 0 && core_close_sock(fd2, fdtab_get(fd2)) != 0)
+			atomic_fetch_add(&failures, 1);
+	}
+	return arg;
+}
+
+Test(top, threads_make_and_close_without_leaks, .timeout = 60)
+{
+	pthread_t t[4];
+	int before, guard[2], i;
+
+	top_chain = null_chain();
+	cr_assert_eq(pipe(guard), 0);
+	before = fd_count();
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, top_maker, NULL), 0);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_join(t[i], NULL), 0);
+	cr_assert_eq(atomic_load(&failures), 0, "a create or close failed");
+	cr_assert_eq(fd_count(), before, "descriptors leaked or lost");
+	cr_assert_eq(fcntl(guard[0], F_GETFD), 0, "a stray close hit the "
+	    "pipe");
+	cr_assert_eq(top_chain->live, 0, "every socket retired once");
+}
+
+Test(top, extra_base_socket_makes_the_core_ask_down_the_chain)
+{
+	struct chain *c = null_chain();
+	struct wsock *ws;
+	int fd, err;
+
+	fake_mode = FAKE_EXTRA;
+	fd = core_socket_top(c, AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_geq(fd, 0, "core_socket_top: %d", -fd);
+	ws = fdtab_get(fd);
+	cr_assert(fdtab_is_sock(ws));
+	cr_expect_eq(ws->handle, ws->base + 1, "SIO_BSP_HANDLE's answer");
+	cr_expect_eq(base_kernel_fd(ws->base), fd);
+	cr_expect_neq(base_kernel_fd(fake_extra), fd, "not the extra one");
+	cr_assert_eq(hook_close(fd), 0);
+	cr_expect_eq(below.lpWSPCloseSocket(fake_extra, &err), 0);
+}
+
+Test(top, closed_helper_is_not_taken_for_the_new_socket)
+{
+	struct chain *c = null_chain();
+	struct wsock *ws;
+	int fd, err = 0;
+
+	/* The layer made one base socket and closed it: the count says one
+	 * was made, but its record is gone, so the core asks. */
+	fake_old = below.lpWSPSocket(AF_INET, SOCK_STREAM, 0,
+	    (LPWSAPROTOCOL_INFOW)(uintptr_t)&c->entry->info, 0, 0, &err);
+	cr_assert_neq(fake_old, INVALID_SOCKET);
+	fake_mode = FAKE_OLD;
+	fd = core_socket_top(c, AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_geq(fd, 0, "core_socket_top: %d", -fd);
+	ws = fdtab_get(fd);
+	cr_assert(fdtab_is_sock(ws));
+	cr_expect_eq(ws->base, fake_old);
+	cr_expect_eq(fd, base_kernel_fd(fake_old));
+	cr_assert_eq(hook_close(fd), 0);
+	cr_expect_eq(fcntl(fd, F_GETFD), -1);
+}
+
+/* A signal handler that makes and closes a layered socket on the thread
+ * it interrupts, which may be in the middle of making one itself: each
+ * must learn its own base socket and descriptor. */
+static _Atomic int sig_made;
+
+static void
+top_handler(int sig)
+{
+	struct wsock *ws;
+	int fd, saved = errno;
+
+	(void)sig;
+	fd = core_socket_top(top_chain, AF_INET, SOCK_STREAM, 0, 0);
+	if (fd >= 0) {
+		ws = fdtab_get(fd);
+		if (!fdtab_is_sock(ws) || base_kernel_fd(ws->base) != fd)
+			atomic_fetch_add(&failures, 1);
+		if (core_close_sock(fd, ws) != 0)
+			atomic_fetch_add(&failures, 1);
+		atomic_fetch_add(&sig_made, 1);
+	}
+	errno = saved;
+}
+
+Test(top, signal_handler_sockets_do_not_mix_with_the_interrupted_one,
+    .timeout = 60)
+{
+	struct sigaction sa = { .sa_handler = top_handler };
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	struct wsock *ws;
+	int i, fd, before;
+
+	top_chain = null_chain();
+	before = fd_count();
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGPROF, &sa, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_PROF, &it, NULL), 0);
+	/* Bounded: a few hundred interruptions, or 400000 rounds. */
+	for (i = 0; i < 400000 && atomic_load(&sig_made) < 300; i++) {
+		fd = core_socket_top(top_chain, AF_INET, SOCK_STREAM, 0, 0);
+		if (fd < 0) {
+			atomic_fetch_add(&failures, 1);
+			continue;
+		}
+		ws = fdtab_get(fd);
+		if (!fdtab_is_sock(ws) || base_kernel_fd(ws->base) != fd)
+			atomic_fetch_add(&failures, 1);
+		if (core_close_sock(fd, ws) != 0)
+			atomic_fetch_add(&failures, 1);
+	}
+	memset(&it, 0, sizeof(it));
+	cr_assert_eq(setitimer(ITIMER_PROF, &it, NULL), 0);
+	signal(SIGPROF, SIG_IGN);
+	cr_assert_eq(atomic_load(&failures), 0, "a socket learnt another's");
+	cr_assert_eq(fd_count(), before, "descriptors leaked or lost");
+	cr_assert_eq(top_chain->live, 0);
+	cr_log_info("%d sockets made by the handler", atomic_load(&sig_made));
 }
