@@ -86,6 +86,8 @@
 #define BASE_TOK_ADOPT		2	/* the program's, taken over as it is */
 
 struct base_sock {
+	_Atomic uint32_t	pool_link;	/* the pool's while free: a stale
+						 * reader's fields stay whole */
 	_Atomic int		fd;		/* the kernel descriptor */
 	_Atomic int		detached;	/* the kernel closed fd */
 	_Atomic DWORD		flags;		/* WSPSocket dwFlags */

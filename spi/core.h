@@ -32,6 +32,13 @@
 #define WSOCK_DEAD	2
 
 struct wsock {
+	/*
+	 * The pool's free-list link while the wsock is free (pool.h): a
+	 * thread that read the wsock from the fd table just before another
+	 * closed it may still be reading it, so the fields it uses stay
+	 * whole, and this word is never read.
+	 */
+	_Atomic uint32_t pool_link;
 	const WSPPROC_TABLE *procs;	/* the top provider's table */
 	_Atomic SOCKET	handle;		/* the top provider's handle */
 	_Atomic SOCKET	base;		/* the base provider's handle */
