@@ -50,8 +50,8 @@ listen(int fd, int backlog)
 }
 
 /* accept4 through the chain: the new connection belongs to the listening
- * socket's chain.  Flags are applied atomically by the base (lpWSPAccept4);
- * a provider without the Linux members gets WSPAccept and then fcntl. */
+ * socket's chain.  Flags are applied atomically by the base (lpWSPAccept4;
+ * an older provider's table has the core's fallback for it). */
 static int
 shim_accept(struct wsock *ws, int lfd, struct sockaddr *addr, socklen_t *len,
     int flags)
@@ -73,25 +73,14 @@ shim_accept(struct wsock *ws, int lfd, struct sockaddr *addr, socklen_t *len,
 	 * it, as without us. */
 	mark = core_made_mark();
 	shim_enter(ws, lfd);
-	if (ws->chain->linux_ext)
-		h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len,
-		    wflags, &err);
-	else
-		h = ws->procs->lpWSPAccept(ws->handle, addr, (LPINT)len, NULL,
-		    0, &err);
+	h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len, wflags,
+	    &err);
 	shim_leave();
 	if (h == INVALID_SOCKET)
 		return shim_fail(err);
 	fd = core_publish(ws->chain, h, core_made_since(mark), 0, &err);
 	if (fd < 0)
 		return shim_fail(err);
-	if (!ws->chain->linux_ext && flags != 0) {
-		if (flags & SOCK_CLOEXEC)
-			libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
-		if (flags & SOCK_NONBLOCK)
-			libc.fcntl(fd, F_SETFL,
-			    libc.fcntl(fd, F_GETFL) | O_NONBLOCK);
-	}
 	return fd;
 }
 

@@ -1,174 +1,115 @@
 /*
  * file.c - sendfile, sendfile64 and splice on managed sockets.
  *
- * The kernel would move these bytes without user space ever seeing them,
- * and so past every layer.  On a managed socket they are copied through
- * the chain instead, in bounded chunks on the stack; on any other
- * descriptor the real call runs.
+ * Each is one call down the chain, to the Linux members lpWSPSendFile and
+ * lpWSPSplice: layers that do not read payload forward them and the base
+ * makes the kernel's own call, zero-copy, with its short counts, offsets,
+ * blocking and errno.  A layer that reads the bytes copies them in bounded
+ * pieces itself (WSPShimSendFileBySend); an older provider's table gets
+ * the same as the core's fallback.  On any other descriptor the real call
+ * runs.
  */
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/sendfile.h>
-#include <unistd.h>
 
 #include "shim.h"
 
-#define SHIM_COPY_CHUNK	16384
-
-/* Send all n bytes of buf down the chain, waiting for room when the
- * socket is non-blocking (the bytes are already out of their source and
- * must not be lost).  The count sent, or -1 if nothing was. */
-static ssize_t
-shim_send_all(struct wsock *ws, int fd, const char *buf, size_t n)
+/*
+ * shim_stale() for a call with a second descriptor: EBADF may be the
+ * file's or the pipe's, so the socket is stale only if its own
+ * descriptor is closed.  errno is kept.
+ */
+static int
+shim_file_stale(int sfd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	size_t done = 0;
-	DWORD sent;
-	WSABUF b;
-	int err, rc;
+	int saved = errno, open;
 
-	while (done < n) {
-		b = shim_buf(buf + done, n - done);
-		shim_enter(ws, fd);
-		rc = ws->procs->lpWSPSend(ws->handle, &b, 1, &sent, 0, NULL,
-		    NULL, NULL, &err);
-		shim_leave();
-		if (rc == 0) {
-			done += sent;
-			continue;
-		}
-		if (err == WSAEWOULDBLOCK && done > 0) {
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (done == 0)
-			return shim_fail(err);
-		break;
-	}
-	return (ssize_t)done;
+	if (saved != EBADF)
+		return shim_stale(sfd);
+	open = libc.fcntl(sfd, F_GETFD) >= 0;
+	errno = saved;
+	return !open && shim_stale(sfd);
 }
 
-/* sendfile to a managed socket: read (or pread at *off) and send. */
+/* sendfile on the chain of ws (the program's out descriptor). */
 static ssize_t
-shim_sendfile(struct wsock *ws, int out, int in, off_t *off, size_t count)
+shim_sendfile(struct wsock *ws, int out, int in, int64_t *off, size_t count)
 {
-	char buf[SHIM_COPY_CHUNK];
-	size_t total = 0, want;
-	ssize_t got, sent;
+	DWORD sent = 0;
+	int err, rc;
 
-	while (total < count) {
-		want = count - total < sizeof(buf) ? count - total :
-		    sizeof(buf);
-		got = off != NULL ? pread(in, buf, want, *off) :
-		    libc.read(in, buf, want);
-		if (got < 0)
-			return total > 0 ? (ssize_t)total : -1;
-		if (got == 0)
-			break;
-		sent = shim_send_all(ws, out, buf, (size_t)got);
-		if (sent < 0)
-			return total > 0 ? (ssize_t)total : -1;
-		if (off != NULL)
-			*off += sent;
-		else if (sent < got)	/* put back what was not sent */
-			lseek(in, sent - got, SEEK_CUR);
-		total += (size_t)sent;
-		if (sent < got)
-			break;
-	}
-	return (ssize_t)total;
+	shim_enter(ws, out);
+	rc = ws->procs->lpWSPSendFile(ws->handle, in, off, count, &sent,
+	    &err);
+	shim_leave();
+	return rc == 0 ? (ssize_t)sent : shim_fail(err);
 }
 
 WSPSHIM_EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t count)
 {
 	struct wsock *ws = shim_sock(out, "sendfile");
+	ssize_t rc;
 
 	if (likely(ws == NULL))
 		return libc.sendfile(out, in, off, count);
-	return shim_sendfile(ws, out, in, off, count);
+	rc = shim_sendfile(ws, out, in, (int64_t *)off, count);
+	if (unlikely(rc < 0) && shim_file_stale(out))
+		return libc.sendfile(out, in, off, count);
+	return rc;
 }
 
 WSPSHIM_EXPORT ssize_t
-sendfile64(int out, int in, off_t *off, size_t count)
+sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	return sendfile(out, in, off, count);
+	return sendfile(out, in, (off_t *)off, count);
 }
 
-/* splice from a managed socket into a pipe: receive no more than the
- * pipe has room for, so nothing taken from the socket is lost. */
+/* splice between the socket of ws (the program's descriptor sfd) and
+ * the pipe fd. */
 static ssize_t
-shim_splice_in(struct wsock *ws, int fd, int pipe_out, size_t len,
+shim_splice(struct wsock *ws, int sfd, int fd, DWORD dir, size_t len,
     unsigned flags)
 {
-	char buf[SHIM_COPY_CHUNK];
-	int queued = 0, size;
-	DWORD got = 0, fl = 0;
-	WSABUF b;
+	DWORD moved = 0;
 	int err, rc;
 
-	size = libc.fcntl(pipe_out, F_GETPIPE_SZ);
-	if (size < 0)
-		return -1;		/* not a pipe: EBADF/EINVAL as native */
-	libc.ioctl(pipe_out, FIONREAD, &queued);
-	if (len > (size_t)(size - queued))
-		len = (size_t)(size - queued);
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	if (len == 0) {
-		errno = EAGAIN;
-		return -1;
-	}
-	if (flags & SPLICE_F_NONBLOCK)
-		fl |= MSG_DONTWAIT;
-	b = shim_buf(buf, len);
-	shim_enter(ws, fd);
-	rc = ws->procs->lpWSPRecv(ws->handle, &b, 1, &got, &fl, NULL, NULL,
-	    NULL, &err);
+	shim_enter(ws, sfd);
+	rc = ws->procs->lpWSPSplice(ws->handle, fd, dir, len, flags, &moved,
+	    &err);
 	shim_leave();
-	if (rc != 0)
-		return shim_fail(err);
-	if (got == 0)
-		return 0;
-	return libc.write(pipe_out, buf, got);
+	return rc == 0 ? (ssize_t)moved : shim_fail(err);
 }
 
-/* splice from a pipe into a managed socket. */
-static ssize_t
-shim_splice_out(struct wsock *ws, int pipe_in, int out, size_t len,
-    unsigned flags)
-{
-	char buf[SHIM_COPY_CHUNK];
-	ssize_t got;
-
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	got = libc.read(pipe_in, buf, len);
-	if (got <= 0)
-		return got;
-	return shim_send_all(ws, out, buf, (size_t)got);
-}
-
+/*
+ * splice with a managed socket at one end goes down the chain.  Both ends
+ * managed, or an offset at either end, is a call the kernel refuses
+ * before moving a byte (one end must be a pipe, and neither a pipe nor a
+ * socket takes an offset): it runs natively, so its errno is the kernel's
+ * own, in the kernel's order of checks.
+ */
 WSPSHIM_EXPORT ssize_t
 splice(int in, off_t *inoff, int out, off_t *outoff, size_t len,
     unsigned int flags)
 {
 	struct wsock *wi = shim_sock(in, "splice");
 	struct wsock *wo = shim_sock(out, "splice");
+	ssize_t rc;
+	int sfd;
 
-	if (likely(wi == NULL && wo == NULL))
+	if (likely(wi == NULL && wo == NULL) || (wi != NULL && wo != NULL) ||
+	    inoff != NULL || outoff != NULL)
 		return libc.splice(in, inoff, out, outoff, len, flags);
-	if (wi != NULL && wo != NULL) {
-		errno = EINVAL;		/* one end must be a pipe */
-		return -1;
+	if (wi != NULL) {
+		sfd = in;
+		rc = shim_splice(wi, in, out, WSPSHIM_SPLICE_FROM_SOCKET, len,
+		    flags);
+	} else {
+		sfd = out;
+		rc = shim_splice(wo, out, in, WSPSHIM_SPLICE_TO_SOCKET, len,
+		    flags);
 	}
-	if ((wi != NULL && inoff != NULL) || (wo != NULL && outoff != NULL)) {
-		errno = ESPIPE;
-		return -1;
-	}
-	if (wi != NULL)
-		return outoff != NULL ? (errno = ESPIPE, -1) :
-		    shim_splice_in(wi, in, out, len, flags);
-	return inoff != NULL ? (errno = ESPIPE, -1) :
-	    shim_splice_out(wo, in, out, len, flags);
+	if (unlikely(rc < 0) && shim_file_stale(sfd))
+		return libc.splice(in, inoff, out, outoff, len, flags);
+	return rc;
 }

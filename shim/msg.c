@@ -2,10 +2,8 @@
  * msg.c - sendmsg, recvmsg, sendmmsg, recvmmsg.
  *
  * Messages go through the Linux members lpWSPSendMsg/lpWSPRecvMsg, which
- * carry ancillary data (SCM_RIGHTS included).  A chain whose top provider
- * has only Winsock's table gets WSPSendTo/WSPRecvFrom instead, which is
- * exact for messages without ancillary data; with ancillary data it is
- * refused (EOPNOTSUPP) rather than silently dropping the control part.
+ * carry ancillary data (SCM_RIGHTS included).  Every table has them: the
+ * core completes an older provider's with fallbacks (spi/procfill.c).
  * Descriptors received with SCM_RIGHTS, managed socket or not, are handed
  * to adoption, so a socket passed in from another process gets its layers.
  */
@@ -18,72 +16,28 @@
 ssize_t
 shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg, int flags)
 {
-	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	DWORD sent = 0;
 	int err, rc;
 
-	if (ws->chain->linux_ext) {
-		shim_enter(ws, fd);
-		rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags,
-		    &sent, &err);
-		shim_leave();
-		return rc == 0 ? (ssize_t)sent : shim_fail(err);
-	}
-	if (msg->msg_controllen != 0) {
-		log_once("a provider without Linux members cannot send "
-		    "ancillary data: sendmsg fails with EOPNOTSUPP");
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	b = shim_iov_to_wsabuf(msg->msg_iov, (int)msg->msg_iovlen, stack,
-	    &heap);
-	if (b == NULL)
-		return -1;
 	shim_enter(ws, fd);
-	if (msg->msg_name == NULL)
-		rc = ws->procs->lpWSPSend(ws->handle, b, (DWORD)msg->msg_iovlen,
-		    &sent, (DWORD)flags, NULL, NULL, NULL, &err);
-	else
-		rc = ws->procs->lpWSPSendTo(ws->handle, b,
-		    (DWORD)msg->msg_iovlen, &sent, (DWORD)flags, msg->msg_name,
-		    (int)msg->msg_namelen, NULL, NULL, NULL, &err);
+	rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags, &sent,
+	    &err);
 	shim_leave();
-	free(heap);
 	return rc == 0 ? (ssize_t)sent : shim_fail(err);
 }
 
 ssize_t
 shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg, int flags)
 {
-	WSABUF stack[SHIM_STACK_BUFS], *b, *heap;
 	DWORD got = 0, fl = (DWORD)flags;
-	int err, rc, nlen;
+	int err, rc;
 
-	if (ws->chain->linux_ext) {
-		shim_enter(ws, fd);
-		rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
-		shim_leave();
-		if (rc != 0)
-			return shim_fail(err);
-		shim_note_rights(msg);
-		return (ssize_t)got;
-	}
-	b = shim_iov_to_wsabuf(msg->msg_iov, (int)msg->msg_iovlen, stack,
-	    &heap);
-	if (b == NULL)
-		return -1;
-	nlen = (int)msg->msg_namelen;
 	shim_enter(ws, fd);
-	rc = ws->procs->lpWSPRecvFrom(ws->handle, b, (DWORD)msg->msg_iovlen,
-	    &got, &fl, msg->msg_name, msg->msg_name != NULL ? &nlen : NULL,
-	    NULL, NULL, NULL, &err);
+	rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
 	shim_leave();
-	free(heap);
 	if (rc != 0)
 		return shim_fail(err);
-	msg->msg_namelen = msg->msg_name != NULL ? (socklen_t)nlen : 0;
-	msg->msg_controllen = 0;
-	msg->msg_flags = (int)fl;
+	shim_note_rights(msg);
 	return (ssize_t)got;
 }
 

@@ -1785,6 +1785,8 @@ static const WSPPROC_TABLE base_procs = {
 	.lpWSPSendMsg = base_sendmsg,
 	.lpWSPRecvMsg = base_recvmsg,
 	.lpWSPAccept4 = base_accept4,
+	.lpWSPSendFile = base_sendfile,
+	.lpWSPSplice = base_splice,
 };
 
 /* A version word as a number that orders (major, minor) correctly. */

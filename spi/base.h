@@ -73,6 +73,14 @@ SOCKET base_wrap_fd(int fd, const WSAPROTOCOL_INFOW *info, DWORD dwFlags,
  * descriptors of base-only chains itself). */
 void base_release(SOCKET s);
 
+/* The base's lpWSPSendFile and lpWSPSplice (basefile.c): the kernel's
+ * own calls on the socket's descriptor. */
+int WSPAPI base_sendfile(SOCKET s, int hFile, int64_t *lpOffset,
+    size_t cbCount, LPDWORD lpNumberOfBytesSent, LPINT lpErrno);
+int WSPAPI base_splice(SOCKET s, int fd, DWORD dwDirection,
+    size_t cbLength, DWORD dwFlags, LPDWORD lpNumberOfBytesMoved,
+    LPINT lpErrno);
+
 /* The base's WSPCloseSocket, for the core to call without the table. */
 int WSPAPI base_closesocket(SOCKET s, LPINT lpErrno);
 

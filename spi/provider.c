@@ -26,6 +26,7 @@
 #include "handle.h"
 #include "libc.h"
 #include "log.h"
+#include "procfill.h"
 #include "provider.h"
 #include "tls.h"
 #include "wstr.h"
@@ -316,21 +317,6 @@ provider_set_unusable(DWORD id, const char *path)
 	pthread_mutex_unlock(&load_lock);
 }
 
-/* Whether a filled proc table is usable: 0, or WSAEINVALIDPROCTABLE. */
-static int
-provider_check_table(const WSPPROC_TABLE *t, const WSPDATA *d)
-{
-	typedef void (*fn)(void);
-	const fn *m = (const fn *)(const void *)t;
-	size_t n = WSPSHIM_WINSOCK_PROC_COUNT, i;
-
-	if (d->wLinuxTableVersion >= 1)
-		n = sizeof(*t) / sizeof(fn);
-	for (i = 0; i < n; i++)
-		if (m[i] == NULL)
-			return WSAEINVALIDPROCTABLE;
-	return 0;
-}
 
 int
 provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
@@ -364,9 +350,13 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 		    "this library's %u", p->path, d.wLinuxTableVersion,
 		    WSPSHIM_LINUX_TABLE_VERSION);
 		err = WSAVERNOTSUPPORTED;
-	} else if ((err = provider_check_table(&t, &d)) != 0) {
+	} else if (!procfill_has_members(&t, d.wLinuxTableVersion)) {
 		log_msg("provider %s: WSPStartup returned a proc table with a "
 		    "NULL member", p->path);
+		err = WSAEINVALIDPROCTABLE;
+	} else if ((err = procfill_complete(&t, d.wLinuxTableVersion)) != 0) {
+		log_msg("provider %s: no room to complete its version %u "
+		    "table", p->path, d.wLinuxTableVersion);
 	}
 	if (err != 0) {
 		/* The provider did start: balance it before refusing it. */
@@ -438,8 +428,7 @@ chain_start(struct chain *c)
 			err = WSAEPROVIDERFAILEDINIT;
 		return err;
 	}
-	c->procs = &c->top->procs;
-	c->linux_ext = c->top->data.wLinuxTableVersion >= 1;
+	c->procs = &c->top->procs;	/* complete (procfill_complete) */
 	c->base_only = c->top == &base_provider;
 	return 0;
 }
@@ -1010,9 +999,14 @@ WSPShimNextProtocol(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	    lpScratch, lpErrno);
 }
 
-WSPSHIM_EXPORT int WSPAPI
-WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
-    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+/*
+ * Start the next provider and copy the first n bytes of its (complete)
+ * table into *lpNextProcTable: a layer's table is as large as the header
+ * it was built with says.  0, or SOCKET_ERROR with *lpErrno.
+ */
+static int
+next_start(LPWSAPROTOCOL_INFOW lpProtocolInfo, DWORD dwSelfCatalogEntryId,
+    LPWSPPROC_TABLE lpNextProcTable, size_t n,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno)
 {
 	const struct catalog_entry *e;
@@ -1030,12 +1024,40 @@ WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	err = provider_start(e, lpNextProtocolInfo, &p);
 	if (err != 0)
 		goto fail;
-	*lpNextProcTable = p->procs;
+	memcpy(lpNextProcTable, &p->procs, n);
 	return 0;
 fail:
 	if (lpErrno != NULL)
 		*lpErrno = err;
 	return SOCKET_ERROR;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimStartNextProviderV2(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+    LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno)
+{
+	return next_start(lpProtocolInfo, dwSelfCatalogEntryId,
+	    lpNextProcTable, sizeof(*lpNextProcTable), lpNextProtocolInfo,
+	    lpErrno);
+}
+
+/* The name layers built against the version 1 header call: their table
+ * has the 33 members of that version. */
+#undef WSPShimStartNextProvider
+WSPSHIM_EXPORT int WSPAPI
+WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+    LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
+    LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno)
+{
+	return next_start(lpProtocolInfo, dwSelfCatalogEntryId,
+	    lpNextProcTable, WSPSHIM_PROC_COUNT(1) * sizeof(void (*)(void)),
+	    lpNextProtocolInfo, lpErrno);
 }
 
 /* The layered entry id of the instance whose code called, or 0.  Not

@@ -39,7 +39,6 @@ struct chain {
 	const struct catalog_entry *entry;	/* the selectable entry */
 	struct provider	*top;
 	const WSPPROC_TABLE *procs;		/* &top->procs */
-	int		linux_ext;		/* top filled Linux members */
 	int		base_only;		/* no layer: the built-in base */
 	int		error;			/* 0, or why it did not start */
 	int		started;

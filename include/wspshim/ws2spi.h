@@ -11,11 +11,14 @@
  * for handle-returning operations) and stores a WSAE* code in *lpErrno.
  * errno never crosses this interface.
  *
- * Linux members (sendmsg/recvmsg with ancillary data, accept4) are appended
- * to WSPPROC_TABLE after the 30 Winsock members.  A provider reports how
- * many it fills through WSPDATA.wLinuxTableVersion; a provider built against
- * Winsock's table leaves it 0 and keeps loading, and the core then emulates
- * those calls with the Winsock members where it can.
+ * Linux members (sendmsg/recvmsg with ancillary data, accept4, sendfile,
+ * splice) are appended to WSPPROC_TABLE after the 30 Winsock members.  A
+ * provider reports how many it fills through WSPDATA.wLinuxTableVersion; a
+ * provider built against Winsock's table leaves it 0 and keeps loading.
+ * The core completes an older table before anything uses it: each member
+ * the provider's version lacks gets a fallback built on its Winsock
+ * members, so every table a provider is handed (the next provider's, from
+ * WSPShimStartNextProvider) has every member of this header filled.
  */
 #ifndef WSPSHIM_WS2SPI_H
 #define WSPSHIM_WS2SPI_H
@@ -33,7 +36,7 @@ extern "C" {
 
 /* The SPI version this core speaks (2.2), and its Linux table version. */
 #define WSPSHIM_SPI_VERSION		MAKEWORD(2, 2)
-#define WSPSHIM_LINUX_TABLE_VERSION	1
+#define WSPSHIM_LINUX_TABLE_VERSION	2
 
 typedef struct WSPData {
 	WORD	wVersion;
@@ -41,8 +44,9 @@ typedef struct WSPData {
 	WCHAR	szDescription[WSADESCRIPTION_LEN + 1];
 	/*
 	 * libwspshim: which Linux members of WSPPROC_TABLE the provider
-	 * filled (0: none, 1: lpWSPSendMsg, lpWSPRecvMsg, lpWSPAccept4).  The
-	 * core zeroes this struct before WSPStartup.
+	 * filled (0: none; 1: lpWSPSendMsg, lpWSPRecvMsg, lpWSPAccept4; 2:
+	 * also lpWSPSendFile, lpWSPSplice).  The core zeroes this struct and
+	 * the table before WSPStartup.
 	 */
 	WORD	wLinuxTableVersion;
 } WSPDATA, *LPWSPDATA;
@@ -151,6 +155,49 @@ typedef int (WSPAPI *LPWSPRECVMSG)(SOCKET s, struct msghdr *lpMsg,
 typedef SOCKET (WSPAPI *LPWSPACCEPT4)(SOCKET s, struct sockaddr *addr,
     LPINT addrlen, DWORD dwFlags, LPINT lpErrno);
 
+/*
+ * Linux members (wLinuxTableVersion 2): sendfile(2) and splice(2) with a
+ * socket of the chain at one end, as ONE call down the chain.  A layer
+ * that does not read payload forwards them with its handle below, and
+ * the base makes the kernel's own call, zero-copy: its short counts, its
+ * non-blocking behaviour (the socket's O_NONBLOCK; SPLICE_F_NONBLOCK for
+ * the pipe) and its offset rules are the caller's.  A layer that must
+ * see or change the bytes does not forward them: it implements the
+ * member with WSPShimSendFileBySend / WSPShimSpliceByCopy below, which
+ * hand the bytes in bounded pieces to a table's lpWSPSend/lpWSPRecv.
+ *
+ * lpWSPSendFile: send up to cbCount bytes of the file hFile (a
+ * descriptor of the caller's, which stays the caller's) on s.  With
+ * lpOffset, read from *lpOffset and advance *lpOffset by the bytes sent,
+ * leaving the file offset alone; with NULL, read from the file offset and
+ * advance it by the bytes sent, never further.  0 and the count in
+ * *lpNumberOfBytesSent (0 at end of file; less than asked when the
+ * socket's buffer filled on a non-blocking socket), or SOCKET_ERROR with
+ * *lpErrno: WSAEWOULDBLOCK (non-blocking, nothing could be sent), the
+ * codes of sendfile(2)'s errno (WSAEBADF, WSAEINVAL, ESPIPE's code,
+ * WSAEFAULT, WSAENOTCONN, WSAECONNRESET, ...) through the error map, and
+ * WSAENOTSOCK.  The shim restores the kernel's own errno when the code
+ * comes up unchanged.  cbCount is what the program passed; the kernel
+ * moves at most 0x7ffff000 bytes per call.
+ *
+ * lpWSPSplice: move up to cbLength bytes between s and the pipe fd (the
+ * caller's): dwDirection WSPSHIM_SPLICE_TO_SOCKET reads the pipe and
+ * sends on s, WSPSHIM_SPLICE_FROM_SOCKET receives from s into the pipe.
+ * dwFlags are SPLICE_F_* of splice(2).  No offsets: a socket or pipe end
+ * with an offset is refused by the kernel before any byte moves, and the
+ * shim lets the kernel say so without the chain.  0 and the count in
+ * *lpNumberOfBytesMoved (0: end of stream), or SOCKET_ERROR with
+ * *lpErrno as lpWSPSendFile (WSAEINVAL when fd is not a pipe).
+ */
+#define WSPSHIM_SPLICE_TO_SOCKET	0
+#define WSPSHIM_SPLICE_FROM_SOCKET	1
+
+typedef int (WSPAPI *LPWSPSENDFILE)(SOCKET s, int hFile, int64_t *lpOffset,
+    size_t cbCount, LPDWORD lpNumberOfBytesSent, LPINT lpErrno);
+typedef int (WSPAPI *LPWSPSPLICE)(SOCKET s, int fd, DWORD dwDirection,
+    size_t cbLength, DWORD dwFlags, LPDWORD lpNumberOfBytesMoved,
+    LPINT lpErrno);
+
 typedef struct _WSPPROC_TABLE {
 	LPWSPACCEPT			lpWSPAccept;
 	LPWSPADDRESSTOSTRING		lpWSPAddressToString;
@@ -186,13 +233,23 @@ typedef struct _WSPPROC_TABLE {
 	LPWSPSENDMSG			lpWSPSendMsg;
 	LPWSPRECVMSG			lpWSPRecvMsg;
 	LPWSPACCEPT4			lpWSPAccept4;
+	/* Linux members, wLinuxTableVersion >= 2 */
+	LPWSPSENDFILE			lpWSPSendFile;
+	LPWSPSPLICE			lpWSPSplice;
 } WSPPROC_TABLE, *LPWSPPROC_TABLE;
 
-/* How many Winsock members come before the Linux ones. */
+/* How many Winsock members come before the Linux ones, and how many
+ * members a table of each Linux version has. */
 #define WSPSHIM_WINSOCK_PROC_COUNT	30
+#define WSPSHIM_PROC_COUNT(version)					\
+	(WSPSHIM_WINSOCK_PROC_COUNT +					\
+	    ((version) >= 2 ? 5 : (version) >= 1 ? 3 : 0))
 WSPSHIM_STATIC_ASSERT(offsetof(WSPPROC_TABLE, lpWSPSendMsg) ==
     WSPSHIM_WINSOCK_PROC_COUNT * sizeof(void (*)(void)),
     "30 Winsock members come first");
+WSPSHIM_STATIC_ASSERT(sizeof(WSPPROC_TABLE) ==
+    WSPSHIM_PROC_COUNT(WSPSHIM_LINUX_TABLE_VERSION) * sizeof(void (*)(void)),
+    "the version counts every member");
 
 /* The core's services to providers (upcalls), in Winsock order. */
 typedef BOOL (WSPAPI *LPWPUCLOSEEVENT)(WSAEVENT hEvent, LPINT lpErrno);
@@ -352,7 +409,12 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  * The layer balances each success by calling lpNextProcTable->lpWSPCleanup
  * from its own WSPCleanup.  0, or SOCKET_ERROR with WSAEINVAL,
  * WSAEPROVIDERFAILEDINIT, WSAEINVALIDPROCTABLE or the next provider's own
- * WSPStartup error.
+ * WSPStartup error.  The table handed back is complete for this header,
+ * whatever version the next provider reported (see the file comment), and
+ * it is sizeof(WSPPROC_TABLE) of this header: the name is a macro for
+ * WSPShimStartNextProviderV2, while a layer built against the version 1
+ * header still calls WSPShimStartNextProvider, which fills the 33 members
+ * that header's table has and no more.
  *
  * WSPShimSelfCatalogEntryId: the layered catalog entry id of the calling
  * layer, the value to pass as dwSelfCatalogEntryId above; 0 when the
@@ -375,10 +437,54 @@ int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 LPWSAPROTOCOL_INFOW WSPAPI WSPShimNextProtocol(
     LPWSAPROTOCOL_INFOW lpProtocolInfo, DWORD dwSelfCatalogEntryId,
     LPWSAPROTOCOL_INFOW lpScratch, LPINT lpErrno);
-int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+int WSPAPI WSPShimStartNextProviderV2(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
+#define WSPShimStartNextProvider	WSPShimStartNextProviderV2
 DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
+
+/*
+ * WSPShimCompleteProcTable: complete a table a layer got by starting the
+ * next provider itself, the Windows way (dlopen + WSPStartup), whose
+ * WSPDATA reported wLinuxTableVersion: every member that version lacks
+ * is filled with the core's fallback built on the table's own Winsock
+ * members (what WSPShimStartNextProvider does by itself).  The table must
+ * stay as it is afterwards (the fallbacks call its members through a
+ * copy the core keeps).  0, or SOCKET_ERROR with WSAEFAULT (NULL table),
+ * WSAEINVALIDPROCTABLE (a member the version has is NULL, or a version
+ * newer than this header's) or WSAENOBUFS (the core's 64 fallback tables
+ * are taken).
+ *
+ * The fallbacks: lpWSPSendMsg as lpWSPSend/lpWSPSendTo (ancillary data:
+ * WSAEOPNOTSUPP, never dropped), lpWSPRecvMsg as lpWSPRecvFrom (no
+ * ancillary data comes back), lpWSPAccept4 as lpWSPAccept, then FIONBIO
+ * and FD_CLOEXEC (not atomic: another thread's fork+exec in between may
+ * inherit the socket), lpWSPSendFile and lpWSPSplice as below.
+ */
+int WSPAPI WSPShimCompleteProcTable(LPWSPPROC_TABLE lpProcTable,
+    WORD wLinuxTableVersion, LPINT lpErrno);
+
+/*
+ * sendfile and splice for a layer that must see or change the bytes: the
+ * member's whole work, with the bytes handed in bounded pieces (16 KiB)
+ * to lpProcTable->lpWSPSend (or lpWSPRecv, for a splice from the socket)
+ * on s.  A layer passes its own table to see the pieces in its own
+ * WSPSend, or its next table to send them below itself.  As the kernel's
+ * call: a non-blocking socket never waits (a short count, or
+ * WSAEWOULDBLOCK when nothing went); the file offset, or *lpOffset, moves
+ * by exactly the bytes sent; bytes read from the pipe and not sent stay
+ * in the pipe (tee(2) reads them first); a splice into the pipe takes from
+ * the socket only what the pipe took (MSG_PEEK first).  Arguments and
+ * return as lpWSPSendFile and lpWSPSplice; a file that cannot be read
+ * where the kernel would refuse it (a pipe or socket as hFile) gives the
+ * kernel's code (WSAEINVAL, or ESPIPE's with an offset).
+ */
+int WSPAPI WSPShimSendFileBySend(const WSPPROC_TABLE *lpProcTable, SOCKET s,
+    int hFile, int64_t *lpOffset, size_t cbCount,
+    LPDWORD lpNumberOfBytesSent, LPINT lpErrno);
+int WSPAPI WSPShimSpliceByCopy(const WSPPROC_TABLE *lpProcTable, SOCKET s,
+    int fd, DWORD dwDirection, size_t cbLength, DWORD dwFlags,
+    LPDWORD lpNumberOfBytesMoved, LPINT lpErrno);
 
 /*
  * WSPShimCreateSocketHandleEx: WPUCreateSocketHandle with the context's

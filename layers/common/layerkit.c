@@ -67,18 +67,23 @@ const char *const lk_op_names[LK_NOPS] = {
 	[LK_SENDMSG] = "sendmsg",
 	[LK_RECVMSG] = "recvmsg",
 	[LK_ACCEPT4] = "accept4",
+	[LK_SENDFILE] = "sendfile",
+	[LK_SPLICE_SEND] = "splice_send",
+	[LK_SPLICE_RECV] = "splice_recv",
 };
 
 int
 lk_op_sends(enum lk_op op)
 {
-	return op == LK_SEND || op == LK_SENDTO || op == LK_SENDMSG;
+	return op == LK_SEND || op == LK_SENDTO || op == LK_SENDMSG ||
+	    op == LK_SENDFILE || op == LK_SPLICE_SEND;
 }
 
 int
 lk_op_receives(enum lk_op op)
 {
-	return op == LK_RECV || op == LK_RECVFROM || op == LK_RECVMSG;
+	return op == LK_RECV || op == LK_RECVFROM || op == LK_RECVMSG ||
+	    op == LK_SPLICE_RECV;
 }
 
 /* --- instances ---------------------------------------------------------- */
@@ -746,6 +751,51 @@ lk_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
 	return lk_done(&c, rc, err);
 }
 
+/* sendfile and splice go down as they are (zero-copy below); before()
+ * sees the count offered and may cap it. */
+static int WSPAPI
+lk_sendfile(SOCKET s, int file, int64_t *off, size_t count, LPDWORD sent,
+    LPINT err)
+{
+	struct lk_call c;
+	int rc = SOCKET_ERROR;
+
+	if (lk_begin(&c, LK_SENDFILE, s, 1, err) != 0)
+		return SOCKET_ERROR;
+	c.len = count;
+	if (lk_go(&c, err)) {
+		if (c.limit != 0 && c.limit < count)
+			count = (size_t)c.limit;
+		rc = c.ls->in->next.lpWSPSendFile(c.ls->lower, file, off,
+		    count, sent, err);
+		if (rc == 0 && sent != NULL)
+			c.bytes = *sent;
+	}
+	return lk_done(&c, rc, err);
+}
+
+static int WSPAPI
+lk_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	struct lk_call c;
+	int rc = SOCKET_ERROR;
+
+	if (lk_begin(&c, dir == WSPSHIM_SPLICE_FROM_SOCKET ? LK_SPLICE_RECV :
+	    LK_SPLICE_SEND, s, 1, err) != 0)
+		return SOCKET_ERROR;
+	c.len = len;
+	if (lk_go(&c, err)) {
+		if (c.limit != 0 && c.limit < len)
+			len = (size_t)c.limit;
+		rc = c.ls->in->next.lpWSPSplice(c.ls->lower, fd, dir, len,
+		    flags, moved, err);
+		if (rc == 0 && moved != NULL)
+			c.bytes = *moved;
+	}
+	return lk_done(&c, rc, err);
+}
+
 static int WSPAPI
 lk_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
@@ -1072,6 +1122,8 @@ static const WSPPROC_TABLE lk_procs = {
 	.lpWSPSendMsg = lk_sendmsg,
 	.lpWSPRecvMsg = lk_recvmsg,
 	.lpWSPAccept4 = lk_accept4,
+	.lpWSPSendFile = lk_sendfile,
+	.lpWSPSplice = lk_splice,
 };
 
 /* --- start-up ----------------------------------------------------------- */

@@ -25,9 +25,10 @@
 #include "layerkit.h"
 
 #define OPBIT(op)	(1ull << (op))
-#define SEND_OPS	(OPBIT(LK_SEND) | OPBIT(LK_SENDTO) | OPBIT(LK_SENDMSG))
+#define SEND_OPS	(OPBIT(LK_SEND) | OPBIT(LK_SENDTO) | OPBIT(LK_SENDMSG) | \
+			    OPBIT(LK_SENDFILE) | OPBIT(LK_SPLICE_SEND))
 #define RECV_OPS	(OPBIT(LK_RECV) | OPBIT(LK_RECVFROM) | \
-			    OPBIT(LK_RECVMSG))
+			    OPBIT(LK_RECVMSG) | OPBIT(LK_SPLICE_RECV))
 #define MAX_RULES	32
 
 enum action { FAIL, SHORT, DELAY };
@@ -70,6 +71,8 @@ static const struct {
 	{ "recv", RECV_OPS },
 	{ "recvfrom", OPBIT(LK_RECVFROM) },
 	{ "recvmsg", OPBIT(LK_RECVMSG) },
+	{ "sendfile", OPBIT(LK_SENDFILE) },
+	{ "splice", OPBIT(LK_SPLICE_SEND) | OPBIT(LK_SPLICE_RECV) },
 	{ "shutdown", OPBIT(LK_SHUTDOWN) },
 	{ "getsockopt", OPBIT(LK_GETSOCKOPT) },
 	{ "setsockopt", OPBIT(LK_SETSOCKOPT) },

@@ -530,6 +530,22 @@ null_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
 	NULL_DATA(s, err, lpWSPRecvMsg(ns->lower, msg, flags, got, err));
 }
 
+static int WSPAPI
+null_sendfile(SOCKET s, int file, int64_t *off, size_t count, LPDWORD sent,
+    LPINT err)
+{
+	NULL_DATA(s, err, lpWSPSendFile(ns->lower, file, off, count, sent,
+	    err));
+}
+
+static int WSPAPI
+null_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	NULL_DATA(s, err, lpWSPSplice(ns->lower, fd, dir, len, flags, moved,
+	    err));
+}
+
 /* The operations with no socket: find the instance, then call down. */
 static INT WSPAPI
 null_address_to_string(LPSOCKADDR sa, DWORD salen,
@@ -644,6 +660,8 @@ static const WSPPROC_TABLE null_procs = {
 	.lpWSPSendMsg = null_sendmsg,
 	.lpWSPRecvMsg = null_recvmsg,
 	.lpWSPAccept4 = null_accept4,
+	.lpWSPSendFile = null_sendfile,
+	.lpWSPSplice = null_splice,
 };
 
 /*

@@ -371,6 +371,17 @@ static const struct tname shuts[] = {
 	N(SHUT_RD), N(SHUT_WR), N(SHUT_RDWR),
 };
 
+static const struct tname spliceflags[] = {
+	N(SPLICE_F_MOVE), N(SPLICE_F_NONBLOCK), N(SPLICE_F_MORE),
+	N(SPLICE_F_GIFT),
+};
+
+void
+td_spliceflags(struct tline *l, unsigned flags)
+{
+	td_flags(l, spliceflags, NELEM(spliceflags), flags, "SPLICE_F_???");
+}
+
 void
 td_shut(struct tline *l, int how)
 {

@@ -72,6 +72,8 @@ void	td_protocol(struct tline *l, int af, int protocol);
 void	td_msgflags(struct tline *l, unsigned flags);
 void	td_sockflags(struct tline *l, int flags);
 void	td_shut(struct tline *l, int how);
+/* splice(2) flags, as strace: SPLICE_F_MOVE|SPLICE_F_MORE, or 0. */
+void	td_spliceflags(struct tline *l, unsigned flags);
 void	td_level(struct tline *l, int level);
 void	td_optname(struct tline *l, int level, int name);
 

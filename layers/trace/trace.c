@@ -64,8 +64,9 @@ static const char *const tid_names[T_NIDS] = {
 	"close_range", "ioctl", "fcntl", "sendfile", "splice", "other",
 };
 
-/* The calls of strace's %network class. */
-#define T_NETWORK	((1u << (T_RECVMMSG + 1)) - 1)
+/* The calls of strace's %network class (sendfile is one: strace marks
+ * it TN). */
+#define T_NETWORK	(((1u << (T_RECVMMSG + 1)) - 1) | 1u << T_SENDFILE)
 
 /* The configuration, set once by the first WSPStartup. */
 static struct {
@@ -128,7 +129,7 @@ static struct {
 enum tkind {
 	K_SOCKET, K_SOCKETPAIR, K_ADDR, K_LISTEN, K_ACCEPT, K_NAME,
 	K_GETSOCKOPT, K_SETSOCKOPT, K_SHUTDOWN, K_SEND, K_RECV, K_SENDMSG,
-	K_RECVMSG, K_CLOSE, K_IOCTL
+	K_RECVMSG, K_CLOSE, K_IOCTL, K_SENDFILE, K_SPLICE
 };
 
 struct tcall {
@@ -157,7 +158,11 @@ struct tcall {
 	int		a[3];		/* socket: af, type, protocol; ... */
 	unsigned	code;		/* ioctl */
 	const void	*arg;		/* ioctl argument */
-	int		fd2;		/* accept: the new fd; socketpair */
+	int		fd2;		/* accept: the new fd; socketpair;
+					 * sendfile, splice: the other fd */
+	uint64_t	count;		/* sendfile, splice: bytes asked */
+	int64_t		off0;		/* sendfile: *offset before */
+	int		off_ok;		/* ... which could be read */
 };
 
 /* The enum tid of the program's entry point name (dflt when NULL or not
@@ -579,6 +584,40 @@ tc_ioctl(struct tline *l, const struct tmem *m, const struct tcall *c)
 		tl_printf(l, "[%d]", v);
 }
 
+/*
+ * sendfile and splice, as strace shows them: sendfile(OUT, IN, [OFF] =>
+ * [NEWOFF], COUNT), the new offset only after a call that moved bytes,
+ * NULL for no offset; splice(IN, NULL, OUT, NULL, LEN, FLAGS), the socket
+ * at the end the bytes go from or to.
+ */
+static void
+tc_file(struct tline *l, const struct tmem *m, const struct tcall *c)
+{
+	int64_t off;
+
+	if (c->kind == K_SPLICE) {
+		if (c->a[0] == WSPSHIM_SPLICE_FROM_SOCKET)
+			tl_printf(l, "%d, NULL, %d, NULL, ", c->fd, c->fd2);
+		else
+			tl_printf(l, "%d, NULL, %d, NULL, ", c->fd2, c->fd);
+		tl_printf(l, "%llu, ", (unsigned long long)c->count);
+		td_spliceflags(l, c->flags);
+		return;
+	}
+	tl_printf(l, "%d, %d, ", c->fd, c->fd2);
+	if (c->arg == NULL)
+		tl_puts(l, "NULL");
+	else if (!c->off_ok)
+		td_ptr(l, c->arg);
+	else {
+		tl_printf(l, "[%llu]", (unsigned long long)c->off0);
+		if (!c->failed && c->ret != 0 &&
+		    tpeek(m, &off, c->arg, sizeof(off)) == 0)
+			tl_printf(l, " => [%llu]", (unsigned long long)off);
+	}
+	tl_printf(l, ", %llu", (unsigned long long)c->count);
+}
+
 /* The name and arguments of c. */
 static void
 tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
@@ -599,6 +638,10 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 	}
 	if (c->id == T_CLOSE_RANGE) {
 		tl_printf(l, "%d, %d, 0", c->fd, c->fd);
+		return;
+	}
+	if (c->kind == K_SENDFILE || c->kind == K_SPLICE) {
+		tc_file(l, m, c);
 		return;
 	}
 	tl_printf(l, "%d", c->fd);
@@ -682,7 +725,7 @@ tc_name(const struct tcall *c)
 {
 	if (c->id == T_OTHER || (c->id == T_SOCKET && c->name != NULL &&
 	    c->name[0] == 'W') || (c->id == T_CLOSE && c->name != NULL &&
-	    strcmp(c->name, "closesocket") == 0) || c->id == T_SENDFILE)
+	    strcmp(c->name, "closesocket") == 0))
 		return c->name != NULL ? c->name : "?";
 	return tid_names[c->id];
 }
@@ -1782,6 +1825,60 @@ tr_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
 	return rc;
 }
 
+/* sendfile: one call down (the base's zero-copy sendfile, or whatever
+ * the layers below make of it), one strace line. */
+static int WSPAPI
+tr_sendfile(SOCKET s, int file, int64_t *off, size_t count, LPDWORD sent,
+    LPINT err)
+{
+	static const struct tmem careful = { .trusted = 0 };
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_SENDFILE, K_SENDFILE))
+		return ts->in->next.lpWSPSendFile(ts->lower, file, off, count,
+		    sent, err);
+	c.fd2 = file;
+	c.count = count;
+	c.arg = off;
+	c.off_ok = off != NULL &&
+	    tpeek(&careful, &c.off0, off, sizeof(c.off0)) == 0;
+	rc = ts->in->next.lpWSPSendFile(ts->lower, file, off, count, sent,
+	    err);
+	tc_done(&c, rc != 0, *err);
+	c.ret = rc == 0 && sent != NULL ? (int64_t)*sent : 0;
+	tc_emit(&c);
+	return rc;
+}
+
+static int WSPAPI
+tr_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
+
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_SPLICE, K_SPLICE))
+		return ts->in->next.lpWSPSplice(ts->lower, fd, dir, len, flags,
+		    moved, err);
+	c.fd2 = fd;
+	c.a[0] = (int)dir;
+	c.count = len;
+	c.flags = flags;
+	rc = ts->in->next.lpWSPSplice(ts->lower, fd, dir, len, flags, moved,
+	    err);
+	tc_done(&c, rc != 0, *err);
+	c.ret = rc == 0 && moved != NULL ? (int64_t)*moved : 0;
+	tc_emit(&c);
+	return rc;
+}
+
 /* The msg_namelen a receive is given, read without trusting msg (the
  * call has not proved it readable yet), or 0. */
 static int
@@ -1931,6 +2028,8 @@ static const WSPPROC_TABLE trace_procs = {
 	.lpWSPSendMsg = tr_sendmsg,
 	.lpWSPRecvMsg = tr_recvmsg,
 	.lpWSPAccept4 = tr_accept4,
+	.lpWSPSendFile = tr_sendfile,
+	.lpWSPSplice = tr_splice,
 };
 
 /*

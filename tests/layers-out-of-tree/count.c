@@ -480,6 +480,35 @@ count_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
 	    err), got);
 }
 
+/* sendfile and splice: forwarded (the base moves the bytes zero-copy),
+ * and counted like the sends and receives they are. */
+static int WSPAPI
+count_sendfile(SOCKET s, int file, int64_t *off, size_t count,
+    LPDWORD sent, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+
+	if (ns == NULL)
+		return SOCKET_ERROR;
+	return count_out(ns->in->next.lpWSPSendFile(ns->lower, file, off,
+	    count, sent, err), sent);
+}
+
+static int WSPAPI
+count_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	struct nsock *ns = nsock(s, err);
+	int rc;
+
+	if (ns == NULL)
+		return SOCKET_ERROR;
+	rc = ns->in->next.lpWSPSplice(ns->lower, fd, dir, len, flags, moved,
+	    err);
+	return dir == WSPSHIM_SPLICE_TO_SOCKET ? count_out(rc, moved) :
+	    count_in(rc, moved);
+}
+
 /* The operations with no socket: find the instance, then call down. */
 static INT WSPAPI
 count_address_to_string(LPSOCKADDR sa, DWORD salen,
@@ -594,6 +623,8 @@ static const WSPPROC_TABLE count_procs = {
 	.lpWSPSendMsg = count_sendmsg,
 	.lpWSPRecvMsg = count_recvmsg,
 	.lpWSPAccept4 = count_accept4,
+	.lpWSPSendFile = count_sendfile,
+	.lpWSPSplice = count_splice,
 };
 
 /*
@@ -713,7 +744,7 @@ start_next(LPWSAPROTOCOL_INFOW info, DWORD self, WSPUPCALLTABLE upcalls,
 	LPWSPSTARTUP startup;
 	WSPDATA data;
 	void *dl;
-	int pos, i, len = PATH_MAX, err;
+	int pos, i, len = PATH_MAX, err, e2;
 
 	for (pos = 0; pos < pc->ChainLen - 1; pos++)
 		if (pc->ChainEntries[pos] == self)
@@ -744,10 +775,12 @@ start_next(LPWSAPROTOCOL_INFOW info, DWORD self, WSPUPCALLTABLE upcalls,
 	memset(next, 0, sizeof(*next));
 	if ((err = startup(MAKEWORD(2, 2), &data, pass, upcalls, next)) != 0)
 		return err;
-	/* We forward the Linux members: the provider below must have them. */
-	if (data.wLinuxTableVersion < 1) {
-		next->lpWSPCleanup(&err);
-		return WSAEINVALIDPROCTABLE;
+	/* We forward the Linux members: an older provider below gets the
+	 * core's fallbacks for those its version lacks. */
+	if (WSPShimCompleteProcTable(next, data.wLinuxTableVersion,
+	    &err) != 0) {
+		next->lpWSPCleanup(&e2);
+		return err;
 	}
 	return 0;
 }

@@ -499,6 +499,28 @@ probe_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
 	    ps->in->next.lpWSPRecvMsg(ps->lower, msg, flags, got, err);
 }
 
+static int WSPAPI
+probe_sendfile(SOCKET s, int file, int64_t *off, size_t count,
+    LPDWORD sent, LPINT err)
+{
+	struct psock *ps = psock_of(s, err);
+
+	return ps == NULL ? SOCKET_ERROR :
+	    ps->in->next.lpWSPSendFile(ps->lower, file, off, count, sent,
+	    err);
+}
+
+static int WSPAPI
+probe_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	struct psock *ps = psock_of(s, err);
+
+	return ps == NULL ? SOCKET_ERROR :
+	    ps->in->next.lpWSPSplice(ps->lower, fd, dir, len, flags, moved,
+	    err);
+}
+
 /* The operations that name no socket go to any started chain's next. */
 static struct pinst *
 inst_any(void)
@@ -621,6 +643,8 @@ static const WSPPROC_TABLE probe_procs = {
 	.lpWSPSendMsg = probe_sendmsg,
 	.lpWSPRecvMsg = probe_recvmsg,
 	.lpWSPAccept4 = probe_accept4,
+	.lpWSPSendFile = probe_sendfile,
+	.lpWSPSplice = probe_splice,
 };
 
 /* The instance of chain id, made if needed; NULL when out of memory. */
@@ -675,7 +699,7 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	pthread_mutex_unlock(&lock);
 	data->wVersion = WSPSHIM_SPI_VERSION;	/* 2.2 is all there is */
 	data->wHighVersion = WSPSHIM_SPI_VERSION;
-	data->wLinuxTableVersion = 1;	/* the three Linux members */
+	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
 	*procs = probe_procs;
 	return 0;
 }
