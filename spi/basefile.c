@@ -102,20 +102,23 @@ bf_send(const WSPPROC_TABLE *t, SOCKET s, char *buf, size_t n,
 }
 
 /*
- * Where a sendfile without an offset reads: 0 and the file offset, or
- * SOCKET_ERROR with the kernel's code for a file it cannot read from (a
- * pipe or socket: EINVAL; a bad descriptor: EBADF).
+ * The file offset of hFile, checked as the kernel checks a sendfile's
+ * file before it moves a byte: 0 and *pos, or SOCKET_ERROR with its code
+ * (not open, or not open for reading: EBADF; a pipe or socket: EINVAL,
+ * or ESPIPE when the call has an offset).
  */
 static int
-bf_file_pos(int hFile, int64_t *pos, LPINT err)
+bf_file_pos(int hFile, int with_offset, int64_t *pos, LPINT err)
 {
-	off_t p = lseek(hFile, 0, SEEK_CUR);
+	int fl = libc.fcntl(hFile, F_GETFL);
+	off_t p;
 
-	if (p >= 0) {
+	if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY)
+		errno = EBADF;
+	else if (fl >= 0 && (p = lseek(hFile, 0, SEEK_CUR)) >= 0) {
 		*pos = p;
 		return 0;
-	}
-	if (errno == ESPIPE)
+	} else if (fl >= 0 && errno == ESPIPE && !with_offset)
 		errno = EINVAL;
 	return bf_fail_errno(err);
 }
@@ -134,10 +137,9 @@ WSPShimSendFileBySend(const WSPPROC_TABLE *lpProcTable, SOCKET s,
 
 	if (lpProcTable == NULL || lpNumberOfBytesSent == NULL)
 		return bf_fail(lpErrno, WSAEFAULT);
-	if (lpOffset == NULL) {
-		if (bf_file_pos(hFile, &pos, lpErrno) != 0)
-			return SOCKET_ERROR;
-	} else if ((pos = *lpOffset) < 0) {
+	if (bf_file_pos(hFile, lpOffset != NULL, &pos, lpErrno) != 0)
+		return SOCKET_ERROR;
+	if (lpOffset != NULL && (pos = *lpOffset) < 0) {
 		errno = EINVAL;
 		return bf_fail_errno(lpErrno);
 	}
