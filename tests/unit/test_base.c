@@ -373,7 +373,7 @@ Test(startup, fills_every_member)
 	size_t i;
 
 	cr_assert_eq(sizeof(fp) / sizeof(fp[0]),
-	    WSPSHIM_WINSOCK_PROC_COUNT + 3);
+	    WSPSHIM_WINSOCK_PROC_COUNT + 5);
 	memset(&t, 0, sizeof(t));
 	cr_assert_eq(base_startup(MAKEWORD(2, 2), &d, &info, no_upcalls, &t),
 	    0);
@@ -2005,6 +2005,9 @@ all_notsock(SOCKET s)
 	    NULL, NULL, &err));
 	NOTSOCK(procs.lpWSPSendMsg(s, &m, 0, &n, &err));
 	NOTSOCK(procs.lpWSPRecvMsg(s, &m, &flags, &n, &err));
+	NOTSOCK(procs.lpWSPSendFile(s, 0, NULL, 1, &n, &err));
+	NOTSOCK(procs.lpWSPSplice(s, 0, WSPSHIM_SPLICE_TO_SOCKET, 1, 0, &n,
+	    &err));
 	NOTSOCK(procs.lpWSPShutdown(s, SHUT_RDWR, &err));
 	NOTSOCK(procs.lpWSPGetSockName(s, (struct sockaddr *)&ss, &len,
 	    &err));
