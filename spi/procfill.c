@@ -227,8 +227,8 @@ static int WSPAPI							\
 fb_splice_##n(SOCKET s, int fd, DWORD d, size_t c, DWORD f,		\
     LPDWORD n_, LPINT e)						\
 {									\
-	return WSPShimSpliceByCopy(&fill_slots[n].t, s, fd, d, c, f, n_,	\
-	    e);								\
+	return WSPShimSpliceByCopy(&fill_slots[n].t, s, fd, d, c, f,	\
+	    n_, e);							\
 }
 
 #define FILL_FNS8(h)							\
