@@ -3,8 +3,9 @@
 # chain, with the kernel's short counts, EAGAIN, offsets (with and without
 # an offset pointer, and the file offset after) and errno, byte for byte
 # as without the shim: through the base alone, three null layers, trace
-# on top, trace under three null layers, and a layer with an older table
-# (whose copying fallback must keep the same rules).  Then trace's lines
+# on top, trace under three null layers, a layer with an older table
+# (whose copying fallback must keep the same rules), and layers that
+# change the bytes (which get them in bounded pieces).  Then trace's lines
 # against strace's, the stats layer's byte counts, asyncio's
 # loop.sock_sendfile and socket.sendfile, and an event loop's non-blocking
 # sendfile with a timeout.
@@ -25,7 +26,13 @@ mode_define trace_bottom off preload \
     "WSPSHIM_LAYERS=null,null,null,trace:out=$TEST_TMP/bottom.%p"
 mode_define old0 off preload "WSPSHIM_LAYERS=null,$OLD,null"
 mode_define old1 off preload "WSPSHIM_LAYERS=null,$OLD:1"
-WSPSHIM_TEST_MODES="shim base layers3 trace trace_bottom old0 old1"
+# Layers that change the bytes (XOR on send, again on receive, so both
+# ends of an in-process connection see the program's bytes only if every
+# byte went through them): version 0 with the core's fallbacks, and a
+# version 2 layer with WSPShimSendFileBySend/WSPShimSpliceByCopy.
+mode_define xor0 off preload "WSPSHIM_LAYERS=null,$OLD:xor,null"
+mode_define xor2 off preload "WSPSHIM_LAYERS=trace:out=/dev/null,$OLD:xor2"
+WSPSHIM_TEST_MODES="shim base layers3 trace trace_bottom old0 old1 xor0 xor2"
 
 p=$PROBES/probe_sendfile
 check_modes "blocking sendfile, with an offset pointer and without" \

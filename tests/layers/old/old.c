@@ -12,6 +12,16 @@
  * The core must complete its table (spi/procfill.c) so that the layers
  * above it, which call the Linux members, never jump to NULL: the
  * integration test runs real programs with every shipped layer over it.
+ *
+ * With "xor" it is also a layer that changes payload: WSPSend sends the
+ * bytes XORed with 0x5a (at most 16 KiB a call, from a copy) and WSPRecv
+ * and WSPRecvFrom XOR what they received, so a connection whose two ends
+ * both pass through it carries the program's bytes only if every byte
+ * went through those members.  "xor" reports version 0, so sendfile and
+ * splice are the core's fallbacks over its WSPSend/WSPRecv; "xor2"
+ * reports version 2 and implements them itself with
+ * WSPShimSendFileBySend and WSPShimSpliceByCopy on its own table, as
+ * writing-a-layer.md tells a layer that reads payload to do.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -21,7 +31,24 @@
 #define EXPORT	__attribute__((visibility("default")))
 
 static WSPPROC_TABLE next;		/* the provider below */
+static WSPPROC_TABLE own;		/* ours, as handed to the core */
 static _Atomic int starts;
+static int xor_mode;
+
+#define XOR_KEY		0x5a
+#define XOR_CHUNK	16384
+
+/* Nothing: XORs the first n bytes of the buffers. */
+static void
+xor_bufs(LPWSABUF b, DWORD nb, size_t n)
+{
+	size_t k;
+	DWORD i;
+
+	for (i = 0; i < nb && n > 0; i++)
+		for (k = 0; k < b[i].len && n > 0; k++, n--)
+			b[i].buf[k] ^= XOR_KEY;
+}
 
 /* The struct to pass below for info: 0 and *pass, or SOCKET_ERROR. */
 static int
@@ -179,7 +206,11 @@ old_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	return next.lpWSPRecv(s, b, nb, got, flags, ov, cr, tid, err);
+	int rc = next.lpWSPRecv(s, b, nb, got, flags, ov, cr, tid, err);
+
+	if (rc == 0 && xor_mode)
+		xor_bufs(b, nb, *got);
+	return rc;
 }
 
 static int WSPAPI
@@ -193,8 +224,12 @@ old_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     struct sockaddr *from, LPINT fromlen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
-	return next.lpWSPRecvFrom(s, b, nb, got, flags, from, fromlen, ov, cr,
-	    tid, err);
+	int rc = next.lpWSPRecvFrom(s, b, nb, got, flags, from, fromlen, ov,
+	    cr, tid, err);
+
+	if (rc == 0 && xor_mode)
+		xor_bufs(b, nb, *got);
+	return rc;
 }
 
 static int WSPAPI
@@ -204,11 +239,37 @@ old_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
 	return next.lpWSPSelect(nfds, r, w, x, tv, err);
 }
 
+/* XOR mode: a copy of at most XOR_CHUNK bytes, changed, goes down (a
+ * send may be short). */
+static int
+xor_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
+    const struct sockaddr *to, int tolen, LPINT err)
+{
+	char buf[XOR_CHUNK];
+	WSABUF one = { .buf = buf };
+	size_t n = 0, k;
+	DWORD i;
+
+	for (i = 0; i < nb && n < sizeof(buf); i++) {
+		k = b[i].len < sizeof(buf) - n ? b[i].len : sizeof(buf) - n;
+		memcpy(buf + n, b[i].buf, k);
+		n += k;
+	}
+	one.len = (ULONG)n;
+	xor_bufs(&one, 1, n);
+	if (to != NULL)
+		return next.lpWSPSendTo(s, &one, 1, sent, flags, to, tolen,
+		    NULL, NULL, NULL, err);
+	return next.lpWSPSend(s, &one, 1, sent, flags, NULL, NULL, NULL, err);
+}
+
 static int WSPAPI
 old_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
+	if (xor_mode)
+		return xor_send(s, b, nb, sent, flags, NULL, 0, err);
 	return next.lpWSPSend(s, b, nb, sent, flags, ov, cr, tid, err);
 }
 
@@ -223,6 +284,8 @@ old_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
+	if (xor_mode)
+		return xor_send(s, b, nb, sent, flags, to, tolen, err);
 	return next.lpWSPSendTo(s, b, nb, sent, flags, to, tolen, ov, cr, tid,
 	    err);
 }
@@ -267,14 +330,36 @@ static int WSPAPI
 old_sendmsg(SOCKET s, const struct msghdr *msg, DWORD flags, LPDWORD sent,
     LPINT err)
 {
-	return next.lpWSPSendMsg(s, msg, flags, sent, err);
+	WSABUF b[8];
+	size_t i;
+
+	if (!xor_mode)
+		return next.lpWSPSendMsg(s, msg, flags, sent, err);
+	/* xor2: the data part only (no control part can be XORed). */
+	if (msg->msg_controllen != 0) {
+		*err = WSAEOPNOTSUPP;
+		return SOCKET_ERROR;
+	}
+	for (i = 0; i < msg->msg_iovlen && i < 8; i++) {
+		b[i].buf = msg->msg_iov[i].iov_base;
+		b[i].len = (ULONG)msg->msg_iov[i].iov_len;
+	}
+	return xor_send(s, b, (DWORD)i, sent, flags, msg->msg_name,
+	    (int)msg->msg_namelen, err);
 }
 
 static int WSPAPI
 old_recvmsg(SOCKET s, struct msghdr *msg, LPDWORD flags, LPDWORD got,
     LPINT err)
 {
-	return next.lpWSPRecvMsg(s, msg, flags, got, err);
+	int rc = next.lpWSPRecvMsg(s, msg, flags, got, err);
+	size_t i, n, k;
+
+	for (i = 0, n = rc == 0 && xor_mode ? *got : 0;
+	    i < msg->msg_iovlen && n > 0; i++)
+		for (k = 0; k < msg->msg_iov[i].iov_len && n > 0; k++, n--)
+			((char *)msg->msg_iov[i].iov_base)[k] ^= XOR_KEY;
+	return rc;
 }
 
 static SOCKET WSPAPI
@@ -282,6 +367,22 @@ old_accept4(SOCKET s, struct sockaddr *addr, LPINT addrlen, DWORD flags,
     LPINT err)
 {
 	return next.lpWSPAccept4(s, addr, addrlen, flags, err);
+}
+
+/* xor2: sendfile and splice that see the bytes, through our own
+ * WSPSend and WSPRecv. */
+static int WSPAPI
+xor_sendfile(SOCKET s, int file, int64_t *off, size_t count, LPDWORD sent,
+    LPINT err)
+{
+	return WSPShimSendFileBySend(&own, s, file, off, count, sent, err);
+}
+
+static int WSPAPI
+xor_splice(SOCKET s, int fd, DWORD dir, size_t len, DWORD flags,
+    LPDWORD moved, LPINT err)
+{
+	return WSPShimSpliceByCopy(&own, s, fd, dir, len, flags, moved, err);
 }
 
 /* Only the members of an older header: the rest stays as the core gave
@@ -324,6 +425,10 @@ old_fill(LPWSPPROC_TABLE t, int version)
 		t->lpWSPRecvMsg = old_recvmsg;
 		t->lpWSPAccept4 = old_accept4;
 	}
+	if (version >= 2) {
+		t->lpWSPSendFile = xor_sendfile;
+		t->lpWSPSplice = xor_splice;
+	}
 }
 
 /* Start the provider below and hand the core our older table.  0, or
@@ -341,9 +446,14 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAEFAULT;
 	if ((self = WSPShimSelfCatalogEntryId()) == 0)
 		return WSASYSNOTREADY;
-	if (WSPShimGetLayerParams(self, params, &len, &err) == 0 &&
-	    strcmp(params, "1") == 0)
+	if (WSPShimGetLayerParams(self, params, &len, &err) != 0)
+		params[0] = '\0';
+	if (strcmp(params, "1") == 0)
 		v = 1;
+	else if (strcmp(params, "xor") == 0)
+		xor_mode = 1;
+	else if (strcmp(params, "xor2") == 0)
+		xor_mode = 1, v = 2;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
 	atomic_fetch_add(&starts, 1);
@@ -351,5 +461,6 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	data->wHighVersion = WSPSHIM_SPI_VERSION;
 	data->wLinuxTableVersion = (WORD)v;
 	old_fill(procs, v);
+	own = *procs;
 	return 0;
 }
