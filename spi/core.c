@@ -59,6 +59,7 @@
 #include "log.h"
 #include "pool.h"
 #include "tls.h"
+#include "trust.h"
 
 static struct pool wsock_pool = POOL_INIT(struct wsock);
 
@@ -235,6 +236,10 @@ core_init(void)
 		    0 : -1;
 	wsp_tls.depth++;
 	libc_init();
+	/* Relative paths the library is given (WSPSHIM_CATALOG, _LOG,
+	 * _LAYER_PATH, a relative preload) name files from here, even after
+	 * the program changes directory. */
+	trust_note_startdir();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
 	/* The catalog file, before anything reads the catalog in force. */
