@@ -32,8 +32,11 @@ static int log_fd = -2;		/* -2: not decided yet, -1: off */
 extern int WSPShimProtectDescriptor(int fd, int protect, int *err)
     __attribute__((weak));
 
+static void log_vline(int fd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 /* Nothing: writes "wspshim[pid]: " and the formatted text as one line to
- * fd, errno kept. */
+ * fd. */
 static void
 log_vline(int fd, const char *fmt, va_list ap)
 {
