@@ -114,9 +114,9 @@ relative_plugin_path() {
 	local line
 	catalog_with "$null"
 	cp "$null" "$d/libwsp_null.so"
-	sed -i "s|path \"$(realpath "$null")\"|path \"libwsp_null.so\"|" \
+	sed -i "s|path \"$(realpath "$null")\"|path \"./libwsp_null.so\"|" \
 	    "$d/cat"
-	line=$(grep -n 'path "libwsp_null.so"' "$d/cat" | cut -d: -f1)
+	line=$(grep -n 'path "./libwsp_null.so"' "$d/cat" | cut -d: -f1)
 	[[ -n $line ]] || { echo "no relative path written"; return 1; }
 	# From the folder holding a libwsp_null.so, which must not count.
 	(cd "$d" && WSPSHIM_CATALOG=$d/cat run_py)
