@@ -287,8 +287,8 @@ catfile_locate(char *buf, size_t len, int mode)
 		 * whose directory cannot even be searched is not there, or
 		 * a daemon with someone else's HOME would fail closed.  A
 		 * root process never takes it: HOME may be anyone's. */
-		if (!(mode & CATFILE_ROOT) && catfile_user_path(buf, len) == 0 &&
-		    stat(buf, &st) == 0)
+		if (!(mode & CATFILE_ROOT) &&
+		    catfile_user_path(buf, len) == 0 && stat(buf, &st) == 0)
 			return 0;
 	}
 	n = snprintf(buf, len, "%s", CATFILE_SYSTEM_PATH);
@@ -1265,7 +1265,8 @@ catfile_read_trusted(const char *path, struct catalog_edit *ed,
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	else if ((fd = trust_open(path, trust, why, sizeof(why))) < 0 &&
 	    errno != ENOENT) {
-		rc = catfile_fail(err, WSAEACCES, "refused: %s", why);
+		rc = catfile_fail(err, WSAEACCES, "%s: %s", errno == EPERM ?
+		    "refused" : "cannot open", why);
 		goto out;
 	}
 	if (fd < 0 && errno == ENOENT) {

@@ -247,8 +247,8 @@ provider_open(struct provider *p)
 
 	if ((fd = trust_open(p->path, catfile_mode() != 0, why,
 	    sizeof(why))) < 0) {
-		log_msg("provider %s: %s: %s", p->path, errno == ENOENT ||
-		    errno == EINVAL ? "cannot load" : "refused", why);
+		log_msg("provider %s: %s: %s", p->path, errno == EPERM ?
+		    "refused" : "cannot load", why);
 		return WSAEPROVIDERFAILEDINIT;
 	}
 	dl = provider_dlopen_fd(&fd, p->path);

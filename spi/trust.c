@@ -106,7 +106,7 @@ syserr:
 	snprintf(why, size, "%s", strerror(e));
 	goto out;
 refused:
-	e = EACCES;
+	e = EPERM;
 out:
 	if (fd >= 0)
 		libc.close(fd);

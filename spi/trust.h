@@ -20,9 +20,10 @@
  * Open the file at path (absolute) for reading once it and every folder
  * above it pass the checks: a descriptor (close-on-exec) of exactly the
  * file that was checked, or -1 with errno and why (size bytes) saying
- * what is wrong: ENOENT when the file or a folder is missing, EACCES for
- * a file or folder refused by the checks (why names it and its mode),
- * EINVAL for a path that is not absolute, or the error of a system call.
+ * what is wrong: EPERM for a file or folder refused by the checks (why
+ * names it, its mode and owner), ENOENT when the file or a folder is
+ * missing, EINVAL for a path that is not absolute, or the error of a
+ * system call.
  */
 int trust_open(const char *path, int strict, char *why, size_t size);
 
