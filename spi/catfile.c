@@ -1466,7 +1466,10 @@ catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 	if (make_dirs(dir) != 0)
 		return catfile_fail(err, WSAEACCES, "cannot create directory "
 		    "%s for the catalog file: %s", dir, strerror(errno));
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	/* O_NOFOLLOW: a link planted there must not make root create or
+	 * open another file. */
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+	    0644);
 	if (lfd < 0)
 		return catfile_fail(err, WSAEACCES, "cannot open lock file "
 		    "%s: %s", lock, strerror(errno));
