@@ -44,7 +44,7 @@ except OSError as e:
 # Run the socket program under the preload; stdout to $TEST_TMP/out,
 # stderr to $TEST_TMP/err.
 run_py() {
-	preload "$py" -c "$sock_py" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	preload "$py" -c "$sock_py" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 }
 
 # Fail unless stdout is exactly $1.
@@ -61,11 +61,11 @@ out_is() {
 one_line() {
 	local f=${2:-$TEST_TMP/err} n
 	n=$(grep -c '^wspshim\[' "$f" || true)
-	((n == 1)) && grep -qF -- "$1" "$f" || {
+	if ((n != 1)) || ! grep -qF -- "$1" "$f"; then
 		echo "want one wspshim line with '$1'; $f has $n:"
 		cat "$f"
 		return 1
-	}
+	fi
 }
 
 # A fresh catalog file $d/cat with LAYER (a path) over TCP; sets d.
