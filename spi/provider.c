@@ -3,7 +3,10 @@
  *
  * A provider instance serves one catalog entry (the base is built in;
  * plugins come from dlopen, and a file that already serves another entry
- * is loaded again from a copy, so each instance has its own globals).  It
+ * is loaded again from a copy, so each instance has its own globals).
+ * A plugin is opened once, through trust_open's owner and mode checks,
+ * and loaded from that descriptor (/proc/self/fd/N), so the file checked
+ * is the file loaded.  It
  * is started once per chain that uses it.  Loads are serialised by one
  * lock; the registry list only grows and is read without a lock.  No lock
  * is held while a provider's WSPStartup or WSPCleanup runs, because real
@@ -179,35 +182,6 @@ fail:
 }
 
 /*
- * Load a separate copy of the plugin at path, open and checked at src
- * (the module is already loaded for another catalog entry, and dlopen of
- * the same file, or of another name for it, returns that same module):
- * copy it into a memfd, dlopen it through /proc/self/fd, close the memfd.
- * The handle, or NULL (logged).
- */
-static void *
-provider_open_copy(int src, const char *path)
-{
-	const char *why = NULL;
-	char name[64];
-	void *dl;
-	int fd;
-
-	if ((fd = provider_copy(src, path, &why)) < 0 ||
-	    (fd = provider_fresh_fd(fd, name, sizeof(name))) < 0) {
-		log_msg("provider %s: cannot load a separate copy: %s", path,
-		    why != NULL ? why : strerror(errno));
-		return NULL;
-	}
-	dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL)
-		log_msg("provider %s: cannot load a separate copy: %s", path,
-		    dlerror());
-	libc.close(fd);
-	return dl;
-}
-
-/*
  * dlopen of the checked file open at *fd (path names it, for the log),
  * through /proc/self/fd: the file loaded is the one checked, whatever
  * happens to path meanwhile.  *fd may move to another number; the
@@ -226,6 +200,31 @@ provider_dlopen_fd(int *fd, const char *path)
 	}
 	if ((dl = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		log_msg("provider %s: cannot load: %s", path, dlerror());
+	return dl;
+}
+
+/*
+ * Load a separate copy of the plugin at path, open and checked at src
+ * (the module is already loaded for another catalog entry, and dlopen of
+ * the same file, or of another name for it, returns that same module):
+ * copy it into a memfd, dlopen that, close the memfd.  The handle, or
+ * NULL (logged).
+ */
+static void *
+provider_open_copy(int src, const char *path)
+{
+	const char *why = NULL;
+	void *dl;
+	int fd;
+
+	if ((fd = provider_copy(src, path, &why)) < 0) {
+		log_msg("provider %s: cannot load a separate copy: %s", path,
+		    why);
+		return NULL;
+	}
+	dl = provider_dlopen_fd(&fd, path);
+	if (fd >= 0)
+		libc.close(fd);
 	return dl;
 }
 
