@@ -171,6 +171,13 @@ symlink_stats() {
 	[[ -L $d/s.json ]] || { echo "the link was replaced"; return 1; }
 	grep -qF "cannot write $d/s.json: it is a symbolic link" \
 	    "$TEST_TMP/err" || { cat "$TEST_TMP/err"; return 1; }
+	# Nor is a FIFO (or a device: out=/dev/null) replaced by the report.
+	mkfifo "$d/fifo"
+	WSPSHIM_LAYERS="stats:out=$d/fifo" run_py
+	out_is ok
+	[[ -p $d/fifo ]] || { echo "the FIFO was replaced"; return 1; }
+	grep -qF "cannot write $d/fifo: it is not a regular file" \
+	    "$TEST_TMP/err" || { cat "$TEST_TMP/err"; return 1; }
 	# Without the link, the report is written, mode 0600.
 	rm "$d/s.json"
 	WSPSHIM_LAYERS="stats:out=$d/s.json" run_py
@@ -189,7 +196,9 @@ symlink_trace() {
 	    "$TEST_TMP/err" || { cat "$TEST_TMP/err"; return 1; }
 	# Another user's file is not written either.
 	rm "$d/t.txt"
-	install -o nobody -m 666 /dev/null "$d/t.txt"
+	: >"$d/t.txt"
+	chown nobody "$d/t.txt"
+	chmod 666 "$d/t.txt"
 	WSPSHIM_LAYERS="trace:out=$d/t.txt" run_py
 	out_is ELIBACC
 	[[ ! -s $d/t.txt ]]
@@ -300,7 +309,8 @@ check "a world-writable catalog file is refused" world_writable_catalog
 check "a group-writable plugin or folder is refused" group_writable_plugin
 check "a relative plugin path in the catalog is refused" relative_plugin_path
 check "the log does not follow a symbolic link" symlink_log
-check "stats out= does not follow or replace a symbolic link" symlink_stats
+check "stats out= does not follow or replace a link or a FIFO" \
+    symlink_stats
 check "trace out= follows no link and writes no one else's file" \
     symlink_trace
 check "root ignores another user's HOME catalog" root_other_home

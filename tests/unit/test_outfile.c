@@ -144,9 +144,9 @@ Test(outfile, a_fifo_is_refused_without_waiting, .timeout = 10)
 	cr_expect_eq(outfile_open(p, OUTFILE_APPEND, 0600, &why), -1);
 	cr_expect_str_eq(why, "it is not a regular file");
 	close(rfd);
-	cr_expect_eq(outfile_open("/dev/null", OUTFILE_APPEND, 0600, &why),
-	    -1);
-	cr_expect_str_eq(why, "it is not a regular file");
+	/* A directory too (a device would do, but a test must not count
+	 * on this machine's /dev). */
+	cr_expect_eq(outfile_open(dir, OUTFILE_APPEND, 0600, &why), -1);
 }
 
 Test(outfile, a_planted_hard_link_is_refused)
