@@ -27,6 +27,7 @@
 #include "errmap.h"
 #include "libc.h"
 #include "log.h"
+#include "trust.h"
 #include "wstr.h"
 
 /* {77737073-6869-4d01-9a5e-636c6f736564}: "wspshi", then "closed". */
@@ -34,6 +35,7 @@ const GUID catfile_closed_guid = { 0x77737073, 0x6869, 0x4d01,
     { 0x9a, 0x5e, 0x63, 0x6c, 0x6f, 0x73, 0x65, 0x64 } };
 
 static int catfile_secure_forced = -1;
+static int catfile_root_forced = -1;
 static int catfile_quiet;
 static char *catfile_override;
 
@@ -221,6 +223,25 @@ catfile_force_secure(int secure)
 	__atomic_store_n(&catfile_secure_forced, secure, __ATOMIC_RELAXED);
 }
 
+/* Nothing: forces whether the process counts as root (-1: geteuid). */
+void
+catfile_force_root(int root)
+{
+	__atomic_store_n(&catfile_root_forced, root, __ATOMIC_RELAXED);
+}
+
+/* CATFILE_SECURE and CATFILE_ROOT as they apply to this process. */
+int
+catfile_mode(void)
+{
+	int r = __atomic_load_n(&catfile_root_forced, __ATOMIC_RELAXED);
+
+	if (r < 0)
+		r = geteuid() == 0;
+	return (catfile_secure() ? CATFILE_SECURE : 0) |
+	    (r ? CATFILE_ROOT : 0);
+}
+
 /* A setting from the environment, NULL when unset or empty. */
 static const char *
 catfile_env(const char *name)
@@ -236,12 +257,13 @@ catfile_user_path(char *buf, size_t len)
 {
 	const char *xdg = catfile_env("XDG_CONFIG_HOME");
 	const char *home = catfile_env("HOME");
+	char dir[PATH_MAX];
 	int n;
 
 	if (xdg != NULL && xdg[0] == '/')
 		n = snprintf(buf, len, "%s/wspshim/catalog", xdg);
-	else if (home != NULL)
-		n = snprintf(buf, len, "%s/.config/wspshim/catalog", home);
+	else if (home != NULL && trust_absolute(home, dir, sizeof(dir)) == 0)
+		n = snprintf(buf, len, "%s/.config/wspshim/catalog", dir);
 	else
 		return -1;
 	return n < 0 || (size_t)n >= len ? -1 : 0;
@@ -249,22 +271,24 @@ catfile_user_path(char *buf, size_t len)
 
 /* 0 and the catalog file by the rules in buf, or -1 (too long). */
 int
-catfile_locate(char *buf, size_t len, int secure)
+catfile_locate(char *buf, size_t len, int mode)
 {
 	const char *v;
 	struct stat st;
 	int n;
 
-	if (!secure) {
-		if ((v = catfile_env("WSPSHIM_CATALOG")) != NULL) {
-			n = snprintf(buf, len, "%s", v);
-			return n < 0 || (size_t)n >= len ? -1 : 0;
-		}
+	if (!(mode & CATFILE_SECURE)) {
+		/* A relative name is the start-up directory's file, even
+		 * after the program changed directory. */
+		if ((v = catfile_env("WSPSHIM_CATALOG")) != NULL)
+			return trust_absolute(v, buf, len);
 		/* The per-user file counts when it is there, even if it
 		 * cannot be read (an error to report, not to skip); one
 		 * whose directory cannot even be searched is not there, or
-		 * a daemon with someone else's HOME would fail closed. */
-		if (catfile_user_path(buf, len) == 0 && stat(buf, &st) == 0)
+		 * a daemon with someone else's HOME would fail closed.  A
+		 * root process never takes it: HOME may be anyone's. */
+		if (!(mode & CATFILE_ROOT) &&
+		    catfile_user_path(buf, len) == 0 && stat(buf, &st) == 0)
 			return 0;
 	}
 	n = snprintf(buf, len, "%s", CATFILE_SYSTEM_PATH);
@@ -299,7 +323,7 @@ catfile_path(char *buf, size_t len)
 {
 	if (catfile_override != NULL)
 		return catfile_override;
-	return catfile_locate(buf, len, catfile_secure()) == 0 ? buf : NULL;
+	return catfile_locate(buf, len, catfile_mode()) == 0 ? buf : NULL;
 }
 
 /* --- the fields of an entry ----------------------------------------------- */
@@ -851,6 +875,13 @@ parse_field(struct catfile_parser *ps, struct catfile_pent *pe,
 		if (f->type == FT_PATH && *s == '\0')
 			return catfile_corrupt(ps->err, ps->line,
 			    "empty provider path");
+		/* A relative path would be looked for from wherever the
+		 * program runs (or along the library search path). */
+		if (f->type == FT_PATH && *s != '/' &&
+		    strcmp(s, CATALOG_BASE_PATH) != 0)
+			return catfile_corrupt(ps->err, ps->line, "provider "
+			    "path is not absolute (only the built-in base is "
+			    "named \"%s\")", CATALOG_BASE_PATH);
 		return 0;
 	case FT_GUID:
 		if (guid_parse_n(v, n, FIELD(&pe->e, f)) != 0)
@@ -1210,11 +1241,14 @@ read_all(int fd, char **text, size_t *len, struct catfile_error *err)
 }
 
 /* 0 and a new edit of the catalog file at path (the built-in catalog and
- * *missing when there is none), or a WSA code with err. */
-int
-catfile_read(const char *path, struct catalog_edit *ed, int *missing,
-    struct catfile_error *err)
+ * *missing when there is none), or a WSA code with err; trust is -1 to
+ * read any file, else the file must pass trust_open's checks (strict when
+ * trust is 1). */
+static int
+catfile_read_trusted(const char *path, struct catalog_edit *ed,
+    int *missing, struct catfile_error *err, int trust)
 {
+	char why[PATH_MAX + 160];
 	struct stat st;
 	size_t len = 0;
 	char *text = NULL;
@@ -1227,7 +1261,14 @@ catfile_read(const char *path, struct catalog_edit *ed, int *missing,
 		*missing = 0;
 	/* O_NONBLOCK: a FIFO must not hang the program's start-up; it is
 	 * refused below like anything else that is not a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (trust < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else if ((fd = trust_open(path, trust, why, sizeof(why))) < 0 &&
+	    errno != ENOENT) {
+		rc = catfile_fail(err, WSAEACCES, "%s: %s", errno == EPERM ?
+		    "refused" : "cannot open", why);
+		goto out;
+	}
 	if (fd < 0 && errno == ENOENT) {
 		if (missing != NULL)
 			*missing = 1;
@@ -1259,6 +1300,15 @@ out:
 		catfile_prefix(err, pre);
 	}
 	return rc;
+}
+
+/* 0 and a new edit of the catalog file at path, or a WSA code (see
+ * catfile.h); no owner or mode checks: for the editor. */
+int
+catfile_read(const char *path, struct catalog_edit *ed, int *missing,
+    struct catfile_error *err)
+{
+	return catfile_read_trusted(path, ed, missing, err, -1);
 }
 
 /* The directory part of path into buf ("." for none); -1 if too long. */
@@ -1416,7 +1466,10 @@ catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 	if (make_dirs(dir) != 0)
 		return catfile_fail(err, WSAEACCES, "cannot create directory "
 		    "%s for the catalog file: %s", dir, strerror(errno));
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	/* O_NOFOLLOW: a link planted there must not make root create or
+	 * open another file. */
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+	    0644);
 	if (lfd < 0)
 		return catfile_fail(err, WSAEACCES, "cannot open lock file "
 		    "%s: %s", lock, strerror(errno));
@@ -1525,7 +1578,8 @@ catfile_startup_catalog(const char *path, int fallback)
 	if (path == NULL) {
 		rc = catfile_fail(&err, WSAEACCES, "catalog file: the path "
 		    "is too long");
-	} else if ((rc = catfile_read(path, &ed, &missing, &err)) == 0) {
+	} else if ((rc = catfile_read_trusted(path, &ed, &missing, &err,
+	    catfile_mode() != 0)) == 0) {
 		if (!missing && (c = catedit_publish(&ed)) == NULL)
 			rc = catfile_fail(&err, WSAENOBUFS, "catalog file "
 			    "%s: out of memory", path);
@@ -1547,17 +1601,25 @@ catfile_startup_catalog(const char *path, int fallback)
 void
 catfile_load(void (*unusable)(DWORD id, const char *path))
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], user[PATH_MAX];
 	const struct catalog *c;
 	const char *fb;
-	int secure = catfile_secure();
+	struct stat st;
+	int mode = catfile_mode();
 
 	/* Under secure execution nothing the environment says counts,
 	 * WSPSHIM_FALLBACK included: it would turn a failure closed into
 	 * one open. */
-	fb = secure ? NULL : getenv("WSPSHIM_FALLBACK");
+	fb = mode & CATFILE_SECURE ? NULL : getenv("WSPSHIM_FALLBACK");
+	if (catfile_locate(path, sizeof(path), mode) == 0 &&
+	    mode == CATFILE_ROOT && catfile_env("WSPSHIM_CATALOG") == NULL &&
+	    catfile_user_path(user, sizeof(user)) == 0 &&
+	    stat(user, &st) == 0)
+		log_msg("catalog file %s ignored: a root process reads the "
+		    "system catalog %s unless WSPSHIM_CATALOG names one",
+		    user, path);
 	c = catfile_startup_catalog(catfile_locate(path, sizeof(path),
-	    secure) == 0 ? path : NULL, fb != NULL && strcmp(fb, "1") == 0);
+	    mode) == 0 ? path : NULL, fb != NULL && strcmp(fb, "1") == 0);
 	if (c == catfile_closed() && unusable != NULL)
 		unusable(c->entries[0].info.dwCatalogEntryId,
 		    CATFILE_CLOSED_PATH);

@@ -29,15 +29,27 @@ struct catfile_error {
 	char	msg[512];
 };
 
+/* Who is asking (catfile_mode): under secure execution, a root process. */
+#define CATFILE_SECURE	1
+#define CATFILE_ROOT	2
+
 /*
  * The catalog file the rules name, into buf (len bytes): the file
- * WSPSHIM_CATALOG names; else $XDG_CONFIG_HOME/wspshim/catalog, or
- * ~/.config/wspshim/catalog (from HOME), if that file exists; else the
- * system file.  With secure set only the system file counts.  Empty
+ * WSPSHIM_CATALOG names (made absolute against the start-up directory);
+ * else, unless mode has CATFILE_ROOT, $XDG_CONFIG_HOME/wspshim/catalog,
+ * or ~/.config/wspshim/catalog (from HOME), if that file exists; else the
+ * system file.  With CATFILE_SECURE only the system file counts.  Empty
  * settings count as unset, and so does a relative XDG_CONFIG_HOME.
  * Returns 0, or -1 when the path does not fit.
  */
-int catfile_locate(char *buf, size_t len, int secure);
+int catfile_locate(char *buf, size_t len, int mode);
+
+/* CATFILE_SECURE and CATFILE_ROOT (effective user 0) for this process;
+ * any of them makes the start-up checks strict (root's files only). */
+int catfile_mode(void);
+
+/* Test seam: -1 asks geteuid again, 0 or 1 forces CATFILE_ROOT. */
+void catfile_force_root(int root);
 
 /* The system catalog file compiled in (sysconfdir/wspshim/catalog). */
 const char *catfile_system_path(void);
@@ -82,7 +94,9 @@ char *catfile_format(const struct catalog *c, DWORD next_id, size_t *len);
 /*
  * Read the catalog file at path into a new edit.  A missing file gives the
  * built-in catalog and sets *missing (which may be NULL).  0,
- * WSANO_RECOVERY, WSAEACCES or WSAENOBUFS; err names the file.
+ * WSANO_RECOVERY, WSAEACCES or WSAENOBUFS; err names the file.  It checks
+ * no owner or mode (the editor's read); start-up and any reload that will
+ * load what the file names go through catfile_startup_catalog.
  */
 int catfile_read(const char *path, struct catalog_edit *ed, int *missing,
     struct catfile_error *err);
@@ -110,9 +124,10 @@ int catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 /*
  * The catalog a process starting now runs with, given the catalog file
  * path (NULL: none can be named): the file's, the built-in one when the
- * file is missing, and for a file that cannot be read or parsed, the
- * fail-closed catalog, or the built-in one when fallback is set.  Logs one
- * line when the file is unusable.  Never NULL.
+ * file is missing, and for a file that cannot be read or parsed, or that
+ * fails trust_open's owner and mode checks (strict for catfile_mode() !=
+ * 0), the fail-closed catalog, or the built-in one when fallback is set.
+ * Logs one line when the file is unusable.  Never NULL.
  */
 const struct catalog *catfile_startup_catalog(const char *path,
     int fallback);

@@ -59,6 +59,7 @@
 #include "log.h"
 #include "pool.h"
 #include "tls.h"
+#include "trust.h"
 
 static struct pool wsock_pool = POOL_INIT(struct wsock);
 
@@ -235,6 +236,10 @@ core_init(void)
 		    0 : -1;
 	wsp_tls.depth++;
 	libc_init();
+	/* Relative paths the library is given (WSPSHIM_CATALOG, _LOG,
+	 * _LAYER_PATH, a relative preload) name files from here, even after
+	 * the program changes directory. */
+	trust_note_startdir();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
 	/* The catalog file, before anything reads the catalog in force. */
@@ -777,8 +782,9 @@ core_manage(int fd, int force)
 	if (e == NULL || (!force && !core_manages(e))) {
 		/* Not ours to wrap: pass through from now on. */
 		if (ws == FDTAB_ADOPT)
-			__atomic_compare_exchange_n(&fdtab_slots[fd], &ws, NULL,
-			    0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+			atomic_compare_exchange_strong_explicit(
+			    &fdtab_slots[fd], &ws, NULL,
+			    memory_order_acq_rel, memory_order_relaxed);
 		errno = saved;
 		return NULL;
 	}
@@ -1040,9 +1046,9 @@ WSPShimProtectDescriptor(int fd, BOOL bProtect, LPINT lpErrno)
 		*lpErrno = WSAEBADF;
 		return SOCKET_ERROR;
 	}
-	if (!__atomic_compare_exchange_n(&fdtab_slots[fd], &want,
-	    bProtect ? FDTAB_PROTECTED : NULL, 0, __ATOMIC_ACQ_REL,
-	    __ATOMIC_ACQUIRE)) {
+	if (!atomic_compare_exchange_strong_explicit(&fdtab_slots[fd], &want,
+	    bProtect ? FDTAB_PROTECTED : NULL, memory_order_acq_rel,
+	    memory_order_acquire)) {
 		/* Already in that state is fine; a managed socket is not. */
 		if (want == (bProtect ? FDTAB_PROTECTED : NULL))
 			return 0;

@@ -19,6 +19,7 @@
 
 #include "layerenv.h"
 #include "log.h"
+#include "trust.h"
 
 #ifndef WSPSHIM_LAYERDIR
 #define WSPSHIM_LAYERDIR	NULL	/* a unit test build: none */
@@ -33,6 +34,9 @@ struct layerenv_layer {
 	char	*name;		/* before the first ':' */
 	char	*params;	/* after it, or NULL when there is none */
 };
+
+static char *layerenv_find(const char *name, const struct layerenv_opts *o,
+    char *searched, size_t size);
 
 /* Whether the file at path is there and regular. */
 static int
@@ -75,9 +79,27 @@ layerenv_try(const char *dir, const char *sub, const char *name,
 	return NULL;
 }
 
-/* The path of the plugin name stands for (malloc'd), or NULL. */
+/* The path of the plugin name stands for, made absolute (malloc'd), or
+ * NULL. */
 char *
 layerenv_resolve(const char *name, const struct layerenv_opts *o,
+    char *searched, size_t size)
+{
+	char *p = layerenv_find(name, o, searched, size), *abs;
+
+	/* A relative name (WSPSHIM_LAYER_PATH, a relative preload's
+	 * directory) is the start-up directory's file, even after the
+	 * program changes directory. */
+	if (p == NULL || p[0] == '/')
+		return p;
+	abs = trust_absolute_dup(p);
+	free(p);
+	return abs;
+}
+
+/* The path of the plugin name stands for, as found (malloc'd), or NULL. */
+static char *
+layerenv_find(const char *name, const struct layerenv_opts *o,
     char *searched, size_t size)
 {
 	const char *d, *end;

@@ -3,7 +3,10 @@
  *
  * A provider instance serves one catalog entry (the base is built in;
  * plugins come from dlopen, and a file that already serves another entry
- * is loaded again from a copy, so each instance has its own globals).  It
+ * is loaded again from a copy, so each instance has its own globals).
+ * A plugin is opened once, through trust_open's owner and mode checks,
+ * and loaded from that descriptor (/proc/self/fd/N), so the file checked
+ * is the file loaded.  It
  * is started once per chain that uses it.  Loads are serialised by one
  * lock; the registry list only grows and is read without a lock.  No lock
  * is held while a provider's WSPStartup or WSPCleanup runs, because real
@@ -12,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "catfile.h"
 #include "core.h"
 #include "handle.h"
 #include "libc.h"
@@ -29,6 +34,7 @@
 #include "procfill.h"
 #include "provider.h"
 #include "tls.h"
+#include "trust.h"
 #include "wstr.h"
 #include "export.h"
 
@@ -140,24 +146,20 @@ provider_fresh_fd(int fd, char *name, size_t size)
 	}
 }
 
-/* Copy the file at path into a new memfd: the descriptor, or -1 with
- * *why set. */
+/* Copy the checked file open at src (path names it) into a new memfd:
+ * the descriptor, or -1 with *why set.  src stays open. */
 static int
-provider_copy(const char *path, const char **why)
+provider_copy(int src, const char *path, const char **why)
 {
 	const char *base = strrchr(path, '/');
 	char buf[16384];
 	ssize_t n, w, off;
-	int src, dst;
+	int dst;
 
-	if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		*why = strerror(errno);
-		return -1;
-	}
-	if ((dst = memfd_create(base != NULL ? base + 1 : path,
+	if (lseek(src, 0, SEEK_SET) != 0 ||
+	    (dst = memfd_create(base != NULL ? base + 1 : path,
 	    MFD_CLOEXEC)) < 0) {
 		*why = strerror(errno);
-		libc.close(src);
 		return -1;
 	}
 	while ((n = libc.read(src, buf, sizeof(buf))) != 0) {
@@ -173,67 +175,92 @@ provider_copy(const char *path, const char **why)
 				w = 0;
 		}
 	}
-	libc.close(src);
 	return dst;
 fail:
 	*why = strerror(errno);
-	libc.close(src);
 	libc.close(dst);
 	return -1;
 }
 
 /*
- * Load a separate copy of the plugin at path (the module is already
- * loaded for another catalog entry, and dlopen of the same file, or of
- * another name for it, returns that same module): copy it into a memfd,
- * dlopen it through /proc/self/fd, close the memfd.  The handle, or NULL
- * (logged).
+ * dlopen of the checked file open at *fd (path names it, for the log),
+ * through /proc/self/fd: the file loaded is the one checked, whatever
+ * happens to path meanwhile.  *fd may move to another number; the
+ * handle, or NULL after one log line.
  */
 static void *
-provider_open_copy(const char *path)
+provider_dlopen_fd(int *fd, const char *path)
 {
-	const char *why = NULL;
 	char name[64];
 	void *dl;
-	int fd;
 
-	if ((fd = provider_copy(path, &why)) < 0 ||
-	    (fd = provider_fresh_fd(fd, name, sizeof(name))) < 0) {
-		log_msg("provider %s: cannot load a separate copy: %s", path,
-		    why != NULL ? why : strerror(errno));
+	if ((*fd = provider_fresh_fd(*fd, name, sizeof(name))) < 0) {
+		log_msg("provider %s: cannot load: %s", path,
+		    strerror(errno));
 		return NULL;
 	}
-	dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL)
-		log_msg("provider %s: cannot load a separate copy: %s", path,
-		    dlerror());
-	libc.close(fd);
+	if ((dl = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		log_msg("provider %s: cannot load: %s", path, dlerror());
 	return dl;
 }
 
 /*
- * Load p's file and find its own WSPStartup (one that a library it links,
- * libwspshim.so included, exports does not count).  0, or
- * WSAEPROVIDERFAILEDINIT after one log line naming the file and why.
+ * Load a separate copy of the plugin at path, open and checked at src
+ * (the module is already loaded for another catalog entry, and dlopen of
+ * the same file, or of another name for it, returns that same module):
+ * copy it into a memfd, dlopen that, close the memfd.  The handle, or
+ * NULL (logged).
+ */
+static void *
+provider_open_copy(int src, const char *path)
+{
+	const char *why = NULL;
+	void *dl;
+	int fd;
+
+	if ((fd = provider_copy(src, path, &why)) < 0) {
+		log_msg("provider %s: cannot load a separate copy: %s", path,
+		    why);
+		return NULL;
+	}
+	dl = provider_dlopen_fd(&fd, path);
+	if (fd >= 0)
+		libc.close(fd);
+	return dl;
+}
+
+/*
+ * Load p's file, once it and its folders pass trust_open's owner and
+ * mode checks (strict for a root or secure-execution process), and find
+ * its own WSPStartup (one that a library it links, libwspshim.so
+ * included, exports does not count).  0, or WSAEPROVIDERFAILEDINIT after
+ * one log line naming the file and why.
  */
 static int
 provider_open(struct provider *p)
 {
 	struct link_map *own, *where;
+	char why[PATH_MAX + 160];
 	Dl_info info;
 	void *dl, *sym;
+	int fd;
 
-	dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL) {
-		log_msg("provider %s: cannot load: %s", p->path, dlerror());
+	if ((fd = trust_open(p->path, catfile_mode() != 0, why,
+	    sizeof(why))) < 0) {
+		log_msg("provider %s: %s: %s", p->path, errno == EPERM ?
+		    "refused" : "cannot load", why);
 		return WSAEPROVIDERFAILEDINIT;
 	}
-	if (provider_has_dl(dl)) {
+	dl = provider_dlopen_fd(&fd, p->path);
+	if (dl != NULL && provider_has_dl(dl)) {
 		/* The module serves another catalog entry already. */
 		dlclose(dl);
-		if ((dl = provider_open_copy(p->path)) == NULL)
-			return WSAEPROVIDERFAILEDINIT;
+		dl = provider_open_copy(fd, p->path);
 	}
+	if (fd >= 0)
+		libc.close(fd);
+	if (dl == NULL)
+		return WSAEPROVIDERFAILEDINIT;
 	sym = dlsym(dl, "WSPStartup");
 	if (sym == NULL || dlinfo(dl, RTLD_DI_LINKMAP, &own) != 0 ||
 	    dladdr1(sym, &info, (void **)&where, RTLD_DL_LINKMAP) == 0 ||

@@ -19,6 +19,7 @@
 #include "errmap.h"
 #include "export.h"
 #include "log.h"
+#include "trust.h"
 #include "wstr.h"
 
 /* Whether two GUIDs are equal. */
@@ -171,6 +172,29 @@ wsc_install_edit(struct catalog_edit *ed, void *varg,
 	return rc;
 }
 
+/* The provider path to store for path: the catalog names plugins by
+ * absolute path only, so a relative one becomes the file it names from
+ * here (links resolved when it exists); path itself when absolute or the
+ * built-in base's name; NULL when it cannot be made absolute. */
+static const char *
+wsc_abs_path(const char *path, char *buf, size_t len)
+{
+	char *r;
+
+	if (path[0] == '/' || strcmp(path, CATALOG_BASE_PATH) == 0)
+		return path;
+	if ((r = realpath(path, NULL)) != NULL) {
+		if (strlen(r) >= len) {
+			free(r);
+			return NULL;
+		}
+		strcpy(buf, r);
+		free(r);
+		return buf;
+	}
+	return trust_absolute(path, buf, len) == 0 ? buf : NULL;
+}
+
 /* 0 and *first_id (the first new entry), or a WSA code with err. */
 int
 wsc_install_provider(const char *file, const GUID *id, const char *path,
@@ -178,6 +202,7 @@ wsc_install_provider(const char *file, const GUID *id, const char *path,
     struct catfile_error *err)
 {
 	struct wsc_install_arg a = { id, path, list, n, 0 };
+	char abs[PATH_MAX];
 	int rc;
 
 	if (id == NULL || path == NULL || list == NULL)
@@ -185,6 +210,9 @@ wsc_install_provider(const char *file, const GUID *id, const char *path,
 	if (n == 0 || *path == '\0')
 		return wsc_say(err, WSAEINVAL, n == 0 ? "no entries to "
 		    "install" : "an empty provider path");
+	if ((a.path = wsc_abs_path(path, abs, sizeof(abs))) == NULL)
+		return wsc_say(err, WSAEINVAL, "provider path %s cannot be "
+		    "made absolute", path);
 	rc = catfile_update(file, wsc_install_edit, &a, err);
 	if (rc == 0 && first_id != NULL)
 		*first_id = a.first;
@@ -344,6 +372,8 @@ static int
 wsc_layer(const char *file, struct wsc_layer_arg *a, DWORD *layer_id,
     struct catfile_error *err)
 {
+	char abs[PATH_MAX];
+	const char *given = a->path;
 	int rc;
 
 	if (a->id == NULL || a->path == NULL || a->name == NULL ||
@@ -351,6 +381,9 @@ wsc_layer(const char *file, struct wsc_layer_arg *a, DWORD *layer_id,
 		return wsc_say(err, WSAEFAULT, "a NULL argument");
 	if (*a->path == '\0')
 		return wsc_say(err, WSAEINVAL, "an empty provider path");
+	if ((a->path = wsc_abs_path(given, abs, sizeof(abs))) == NULL)
+		return wsc_say(err, WSAEINVAL, "provider path %s cannot be "
+		    "made absolute", given);
 	if (a->n == 0)
 		return wsc_say(err, WSAEINVAL, "nothing to install over");
 	if ((a->xp1 & ~(DWORD)XP1_IFS_HANDLES) != 0)

@@ -1438,7 +1438,7 @@ pick_catalog(void)
 		break;
 	default:
 		n = catfile_locate(catalog_file, sizeof(catalog_file),
-		    catfile_secure()) == 0 ? 0 : -1;
+		    catfile_mode()) == 0 ? 0 : -1;
 		break;
 	}
 	if (n < 0 || (size_t)n >= sizeof(catalog_file) ||

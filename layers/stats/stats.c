@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "layerkit.h"
+#include "outfile.h"
 
 struct counters {
 	_Atomic uint64_t	calls[LK_NOPS];
@@ -177,6 +178,7 @@ static void
 dump(const char *reason)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	const char *why;
 	char *text = NULL;
 	size_t len = 0, off;
 	ssize_t w;
@@ -193,9 +195,11 @@ dump(const char *reason)
 		    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
 		    (int)sizeof(tmp))
 			goto out;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			lk_warn("cannot write %s", tmp);
+		/* No symbolic link, nor anyone else's file, is written
+		 * through or replaced (outfile.h). */
+		if (outfile_may_replace(path, &why) != 0 ||
+		    (fd = outfile_open(tmp, OUTFILE_TRUNC, 0600, &why)) < 0) {
+			lk_warn("cannot write %s: %s", path, why);
 			goto out;
 		}
 	}

@@ -37,6 +37,7 @@
 
 #include <wspshim/ws2spi.h>
 
+#include "outfile.h"
 #include "tdecode.h"
 
 #define EXPORT		__attribute__((visibility("default")))
@@ -868,14 +869,19 @@ park_fd(int fd, int keep)
 static const char *
 open_out(const char *pattern)
 {
+	static char msg[PATH_MAX + 64];
 	char path[PATH_MAX];
+	const char *why;
 	int fd;
 
 	if (expand_path(pattern, path, sizeof(path)) != 0 || path[0] == '\0')
 		return "bad out= file name";
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return "cannot open the out= file";
+	/* No symbolic link, nor anyone else's file (outfile.h). */
+	if ((fd = outfile_open(path, OUTFILE_APPEND, 0600, &why)) < 0) {
+		snprintf(msg, sizeof(msg), "cannot open the out= file %s: %s",
+		    path, why);
+		return msg;
+	}
 	cf.out = park_fd(fd, 0);
 	if (strstr(pattern, "%p") != NULL)
 		snprintf(cf_pattern, sizeof(cf_pattern), "%s", pattern);

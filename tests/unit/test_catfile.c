@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ teardown_dir(void)
 
 	catfile_set_path(NULL);
 	catfile_force_secure(-1);
+	catfile_force_root(-1);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		cr_log_warn("cannot remove %s", tmpdir);
@@ -287,7 +289,7 @@ Test(format, reader_takes_hand_written_variants)
 	    "entry 1001\n"
 	    "  szProtocol \"h\\u00e9\"  \n"
 	    "ProviderId 77737073-6869-4D01-9A5E-626173650001\n"
-	    "path \"x\"\n"
+	    "path \"/x\"\n"
 	    "\t# comment inside\n"
 	    "ProtocolChain 1 1001\n dwServiceFlags1 0X1f\n dwServiceFlags2 0\n"
 	    "dwServiceFlags3 0\ndwServiceFlags4 0\ndwProviderFlags 0\n"
@@ -411,6 +413,8 @@ ParameterizedTestParameters(corrupt, each_gives_its_error_and_line)
 		{ 7, "\tpath \"\"", 7, "empty provider path" },
 		{ 7, "\tpath \"a\\x00b\"", 7, "bad escape" },
 		{ 7, "\tpath \"a\\u0041\"", 7, "bad escape" },
+		{ 7, "\tpath \"libwsp_x.so\"", 7, "path is not absolute" },
+		{ 7, "\tpath \"./libwspshim.so\"", 7, "path is not absolute" },
 		{ 8, "\tProtocolChain 8", 8, "length must be 0 to 7" },
 		{ 8, "\tProtocolChain -1", 8, "length must be 0 to 7" },
 		{ 8, "\tProtocolChain 2 1001", 8, "length 2 but 1 entries" },
@@ -1050,4 +1054,195 @@ Test(wsc, update_is_atomic_and_keeps_the_mode, .init = setup_dir,
 	path_plus(lock, catpath, ".lock");
 	cr_expect_neq(access(tmp, F_OK), 0);
 	cr_expect_eq(access(lock, F_OK), 0);
+}
+
+/* --- what start-up trusts ------------------------------------------------- */
+
+/* Nothing: the log goes to tmpdir/log (once per test process). */
+static void
+log_to_file(void)
+{
+	char log[PATH_MAX];
+
+	path_in(log, "log");
+	setenv("WSPSHIM_LOG", log, 1);
+}
+
+/* Whether the log holds exactly one line, and it has every one of the
+ * NULL-terminated strings. */
+static int
+one_log_line_has(const char *first, ...)
+{
+	char log[PATH_MAX], text[4096];
+	const char *s;
+	va_list ap;
+	FILE *f;
+	size_t n;
+	int ok = 1;
+
+	path_in(log, "log");
+	if ((f = fopen(log, "r")) == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (n == 0 || strchr(text, '\n') != text + n - 1) {
+		cr_log_error("not one line: %s", text);
+		return 0;
+	}
+	va_start(ap, first);
+	for (s = first; s != NULL; s = va_arg(ap, const char *))
+		if (strstr(text, s) == NULL) {
+			cr_log_error("no \"%s\" in: %s", s, text);
+			ok = 0;
+		}
+	va_end(ap);
+	return ok;
+}
+
+/* Nothing: a valid catalog file (the built-in one and a layer) at
+ * catpath, folders created 0755. */
+static void
+put_catalog(void)
+{
+	GUID g = guid(0x77);
+	DWORD over[] = { 1001 }, id;
+	struct catfile_error err;
+
+	cr_assert_eq(wsc_install_layer(catpath, &g, "/l.so", "l", 0, NULL,
+	    over, 1, &id, &err), 0, "%s", err.msg);
+}
+
+Test(trust, a_world_writable_file_fails_closed, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	put_catalog();
+	log_to_file();
+	cr_assert_eq(chmod(catpath, 0666), 0);
+	cr_expect_eq(catfile_startup_catalog(catpath, 0), catfile_closed());
+	cr_expect(one_log_line_has(catpath, "refused: it is writable by "
+	    "others (mode 0666, owner 0)", "WSAEPROVIDERFAILEDINIT", NULL));
+}
+
+Test(trust, a_group_writable_folder_fails_closed, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	char dir[PATH_MAX];
+
+	put_catalog();
+	log_to_file();
+	path_in(dir, "sub");
+	cr_assert_eq(chmod(dir, 0775), 0);
+	cr_expect_eq(catfile_startup_catalog(catpath, 0), catfile_closed());
+	cr_expect(one_log_line_has(catpath, "the folder ", "/sub is writable "
+	    "by its group (mode 0775", NULL));
+}
+
+/* A sticky folder (as /tmp) is fine: only an entry's owner may replace
+ * it there. */
+Test(trust, a_sticky_world_writable_folder_is_fine, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	char dir[PATH_MAX];
+	const struct catalog *c;
+
+	put_catalog();
+	path_in(dir, "sub");
+	cr_assert_eq(chmod(dir, 01777), 0);
+	c = catfile_startup_catalog(catpath, 0);
+	cr_expect(c != catfile_closed() && c != catalog_builtin());
+}
+
+/* Another user's file: refused for root (strict), and for anyone else
+ * too (forced not root here: the test runs as root to chown). */
+Test(trust, another_users_file_fails_closed, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	if (geteuid() != 0)
+		cr_assert_fail("this check needs root (chown to another user)");
+	put_catalog();
+	log_to_file();
+	cr_assert_eq(chown(catpath, 65534, 65534), 0);
+	cr_expect_eq(catfile_startup_catalog(catpath, 0), catfile_closed());
+	catfile_force_root(0);
+	cr_expect_eq(catfile_startup_catalog(catpath, 1), catalog_builtin());
+}
+
+Test(trust, strict_trusts_only_roots_files, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	if (geteuid() != 0)
+		cr_assert_fail("this check needs root (chown to another user)");
+	put_catalog();
+	log_to_file();
+	cr_assert_eq(chown(catpath, 65534, 65534), 0);
+	catfile_force_secure(1);
+	cr_expect_eq(catfile_startup_catalog(catpath, 0), catfile_closed());
+	cr_expect(one_log_line_has("is owned by user 65534 (mode 0644); a "
+	    "root or secure-execution process trusts only root's files",
+	    NULL));
+}
+
+/* A link is followed to the file, and the file's own folders are the
+ * ones checked. */
+Test(trust, a_symlink_to_a_good_file_is_followed, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	char link[PATH_MAX];
+	const struct catalog *c;
+
+	put_catalog();
+	path_in(link, "link");
+	cr_assert_eq(symlink(catpath, link), 0);
+	c = catfile_startup_catalog(link, 0);
+	cr_expect(c != catfile_closed() && c != catalog_builtin());
+}
+
+/* A root process never takes the per-user file (HOME may be anyone's);
+ * WSPSHIM_CATALOG still counts, and a relative one is made absolute. */
+Test(locate, root_ignores_the_per_user_file, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	char buf[PATH_MAX], user[PATH_MAX], cwd[PATH_MAX], want[PATH_MAX + 16];
+
+	setenv("XDG_CONFIG_HOME", tmpdir, 1);
+	path_in(user, "wspshim");
+	cr_assert_eq(mkdir(user, 0700), 0);
+	path_in(user, "wspshim/catalog");
+	put_file(user, "", 0);
+	cr_assert_eq(catfile_locate(buf, sizeof(buf), CATFILE_ROOT), 0);
+	cr_expect_str_eq(buf, catfile_system_path());
+	cr_assert_eq(catfile_locate(buf, sizeof(buf), 0), 0);
+	cr_expect_str_eq(buf, user);
+
+	setenv("WSPSHIM_CATALOG", "rel/cat", 1);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/rel/cat", cwd);
+	cr_assert_eq(catfile_locate(buf, sizeof(buf), CATFILE_ROOT), 0);
+	cr_expect_str_eq(buf, want);
+}
+
+/* The installer stores an absolute path: the parser refuses others. */
+Test(wsc, install_makes_a_relative_path_absolute, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	char cwd[PATH_MAX], want[PATH_MAX + 32];
+	struct catfile_error err;
+	struct catalog_edit ed;
+	DWORD over[] = { 1001 }, id;
+	GUID g = guid(0x78);
+	size_t i;
+	int found = 0;
+
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/no/such/libwsp_rel.so", cwd);
+	cr_assert_eq(wsc_install_layer(catpath, &g, "no/such/libwsp_rel.so",
+	    "rel", 0, NULL, over, 1, &id, &err), 0, "%s", err.msg);
+	cr_assert_eq(catfile_read(catpath, &ed, NULL, &err), 0, "%s",
+	    err.msg);
+	for (i = 0; i < ed.cat.count; i++)
+		if (ed.e[i].info.dwCatalogEntryId == id)
+			found = strcmp(ed.e[i].path, want) == 0;
+	cr_expect(found, "entry %u has path %s", id, want);
+	catedit_free(&ed);
 }
