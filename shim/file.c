@@ -29,7 +29,11 @@ shim_send_all(struct wsock *ws, int fd, const char *buf, size_t n)
 
 	while (done < n) {
 		b = shim_buf(buf + done, n - done);
-		shim_enter(ws, fd);
+		if (!shim_enter(ws, fd)) {
+			if (done == 0)
+				return shim_closed();
+			break;
+		}
 		rc = ws->procs->lpWSPSend(ws->handle, &b, 1, &sent, 0, NULL,
 		    NULL, NULL, &err);
 		shim_leave();
@@ -122,7 +126,8 @@ shim_splice_in(struct wsock *ws, int fd, int pipe_out, size_t len,
 	if (flags & SPLICE_F_NONBLOCK)
 		fl |= MSG_DONTWAIT;
 	b = shim_buf(buf, len);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPRecv(ws->handle, &b, 1, &got, &fl, NULL, NULL,
 	    NULL, &err);
 	shim_leave();

@@ -23,7 +23,8 @@ shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg, int flags)
 	int err, rc;
 
 	if (ws->chain->linux_ext) {
-		shim_enter(ws, fd);
+		if (!shim_enter(ws, fd))
+			return shim_closed();
 		rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags,
 		    &sent, &err);
 		shim_leave();
@@ -39,7 +40,10 @@ shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg, int flags)
 	    &heap);
 	if (b == NULL)
 		return -1;
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd)) {
+		free(heap);
+		return shim_closed();
+	}
 	if (msg->msg_name == NULL)
 		rc = ws->procs->lpWSPSend(ws->handle, b, (DWORD)msg->msg_iovlen,
 		    &sent, (DWORD)flags, NULL, NULL, NULL, &err);
@@ -60,7 +64,8 @@ shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg, int flags)
 	int err, rc, nlen;
 
 	if (ws->chain->linux_ext) {
-		shim_enter(ws, fd);
+		if (!shim_enter(ws, fd))
+			return shim_closed();
 		rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
 		shim_leave();
 		if (rc != 0)
@@ -73,7 +78,10 @@ shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg, int flags)
 	if (b == NULL)
 		return -1;
 	nlen = (int)msg->msg_namelen;
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd)) {
+		free(heap);
+		return shim_closed();
+	}
 	rc = ws->procs->lpWSPRecvFrom(ws->handle, b, (DWORD)msg->msg_iovlen,
 	    &got, &fl, msg->msg_name, msg->msg_name != NULL ? &nlen : NULL,
 	    NULL, NULL, NULL, &err);
