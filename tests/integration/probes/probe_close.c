@@ -32,12 +32,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +55,8 @@
 static const char *op;
 static int c1, dupfd = -1, l1, p1lis, p1;
 static sem_t started;
+static atomic_int a_done;
+static pid_t a_tid;
 /* Thread A's result: its return value and errno, and what it read. */
 static long a_rc;
 static int a_errno;
@@ -133,6 +139,7 @@ thread_a(void *arg)
 	int on = 1;
 
 	(void)arg;
+	a_tid = gettid();
 	sem_post(&started);
 	errno = 0;
 	if (strcmp(op, "send") == 0 || strcmp(op, "dup") == 0)
@@ -157,7 +164,43 @@ thread_a(void *arg)
 	else if (strcmp(op, "shutdown") == 0)
 		a_rc = shutdown(c1, SHUT_WR);
 	a_errno = errno;
+	atomic_store(&a_done, 1);
 	return NULL;
+}
+
+/* Whether thread A sleeps now (in the kernel's call, or in a slow
+ * layer's delay before it): its state in /proc is S. */
+static int
+a_sleeps(void)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)a_tid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'S';
+}
+
+/* Wait (at most 5 s) until A's call is under way, asleep in it, or
+ * done: a close before A even called would test nothing, and natively
+ * too the call could then reach the socket made under c1's number. */
+static void
+a_wait_busy(void)
+{
+	int i;
+
+	sem_wait(&started);
+	for (i = 0; i < 5000 && !atomic_load(&a_done) && !a_sleeps(); i++)
+		nap(1);
+	nap(100);
 }
 
 /* Fail unless A's call either succeeded or found c1 closed (EBADF, or
@@ -180,6 +223,7 @@ main(int argc, char **argv)
 	socklen_t len;
 
 	probe_init("probe_close");
+	signal(SIGPIPE, SIG_IGN);	/* a send on a shut socket: EPIPE */
 	if (argc != 2)
 		fail("usage: probe_close send|recv|accept|connect|"
 		    "setsockopt|shutdown|dup");
@@ -199,8 +243,7 @@ main(int argc, char **argv)
 	sem_init(&started, 0, 0);
 	if (pthread_create(&a, NULL, thread_a, NULL) != 0)
 		fail("pthread_create");
-	sem_wait(&started);
-	nap(100);
+	a_wait_busy();
 
 	if (strcmp(op, "accept") == 0) {
 		/* c2 first: the close then frees what the layers kept for
