@@ -38,6 +38,34 @@
  *    never closed.
  * Each thread keeps one freed wsock (wsock_spare), so a thread that makes
  * and closes sockets in turn stays off the shared free list.
+ *
+ * A close never pulls a socket from under a call in flight on it, as the
+ * kernel never frees a file a syscall is using:
+ *  - every call through the chain holds its descriptor, fdtab_calls[fd]
+ *    counted up before it reads the table again and down after its last
+ *    provider returned (core_hold, core_unhold); the count belongs to the
+ *    number, not the wsock, and is never reset, so a stale reader's
+ *    count in and out is harmless;
+ *  - a close takes the slot first and reads the count after (both
+ *    sequentially consistent): a call that counted itself in before sees
+ *    nothing changed and is seen; one after sees the slot changed and
+ *    fails as a call after the close (EBADF);
+ *  - a close that sees calls closes nothing: under the lock the slot
+ *    becomes a pending close (the wsock with FDTAB_PENDING_BIT) and the
+ *    count gets FDTAB_DEFER; whoever takes the count to FDTAB_DEFER alone
+ *    and swaps it to 0 under the lock (the last call out, or the closer
+ *    if they all left meanwhile) does the close as it would have been
+ *    done (core_idle_held), the chain's WSPCloseSocket included when it
+ *    was the socket's last descriptor, so no provider's context goes
+ *    while a call uses it;
+ *  - while pending, the number stays open in the kernel (the calls reach
+ *    the kernel on it) and the program's close of it is EBADF, dup2 onto
+ *    it EBUSY, range closes leave it; its slot is cleared only under the
+ *    lock after the number is closed, so a hook that sees it pending and
+ *    looks again under the lock (core_pending) is never wrong;
+ *  - a retirement for a number the kernel itself replaced (dup2 over it,
+ *    closed behind our back) waits the same way on that number's count
+ *    (core_retire_idle, the core_owed list).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -229,8 +229,8 @@ closesocket(SOCKET s)
 			return wsa_fail(WSAENOTSOCK);
 	}
 	wsp_tls.call = "closesocket";
-	if (core_close(fd, &err) != 0)
-		return wsa_fail(err);
+	if (core_close(fd, &err) != 0)	/* closed already: not a socket */
+		return wsa_fail(err == WSAEBADF ? WSAENOTSOCK : err);
 	return 0;
 }
 
