@@ -14,7 +14,8 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (ws == NULL)
 		return libc.bind(fd, addr, len);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPBind(ws->handle, addr, (int)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -28,7 +29,8 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (ws == NULL)
 		return libc.connect(fd, addr, len);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPConnect(ws->handle, addr, (int)len, NULL, NULL,
 	    NULL, NULL, &err);
 	shim_leave();
@@ -43,7 +45,8 @@ listen(int fd, int backlog)
 
 	if (ws == NULL)
 		return libc.listen(fd, backlog);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPListen(ws->handle, backlog, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -56,6 +59,7 @@ static int
 shim_accept(struct wsock *ws, int lfd, struct sockaddr *addr, socklen_t *len,
     int flags)
 {
+	struct chain *c = ws->chain;	/* ws may be gone after the call */
 	DWORD wflags = 0;
 	SOCKET h;
 	unsigned mark;
@@ -72,13 +76,14 @@ shim_accept(struct wsock *ws, int lfd, struct sockaddr *addr, socklen_t *len,
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
 	mark = core_made_mark();
-	shim_enter(ws, lfd);
+	if (!shim_enter(ws, lfd))
+		return shim_closed();
 	h = ws->procs->lpWSPAccept4(ws->handle, addr, (LPINT)len, wflags,
 	    &err);
 	shim_leave();
 	if (h == INVALID_SOCKET)
 		return shim_fail(err);
-	fd = core_publish(ws->chain, h, core_made_since(mark), 0, &err);
+	fd = core_publish(c, h, core_made_since(mark), 0, &err);
 	if (fd < 0)
 		return shim_fail(err);
 	return fd;
@@ -120,7 +125,8 @@ shutdown(int fd, int how)
 
 	if (ws == NULL)
 		return libc.shutdown(fd, how);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPShutdown(ws->handle, how, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -136,7 +142,8 @@ getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 		return libc.getsockname(fd, addr, len);
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPGetSockName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
@@ -152,7 +159,8 @@ getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 		return libc.getpeername(fd, addr, len);
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);

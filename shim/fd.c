@@ -53,23 +53,26 @@ shim_close_managed(unsigned int first, unsigned int last)
 	for (fd = first; fd <= last && fd < hi; fd++) {
 		struct wsock *ws = fdtab_get((int)fd);
 
-		if (ws != NULL && ws != FDTAB_PROTECTED)
+		if (ws != NULL && !fdtab_keep_open(ws))
 			core_forget((int)fd);
 	}
 }
 
 /* The real close_range over [first, last], leaving protected descriptors
- * open: the range is closed in the pieces between them. */
+ * and pending closes (which close themselves when the calls in flight on
+ * their sockets end) open: the range is closed in the pieces between
+ * them. */
 static int
 shim_close_range_real(unsigned int first, unsigned int last, int flags)
 {
 	unsigned int fd, hi = fdtab_high(), from = first;
 	int rc = 0;
 
-	if (likely(__atomic_load_n(&fdtab_protected, __ATOMIC_RELAXED) == 0))
+	if (likely(__atomic_load_n(&fdtab_protected, __ATOMIC_RELAXED) == 0 &&
+	    __atomic_load_n(&fdtab_npending, __ATOMIC_RELAXED) == 0))
 		return libc.close_range(first, last, flags);
 	for (fd = first; fd <= last && fd < hi; fd++) {
-		if (fdtab_get((int)fd) != FDTAB_PROTECTED)
+		if (!fdtab_keep_open(fdtab_get((int)fd)))
 			continue;
 		if (fd > from && libc.close_range(from, fd - 1, flags) != 0)
 			rc = -1;
@@ -107,17 +110,31 @@ closefrom(int lowfd)
 	 * every number up to the descriptor limit. */
 	hi = (unsigned int)sysconf(_SC_OPEN_MAX);
 	for (fd = first; fd < hi; fd++)
-		if (fdtab_get((int)fd) != FDTAB_PROTECTED)
+		if (!fdtab_keep_open(fdtab_get((int)fd)))
 			libc.close((int)fd);
 }
 
-/* Whether dup2/dup3 onto fd2 must be refused: it is protected. */
+/*
+ * Whether dup2/dup3 onto fd2 must be refused: it is protected (EBADF), or
+ * the program closed it while calls were in flight on its socket and
+ * those calls still use the number (EBUSY, Linux's answer for a number
+ * that an open() has taken but not installed yet: the number is not free
+ * until they return).
+ */
 static int
 shim_dup_onto_protected(int fd2)
 {
-	if (likely(fdtab_get(fd2) != FDTAB_PROTECTED) || wsp_tls.depth != 0)
+	struct wsock *v = fdtab_get(fd2);
+
+	if (likely(!fdtab_keep_open(v)) || wsp_tls.depth != 0)
 		return 0;
-	errno = EBADF;
+	if (v == FDTAB_PROTECTED) {
+		errno = EBADF;
+		return 1;
+	}
+	if (!core_pending(fd2))
+		return 0;
+	errno = EBUSY;
 	return 1;
 }
 
@@ -140,30 +157,63 @@ shim_dup_done(int fd, int fd2)
 	return fd2;
 }
 
+/*
+ * Whether fd, a managed socket, is held (core_hold) across a dup of it: a
+ * close of fd racing the dup then waits, so the copy the kernel makes and
+ * the socket the table shares with it are the same one (without it, fd
+ * could be closed and made again between the two).
+ */
+static int
+shim_dup_hold(int fd)
+{
+	struct wsock *ws = fdtab_get(fd);
+
+	return fdtab_is_sock(ws) && wsp_tls.depth == 0 &&
+	    !shim_in_vfork_child() && core_hold(ws, fd) != 0;
+}
+
+/* shim_dup_done(), then the end of the hold. */
+static int
+shim_dup_release(int held, int fd, int fd2)
+{
+	fd2 = shim_dup_done(fd, fd2);
+	if (held)
+		core_unhold(fd);
+	return fd2;
+}
+
 WSPSHIM_EXPORT int
 dup(int fd)
 {
-	return shim_dup_done(fd, libc.dup(fd));
+	int held = shim_dup_hold(fd);
+
+	return shim_dup_release(held, fd, libc.dup(fd));
 }
 
 WSPSHIM_EXPORT int
 dup2(int fd, int fd2)
 {
+	int held;
+
 	if (fd == fd2)
 		return libc.dup2(fd, fd2);
 	if (shim_dup_onto_protected(fd2))
 		return -1;
-	return shim_dup_done(fd, libc.dup2(fd, fd2));
+	held = shim_dup_hold(fd);
+	return shim_dup_release(held, fd, libc.dup2(fd, fd2));
 }
 
 WSPSHIM_EXPORT int
 dup3(int fd, int fd2, int flags)
 {
+	int held;
+
 	if (fd == fd2)
 		return libc.dup3(fd, fd2, flags);	/* EINVAL, as native */
 	if (shim_dup_onto_protected(fd2))
 		return -1;
-	return shim_dup_done(fd, libc.dup3(fd, fd2, flags));
+	held = shim_dup_hold(fd);
+	return shim_dup_release(held, fd, libc.dup3(fd, fd2, flags));
 }
 
 /* F_SETFL on a managed socket: the O_NONBLOCK part goes down the chain as
@@ -176,7 +226,8 @@ shim_setfl(struct wsock *ws, int fd, int cmd, void *arg)
 	DWORD n;
 	int err, rc;
 
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPIoctl(ws->handle, FIONBIO, &on, sizeof(on), NULL,
 	    0, &n, NULL, NULL, NULL, &err);
 	shim_leave();
@@ -191,11 +242,13 @@ static int
 shim_fcntl(int fd, int cmd, void *arg)
 {
 	struct wsock *ws;
+	int held;
 
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		return shim_dup_done(fd, libc.fcntl(fd, cmd, arg));
+		held = shim_dup_hold(fd);	/* before the copy is made */
+		return shim_dup_release(held, fd, libc.fcntl(fd, cmd, arg));
 	case F_SETFL:
 		if ((ws = shim_sock(fd, "fcntl")) != NULL)
 			return shim_setfl(ws, fd, cmd, arg);

@@ -38,7 +38,8 @@ shim_sendfile(struct wsock *ws, int out, int in, int64_t *off, size_t count)
 	DWORD sent = 0;
 	int err, rc;
 
-	shim_enter(ws, out);
+	if (!shim_enter(ws, out))
+		return shim_closed();
 	rc = ws->procs->lpWSPSendFile(ws->handle, in, off, count, &sent,
 	    &err);
 	shim_leave();
@@ -74,7 +75,8 @@ shim_splice(struct wsock *ws, int sfd, int fd, DWORD dir, size_t len,
 	DWORD moved = 0;
 	int err, rc;
 
-	shim_enter(ws, sfd);
+	if (!shim_enter(ws, sfd))
+		return shim_closed();
 	rc = ws->procs->lpWSPSplice(ws->handle, fd, dir, len, flags, &moved,
 	    &err);
 	shim_leave();

@@ -25,7 +25,8 @@ shim_send_bufs(struct wsock *ws, int fd, WSABUF *b, DWORD n, int flags,
 	DWORD sent = 0;
 	int err, rc;
 
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	if (to == NULL)
 		rc = ws->procs->lpWSPSend(ws->handle, b, n, &sent,
 		    (DWORD)flags, NULL, NULL, NULL, &err);
@@ -44,7 +45,8 @@ shim_recv_bufs(struct wsock *ws, int fd, WSABUF *b, DWORD n, int flags,
 	DWORD got = 0, fl = (DWORD)flags;
 	int err, rc;
 
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	if (from == NULL)
 		rc = ws->procs->lpWSPRecv(ws->handle, b, n, &got, &fl, NULL,
 		    NULL, NULL, &err);
@@ -185,7 +187,8 @@ shim_io1_failed(enum shim_io_op op, struct shim_io_call *c)
 /*
  * The managed half for a socket called from outside the chain (the hook
  * checked both): shim_resolve(), shim_enter() and shim_leave() with what
- * the hook knows folded in (depth is 0, so it becomes 1 and 0 again).
+ * the hook knows folded in (depth is 0, so it becomes 1 and 0 again),
+ * the socket held across the call as they hold it.
  */
 static inline __attribute__((always_inline)) ssize_t
 shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
@@ -210,7 +213,10 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 	wsp_tls.depth = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	wsp_tls.call = shim_io_name[op];
-	wsp_tls.call_base = ws->base;
+	if (unlikely((wsp_tls.call_base = core_hold(ws, fd)) == 0)) {
+		wsp_tls.depth = 0;
+		return shim_closed();
+	}
 	wsp_tls.call_fd = fd;
 	errmap_clear_native();
 	switch (op) {
@@ -237,6 +243,7 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 	}
 	wsp_tls.call_base = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	core_unhold(fd);
 	wsp_tls.depth = 0;
 	if (likely(rc == 0))
 		return (ssize_t)c.done;

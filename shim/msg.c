@@ -19,7 +19,8 @@ shim_sendmsg(struct wsock *ws, int fd, const struct msghdr *msg, int flags)
 	DWORD sent = 0;
 	int err, rc;
 
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPSendMsg(ws->handle, msg, (DWORD)flags, &sent,
 	    &err);
 	shim_leave();
@@ -32,7 +33,8 @@ shim_recvmsg(struct wsock *ws, int fd, struct msghdr *msg, int flags)
 	DWORD got = 0, fl = (DWORD)flags;
 	int err, rc;
 
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPRecvMsg(ws->handle, msg, &fl, &got, &err);
 	shim_leave();
 	if (rc != 0)

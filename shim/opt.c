@@ -76,7 +76,8 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPGetSockOpt(ws->handle, level, name, val,
 	    (LPINT)len, &err);
 	shim_leave();
@@ -91,7 +92,8 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 	if (ws == NULL)
 		return libc.setsockopt(fd, level, name, val, len);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	rc = ws->procs->lpWSPSetSockOpt(ws->handle, level, name, val,
 	    (int)len, &err);
 	shim_leave();
@@ -113,7 +115,8 @@ ioctl(int fd, unsigned long req, ...)
 	if (likely((ws = shim_sock(fd, "ioctl")) == NULL) ||
 	    (req != FIONBIO && req != FIONREAD && req != SIOCATMARK))
 		return libc.ioctl(fd, req, arg);
-	shim_enter(ws, fd);
+	if (!shim_enter(ws, fd))
+		return shim_closed();
 	if (req == FIONBIO)
 		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)req, arg,
 		    sizeof(int), NULL, 0, &n, NULL, NULL, NULL, &err);

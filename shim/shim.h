@@ -73,22 +73,40 @@ shim_sock(int fd, const char *call)
  * cleared for these stores to fill.  Otherwise a handler's send() could
  * leave its descriptor in the record of the call it interrupted, and that
  * call would reach the kernel on the handler's socket.
+ *
+ * The bracket also holds the socket (core_hold): a close of fd meanwhile
+ * waits for the call to return before anything is closed, so the call
+ * ends on the socket it started on, never on one made under the same
+ * number, and no provider's context of it is freed under it.  1, or 0
+ * when fd was closed since the hook read the table: the call then fails
+ * as one made after the close (shim_closed).
  */
-static inline void
-shim_enter(const struct wsock *ws, int fd)
+static inline int
+shim_enter(struct wsock *ws, int fd)
 {
+	SOCKET b;
+
 	wsp_tls.depth++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	wsp_tls.call_base = ws->base;
+	if (unlikely((b = core_hold(ws, fd)) == 0)) {
+		wsp_tls.depth--;
+		return 0;
+	}
+	wsp_tls.call_base = b;
 	wsp_tls.call_fd = fd;
 	errmap_clear_native();
+	return 1;
 }
 
+/* The end of the bracket shim_enter() opened (on the descriptor it
+ * recorded, which a signal handler's calls leave alone).  Read nothing of
+ * the wsock after it: a close that waited may have freed it. */
 static inline void
 shim_leave(void)
 {
 	wsp_tls.call_base = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	core_unhold(wsp_tls.call_fd);
 	wsp_tls.depth--;
 }
 
@@ -102,6 +120,15 @@ shim_fail(int err)
 	wsp_tls.last_error = err;
 	errno = errmap_errno_for(err);
 	return -1;
+}
+
+/* A call whose descriptor was closed before it reached the chain
+ * (shim_enter gave 0): EBADF, as for a call made after the close. */
+static inline int
+shim_closed(void)
+{
+	errmap_clear_native();
+	return shim_fail(WSAEBADF);
 }
 
 /*

@@ -38,6 +38,34 @@
  *    never closed.
  * Each thread keeps one freed wsock (wsock_spare), so a thread that makes
  * and closes sockets in turn stays off the shared free list.
+ *
+ * A close never pulls a socket from under a call in flight on it, as the
+ * kernel never frees a file a syscall is using:
+ *  - every call through the chain holds its descriptor, fdtab_calls[fd]
+ *    counted up before it reads the table again and down after its last
+ *    provider returned (core_hold, core_unhold); the count belongs to the
+ *    number, not the wsock, and is never reset, so a stale reader's
+ *    count in and out is harmless;
+ *  - a close takes the slot first and reads the count after (both
+ *    sequentially consistent): a call that counted itself in before sees
+ *    nothing changed and is seen; one after sees the slot changed and
+ *    fails as a call after the close (EBADF);
+ *  - a close that sees calls closes nothing: under the lock the slot
+ *    becomes a pending close (the wsock with FDTAB_PENDING_BIT) and the
+ *    count gets FDTAB_DEFER; whoever takes the count to FDTAB_DEFER alone
+ *    and swaps it to 0 under the lock (the last call out, or the closer
+ *    if they all left meanwhile) does the close as it would have been
+ *    done (core_idle_held), the chain's WSPCloseSocket included when it
+ *    was the socket's last descriptor, so no provider's context goes
+ *    while a call uses it;
+ *  - while pending, the number stays open in the kernel (the calls reach
+ *    the kernel on it) and the program's close of it is EBADF, dup2 onto
+ *    it EBUSY, range closes leave it; its slot is cleared only under the
+ *    lock after the number is closed, so a hook that sees it pending and
+ *    looks again under the lock (core_pending) is never wrong;
+ *  - a retirement for a number the kernel itself replaced (dup2 over it,
+ *    closed behind our back) waits the same way on that number's count
+ *    (core_retire_idle, the core_owed list).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -172,11 +200,23 @@ core_atfork_parent(void)
 	pthread_mutex_unlock(&life_lock);
 }
 
+/*
+ * In a fork() child only the forking thread runs, and it is in no call
+ * (fork is not a socket call): the calls other threads had in flight are
+ * not the child's, so every descriptor's count starts again at 0.  A
+ * close that waited for them stays pending in the child (its descriptor
+ * open until the child exits or execs): doing it here would call
+ * providers whose locks other threads of the parent may have held.
+ */
 static void
 core_atfork_child(void)
 {
+	unsigned i, hi = fdtab_high();
+
 	provider_atfork_child();
 	pthread_mutex_init(&life_lock, NULL);
+	for (i = 0; i < hi; i++)
+		atomic_fetch_and(&fdtab_calls[i], FDTAB_DEFER);
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
@@ -265,18 +305,32 @@ core_manages(const struct catalog_entry *e)
 	return manage_all || e->info.ProtocolChain.ChainLen > 1;
 }
 
-/* Another descriptor than fd that names ws, or -1. */
+/* Another descriptor than fd that names ws (or is a pending close of
+ * it), or -1. */
 static int
 core_other_fd(const struct wsock *ws, int fd)
 {
 	unsigned i, hi = fdtab_high();
 
+	struct wsock *p = fdtab_pending(ws), *v;
+
 	if (ws->alt != fd && ws->alt >= 0 && fdtab_get(ws->alt) == ws)
 		return ws->alt;
 	for (i = 0; i < hi; i++)
-		if ((int)i != fd && fdtab_get((int)i) == ws)
+		if ((int)i != fd && ((v = fdtab_get((int)i)) == ws || v == p))
 			return (int)i;
 	return -1;
+}
+
+/* The wsock a slot value stands for: a pending close's own (the slot
+ * leaves the pending state: the caller replaced it), else v itself. */
+static struct wsock *
+core_unpend(struct wsock *v)
+{
+	if (!fdtab_is_pending(v))
+		return v;
+	__atomic_fetch_sub(&fdtab_npending, 1, __ATOMIC_RELAXED);
+	return (struct wsock *)((uintptr_t)v & ~FDTAB_PENDING_BIT);
 }
 
 /* Count one more descriptor for ws, unless its count already reached 0
@@ -376,14 +430,17 @@ core_retired(struct wsock *ws)
 }
 
 /* Run the chain's WSPCloseSocket for a socket whose last descriptor is
- * gone, and free it.  0, or -1 with *err. */
+ * gone, and free it.  close_kfd 0: the descriptor is left open for the
+ * caller to close (see core_idle).  0, or -1 with *err. */
 static int
-core_retire(struct wsock *ws, int *err)
+core_retire_fd(struct wsock *ws, int *err, int close_kfd)
 {
 	SOCKET b;
 	int rc;
 
 	if (!ws->chain->base_only) {
+		if (!close_kfd)
+			base_detach(atomic_load(&ws->base));
 		rc = core_retire_top(ws, err);
 	} else {
 		errmap_clear_native();
@@ -399,10 +456,210 @@ core_retire(struct wsock *ws, int *err)
 		if ((b & 3) != WSOCK_LAZY || !atomic_compare_exchange_strong(
 		    &ws->base, &b, b | WSOCK_DEAD))
 			base_release(b);	/* handle == base */
-		rc = core_close_kfd(ws, err);
+		rc = close_kfd ? core_close_kfd(ws, err) : 0;
 	}
-	core_retired(ws);
+	if (close_kfd)
+		core_retired(ws);
 	return rc == 0 ? 0 : -1;
+}
+
+/* core_retire_fd() with the descriptor closed too. */
+static int
+core_retire(struct wsock *ws, int *err)
+{
+	return core_retire_fd(ws, err, 1);
+}
+
+/*
+ * --- Closes that wait for the calls in flight ---------------------------
+ *
+ * A call through the chain counts itself in fdtab_calls[fd] (core_hold)
+ * from before its first provider to after its last.  A close that finds
+ * calls in flight on fd once it owns the descriptor closes nothing: under
+ * the lock it leaves the slot as a pending close (FDTAB_PENDING_BIT) and
+ * sets FDTAB_DEFER, and the close is done (core_idle_held) by whoever
+ * takes the count to 0 with FDTAB_DEFER set: a compare-and-swap from
+ * FDTAB_DEFER alone to 0, under the lock, which one thread wins.  A call
+ * that started before fd was marked pending was counted then, and a call
+ * after cannot use fd (core_hold reads the slot), so when the count is 0
+ * under the lock the pending close is free to go on, and no other can be
+ * marked on fd while the lock is held.
+ */
+
+/* Retirements owed once the calls on a descriptor end (core_retire_idle),
+ * linked by owed_next; under the lock. */
+static struct wsock *core_owed;
+
+/* Do the waiting closes of fd: its count is 0 and FDTAB_DEFER was
+ * cleared, with the lock held (this drops it).  A pending fd is closed as
+ * core_close() would have; if it was its socket's last descriptor, the
+ * number is closed only after the chain's WSPCloseSocket and the slot
+ * cleared under the lock after that, so the number is never free while
+ * the slot still says it is the program's to leave alone.  Then the
+ * retirements owed on fd. */
+static void
+core_idle_held(int fd, sigset_t *mask)
+{
+	struct wsock *v = fdtab_get(fd), *ws = NULL, *owed = NULL, **pp, *o;
+	int err;
+
+	if (fdtab_is_pending(v)) {
+		ws = (struct wsock *)((uintptr_t)v & ~FDTAB_PENDING_BIT);
+		if (core_drop(ws, fd, 0, &err) != 1) {
+			atomic_store(&fdtab_slots[fd], NULL);
+			__atomic_fetch_sub(&fdtab_npending, 1,
+			    __ATOMIC_RELAXED);
+			ws = NULL;
+		}
+	}
+	for (pp = &core_owed; (o = *pp) != NULL;) {
+		if (o->owed != fd) {
+			pp = &o->owed_next;
+			continue;
+		}
+		*pp = o->owed_next;
+		o->owed = -1;
+		o->owed_next = owed;
+		owed = o;
+	}
+	life_lock_drop(mask);
+	while ((o = owed) != NULL) {
+		owed = o->owed_next;
+		core_retire(o, &err);
+	}
+	if (ws == NULL)
+		return;
+	core_retire_fd(ws, &err, 0);
+	life_lock_take(mask);
+	(void)libc.close(fd);
+	atomic_store(&fdtab_slots[fd], NULL);
+	__atomic_fetch_sub(&fdtab_npending, 1, __ATOMIC_RELAXED);
+	life_lock_drop(mask);
+	core_retired(ws);
+}
+
+/* Nothing: FDTAB_DEFER is set on fd; the lock is held (this drops it).
+ * Does the waiting closes if the count is 0. */
+static void
+core_idle_try(int fd, sigset_t *mask)
+{
+	uint32_t want = FDTAB_DEFER;
+
+	if (atomic_compare_exchange_strong(&fdtab_calls[fd], &want, 0))
+		core_idle_held(fd, mask);
+	else
+		life_lock_drop(mask);	/* the last call out does them */
+}
+
+void
+core_idle(int fd)
+{
+	struct wsp_tls saved = wsp_tls;
+	int e = errno;
+	sigset_t mask;
+
+	/* It runs inside the hook of a call that has its result already:
+	 * leave that call's errno and error state as they were. */
+	life_lock_take(&mask);
+	core_idle_try(fd, &mask);
+	saved.made = wsp_tls.made;
+	saved.made_base = wsp_tls.made_base;
+	wsp_tls = saved;
+	errno = e;
+}
+
+/* Nothing: sets FDTAB_DEFER on fd, with the lock held (this drops it).
+ * When the count was 0 already, the calls ended meanwhile: the closes
+ * are done here. */
+static void
+core_defer_set(int fd, sigset_t *mask)
+{
+	uint32_t old = atomic_fetch_or(&fdtab_calls[fd], FDTAB_DEFER);
+
+	if ((old & FDTAB_CALLS) == 0)
+		core_idle_try(fd, mask);
+	else
+		life_lock_drop(mask);
+}
+
+/*
+ * A close of fd, which the caller took out of the table and whose
+ * reference it owns, with the lock held: 1 when calls are in flight on
+ * fd (the slot is a pending close now, the lock is dropped and the close
+ * done later), or 0 (none: the lock is still held and the caller closes).
+ */
+static int
+core_close_wait_held(struct wsock *ws, int fd, sigset_t *mask)
+{
+	struct wsock *want = NULL;
+
+	if ((atomic_load(&fdtab_calls[fd]) & FDTAB_CALLS) == 0 ||
+	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want,
+	    fdtab_pending(ws)))
+		return 0;
+	__atomic_fetch_add(&fdtab_npending, 1, __ATOMIC_RELAXED);
+	core_defer_set(fd, mask);
+	return 1;
+}
+
+/* core_close_wait_held() for a lock-free close that took fd's slot and
+ * saw calls in flight: 1 (the close waits for them), or 0 (they ended:
+ * the caller closes as usual).  Out of line: the usual close sees none. */
+static __attribute__((noinline)) int
+core_close_wait(struct wsock *ws, int fd)
+{
+	sigset_t mask;
+
+	life_lock_take(&mask);
+	if (core_close_wait_held(ws, fd, &mask))
+		return 1;
+	life_lock_drop(&mask);
+	return 0;
+}
+
+/* Whether a close that took fd's slot from ws must wait for calls in
+ * flight (see core_close_wait): one load in the usual case. */
+static inline int
+core_close_busy(struct wsock *ws, int fd)
+{
+	return __builtin_expect((atomic_load(&fdtab_calls[fd]) &
+	    FDTAB_CALLS) != 0, 0) && core_close_wait(ws, fd);
+}
+
+/*
+ * Retire ws, whose last descriptor fd the kernel already closed or
+ * replaced (core_drop with kernel_closed), once no call is in flight on
+ * fd: now, or by the last call out.  The calls in flight reach whatever
+ * the kernel has under fd now (nothing can keep a number the kernel gave
+ * away), but the providers' contexts of ws stay valid under them.
+ */
+static void
+core_retire_idle(struct wsock *ws, int fd)
+{
+	sigset_t mask;
+	int err;
+
+	if ((atomic_load(&fdtab_calls[fd]) & FDTAB_CALLS) == 0) {
+		core_retire(ws, &err);
+		return;
+	}
+	life_lock_take(&mask);
+	ws->owed = fd;
+	ws->owed_next = core_owed;
+	core_owed = ws;
+	core_defer_set(fd, &mask);
+}
+
+int
+core_pending(int fd)
+{
+	sigset_t mask;
+	int rc;
+
+	life_lock_take(&mask);
+	rc = fdtab_is_pending(fdtab_get(fd));
+	life_lock_drop(&mask);
+	return rc;
 }
 
 /* Close a chain handle that never made it into the table. */
@@ -481,12 +738,12 @@ core_publish_stale(struct wsock *ws, int fd)
 	int e2;
 
 	life_lock_take(&mask);
-	old = fdtab_swap(fd, ws);
+	old = core_unpend(fdtab_swap(fd, ws));
 	if (!fdtab_is_sock(old) || core_drop(old, fd, 1, &e2) != 1)
 		old = NULL;
 	life_lock_drop(&mask);
 	if (old != NULL)
-		core_retire(old, &e2);
+		core_retire_idle(old, fd);
 	return fd;
 }
 
@@ -821,10 +1078,13 @@ core_adopt(int fd)
  * lock held (this drops it): core_drop, then the retirement if fd was the
  * last.  0 or -1 with *err. */
 static int
-core_close_held(struct wsock *ws, int fd, int *err, const sigset_t *mask)
+core_close_held(struct wsock *ws, int fd, int *err, sigset_t *mask)
 {
-	int rc = core_drop(ws, fd, 0, err);
+	int rc;
 
+	if (core_close_wait_held(ws, fd, mask))
+		return 0;
+	rc = core_drop(ws, fd, 0, err);
 	life_lock_drop(mask);
 	if (rc == 1)
 		rc = core_retire(ws, err);
@@ -849,6 +1109,10 @@ core_close_fast(int fd, int *rc, int *err)
 	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
 	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
 		return 0;
+	if (core_close_busy(ws, fd)) {
+		*rc = 0;
+		return 1;
+	}
 	if (atomic_compare_exchange_strong(&ws->fdrefs, &one, 0)) {
 		*rc = core_retire(ws, err);
 		return 1;
@@ -929,6 +1193,8 @@ core_close_sock(int fd, struct wsock *ws)
 	if (!fdtab_is_sock(ws) || atomic_load(&ws->fdrefs) != 1 ||
 	    !atomic_compare_exchange_strong(&fdtab_slots[fd], &want, NULL))
 		return core_close_neg(fd);
+	if (core_close_busy(ws, fd))
+		return 0;
 	if (!atomic_compare_exchange_strong(&ws->fdrefs, &one, 0))
 		return core_close_shared(ws, fd);
 	b = atomic_load(&ws->base);
@@ -953,6 +1219,12 @@ core_close(int fd, int *err)
 	if (core_close_fast(fd, &rc, err))
 		return rc;
 	life_lock_take(&mask);
+	if (fdtab_is_pending(fdtab_get(fd))) {
+		/* Closed already: its close waits for calls in flight. */
+		life_lock_drop(&mask);
+		*err = WSAEBADF;
+		return -1;
+	}
 	ws = fdtab_swap(fd, NULL);
 	if (!fdtab_is_sock(ws)) {
 		life_lock_drop(&mask);
@@ -976,9 +1248,13 @@ core_dup(int fd, int fd2)
 		return;
 	life_lock_take(&mask);
 	ws = fdtab_get(fd);
+	/* A closed descriptor whose close waits for calls in flight is
+	 * still open in the kernel: its copy shares the socket. */
+	if (fdtab_is_pending(ws))
+		ws = (struct wsock *)((uintptr_t)ws & ~FDTAB_PENDING_BIT);
 	if (!fdtab_is_sock(ws) || !core_ref(ws))
 		ws = NULL;
-	else if (fdtab_get(fd) != ws) {
+	else if ((old = fdtab_get(fd)) != ws && old != fdtab_pending(ws)) {
 		/* A lock-free close took fd and the wsock went to a new
 		 * socket before the reference was counted: give it back. */
 		if (core_drop(ws, fd2, 1, &err) == 1)
@@ -987,16 +1263,16 @@ core_dup(int fd, int fd2)
 	}
 	if (ws != NULL)
 		ws->alt = fd2;
-	old = fdtab_swap(fd2, ws);
+	old = core_unpend(fdtab_swap(fd2, ws));
 	if (old == FDTAB_PROTECTED)
 		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
 	if (!fdtab_is_sock(old) || core_drop(old, fd2, 1, &err) != 1)
 		old = NULL;
 	life_lock_drop(&mask);
 	if (old != NULL)
-		core_retire(old, &err);
+		core_retire_idle(old, fd2);
 	if (retire != NULL)
-		core_retire(retire, &err);
+		core_retire_idle(retire, fd);
 }
 
 void
@@ -1009,6 +1285,11 @@ core_forget(int fd)
 	if (fdtab_get(fd) == NULL)
 		return;
 	life_lock_take(&mask);
+	if (fdtab_is_pending(fdtab_get(fd))) {
+		/* The program closed it: the pending close keeps it open. */
+		life_lock_drop(&mask);
+		return;
+	}
 	old = fdtab_swap(fd, NULL);
 	if (old == FDTAB_PROTECTED)
 		__atomic_fetch_sub(&fdtab_protected, 1, __ATOMIC_RELAXED);
@@ -1016,7 +1297,7 @@ core_forget(int fd)
 		old = NULL;
 	life_lock_drop(&mask);
 	if (old != NULL)
-		core_retire(old, &err);
+		core_retire_idle(old, fd);
 }
 
 void

@@ -39,6 +39,10 @@ struct wsock {
 	 * whole, and this word is never read.
 	 */
 	_Atomic uint32_t pool_link;
+	int		owed;		/* under the lock: the descriptor
+					 * whose calls in flight an owed
+					 * retirement waits for (see
+					 * core_retire_idle), or -1 */
 	const WSPPROC_TABLE *procs;	/* the top provider's table */
 	_Atomic SOCKET	handle;		/* the top provider's handle */
 	_Atomic SOCKET	base;		/* the base provider's handle */
@@ -51,8 +55,23 @@ struct wsock {
 	int		alt;		/* another descriptor naming it, or -1 */
 	unsigned	flags;
 	DWORD		dwflags;	/* lazy: its base socket's dwFlags */
+	struct wsock	*owed_next;	/* under the lock: the next owed
+					 * retirement */
 	uint64_t	gen;		/* lives of this wsock (lazy tokens) */
 };
+
+/*
+ * fdtab_calls[fd]: the calls in flight on descriptor fd (core_hold), and
+ * a flag that a close waits for them (fd's pending slot, or an owed
+ * retirement).  Counted per descriptor, not per socket: a close of one
+ * descriptor of a dup()ed socket waits only for the calls made on that
+ * number, as only they reach the kernel on it.  Never reset while the
+ * process runs: a thread that read a stale table entry may count itself
+ * in on a number for a moment before it sees the table changed and
+ * counts itself out.
+ */
+#define FDTAB_CALLS	0x3fffffffu
+#define FDTAB_DEFER	0x40000000u
 
 /* Make the base socket of a lazy wsock (see WSOCK_LAZY): ws, or NULL when
  * it is being closed or no base socket can be made (the call then passes
@@ -77,17 +96,42 @@ core_sock_ready(struct wsock *ws)
 #define FDTAB_ADOPT	((struct wsock *)1)
 #define FDTAB_PROTECTED	((struct wsock *)2)
 
-/* Whether a table value is a chain socket (not NULL or a marker). */
+/*
+ * A descriptor the program closed while calls were in flight on its
+ * socket: the kernel descriptor stays open (those calls reach the kernel
+ * on it) and its slot holds the wsock with the top bit set until the
+ * last of those calls returns and the close is done (core_hold).
+ * Pointers never have the top bit set in user space, so a pending slot
+ * is negative as a signed value, and fdtab_is_sock() stays one compare.
+ */
+#define FDTAB_PENDING_BIT	((uintptr_t)1 << 63)
+
+static inline struct wsock *
+fdtab_pending(const struct wsock *ws)
+{
+	return (struct wsock *)((uintptr_t)ws | FDTAB_PENDING_BIT);
+}
+
+/* Whether a table value is a pending close (see FDTAB_PENDING_BIT). */
+static inline int
+fdtab_is_pending(const struct wsock *v)
+{
+	return ((uintptr_t)v & FDTAB_PENDING_BIT) != 0;
+}
+
+/* Whether a table value is a chain socket (not NULL, a marker or a
+ * pending close). */
 static inline int
 fdtab_is_sock(const struct wsock *ws)
 {
-	return (uintptr_t)ws > (uintptr_t)FDTAB_PROTECTED;
+	return (intptr_t)ws > (intptr_t)FDTAB_PROTECTED;
 }
 
 /* How many descriptors are protected now (0 keeps range closes fast). */
 extern unsigned fdtab_protected;
 
 extern _Atomic(struct wsock *) *fdtab_slots;
+extern _Atomic uint32_t *fdtab_calls;
 extern unsigned fdtab_cap;
 
 /* The wsock of fd, FDTAB_ADOPT, or NULL; one bounds-checked load. */
@@ -97,6 +141,17 @@ fdtab_get(int fd)
 	if ((unsigned)fd >= __atomic_load_n(&fdtab_cap, __ATOMIC_RELAXED))
 		return NULL;
 	return atomic_load_explicit(&fdtab_slots[fd], memory_order_acquire);
+}
+
+/* How many slots are pending closes now (0 keeps range closes fast). */
+extern unsigned fdtab_npending;
+
+/* Whether the program's close, dup2 onto it, or range close must leave
+ * the descriptor of table value v open: protected, or a pending close. */
+static inline int
+fdtab_keep_open(const struct wsock *v)
+{
+	return v == FDTAB_PROTECTED || fdtab_is_pending(v);
 }
 
 /* Set up the fd table (sized from RLIMIT_NOFILE), once. */
@@ -266,6 +321,56 @@ void core_dup(int fd, int fd2);
 /* The kernel closed fd (or reused its number) behind the core's back:
  * forget it, releasing the chain socket without a close() of fd. */
 void core_forget(int fd);
+
+/* Whether fd's slot is a pending close, looked at under the lifecycle
+ * lock (a pending close being done now has closed the number when the
+ * slot says so no more). */
+int core_pending(int fd);
+
+/* core_unhold() when the count it dropped was the last with a close
+ * waiting: the close, done now. */
+void core_idle(int fd);
+
+/*
+ * A call on ws, which the program named as fd, holds fd from here to
+ * core_unhold(fd): a close of fd meanwhile leaves the descriptor open (and
+ * so the chain's WSPCloseSocket unrun, if it was the socket's last) until
+ * the last call in flight on fd returns (the kernel keeps a file the same way while a
+ * syscall uses it), so the call reaches the kernel on the socket it
+ * started on, and every provider's socket context stays valid.  It
+ * fails when fd no longer names ws (closed since the caller read the table, or
+ * closed and made again, or not ready): the call is then one that
+ * started after the close, and fails with WSAEBADF.  The count goes up
+ * before the table is read again, and a close takes the slot before it
+ * reads the count (both sequentially consistent), so of a call and a
+ * close that race, at least one sees the other.
+ */
+static inline SOCKET
+core_hold(struct wsock *ws, int fd)
+{
+	SOCKET b;
+
+	atomic_fetch_add(&fdtab_calls[fd], 1);
+	if (__builtin_expect(atomic_load(&fdtab_slots[fd]) == ws, 1)) {
+		/* After the table: the fields of the life it names. */
+		b = atomic_load_explicit(&ws->base, memory_order_relaxed);
+		if (__builtin_expect((b & 1) == 0, 1))
+			return b;
+	}
+	if (atomic_fetch_sub(&fdtab_calls[fd], 1) == (FDTAB_DEFER | 1))
+		core_idle(fd);
+	return 0;
+}
+
+/* The end of a call core_hold() let in on fd: a close that waited for it
+ * is done now if it was the last. */
+static inline void
+core_unhold(int fd)
+{
+	if (__builtin_expect(atomic_fetch_sub(&fdtab_calls[fd], 1) ==
+	    (FDTAB_DEFER | 1), 0))
+		core_idle(fd);
+}
 
 /* Move SOCK_NONBLOCK/SOCK_CLOEXEC out of *type into WSPSocket dwFlags
  * bits (WSA_FLAG_WSPSHIM_NONBLOCK, WSA_FLAG_NO_HANDLE_INHERIT). */

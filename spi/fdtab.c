@@ -18,16 +18,18 @@
 #define FDTAB_MIN	1024u
 
 _Atomic(struct wsock *) *fdtab_slots;
+_Atomic uint32_t *fdtab_calls;
 unsigned fdtab_cap;
 unsigned fdtab_hi;		/* one past the highest descriptor published */
 unsigned fdtab_protected;	/* descriptors marked FDTAB_PROTECTED */
+unsigned fdtab_npending;	/* slots that are pending closes */
 
 void
 fdtab_init(void)
 {
 	struct rlimit rl;
 	unsigned cap = FDTAB_MAX;
-	void *p;
+	void *p, *c;
 
 	if (fdtab_slots != NULL)
 		return;
@@ -44,6 +46,16 @@ fdtab_init(void)
 		    "through unmanaged", cap);
 		return;
 	}
+	c = mmap(NULL, (size_t)cap * sizeof(*fdtab_calls),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	    -1, 0);
+	if (c == MAP_FAILED) {
+		munmap(p, (size_t)cap * sizeof(*fdtab_slots));
+		log_msg("cannot map the fd table's call counts (%u entries): "
+		    "sockets pass through unmanaged", cap);
+		return;
+	}
+	fdtab_calls = c;
 	fdtab_slots = p;
 	__atomic_store_n(&fdtab_cap, cap, __ATOMIC_RELEASE);
 }

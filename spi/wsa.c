@@ -229,8 +229,8 @@ closesocket(SOCKET s)
 			return wsa_fail(WSAENOTSOCK);
 	}
 	wsp_tls.call = "closesocket";
-	if (core_close(fd, &err) != 0)
-		return wsa_fail(err);
+	if (core_close(fd, &err) != 0)	/* closed already: not a socket */
+		return wsa_fail(err == WSAEBADF ? WSAENOTSOCK : err);
 	return 0;
 }
 
@@ -303,10 +303,13 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
+	if (core_hold(ws, wsa_fd(s)) == 0)
+		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPDuplicateSocket(ws->handle, dwProcessId,
 	    lpProtocolInfo, &err);
 	wsp_tls.depth--;
+	core_unhold(wsa_fd(s));
 	if (rc != 0)
 		return wsa_fail(err);
 	return 0;
@@ -482,11 +485,14 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
+	if (core_hold(ws, wsa_fd(s)) == 0)
+		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,
 	    cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
 	    lpOverlapped, lpCompletionRoutine, NULL, &err);
 	wsp_tls.depth--;
+	core_unhold(wsa_fd(s));
 	if (rc != 0)
 		return wsa_fail(err);
 	wsp_tls.last_error = 0;

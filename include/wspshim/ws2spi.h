@@ -500,9 +500,10 @@ int WSPAPI WSPShimSpliceByCopy(const WSPPROC_TABLE *lpProcTable, SOCKET s,
  * once: another thread's next handle may reuse it, so read what is needed
  * from it (the handle below, an instance pointer) before closing, and do
  * not free it.  Never freed or unmapped, it stays readable after the
- * close, so a call racing the close on another thread reads another
+ * close, so a call that still used the handle would read another
  * socket's fields instead of faulting (the lookup itself never gives a
- * closed handle's context).
+ * closed handle's context); libwspshim runs a socket's WSPCloseSocket
+ * only once no call on it from the program is in flight in the chain.
  *
  * This replaces malloc + WPUCreateSocketHandle and WPUCloseSocketHandle +
  * free: the storage stays with its handle slot from one socket to the

@@ -57,7 +57,9 @@ struct lk_inst;
  * storage.  A layer that asks for a larger sock_size finds its own fields
  * after this struct, zeroed.  It lives from sock_open() to the end of
  * sock_close(): the storage goes to another socket after that, so keep no
- * pointer to it. */
+ * pointer to it.  The core runs the close only once no call on the
+ * socket is in flight through the chain (docs/writing-a-layer.md), so
+ * hooks of a call never see it go. */
 struct lk_sock {
 	SOCKET		lower;		/* the handle below */
 	SOCKET		self;		/* our handle */
