@@ -845,11 +845,15 @@ open_out(const char *pattern)
 static void
 reopen_child(void)
 {
+	char pattern[sizeof(cf_pattern)];
 	int old = cf.out, err;
 
 	if (cf_pattern[0] == '\0' || old == STDERR_FILENO)
 		return;
-	if (open_out(cf_pattern) != NULL) {
+	/* open_out() keeps the pattern it is given in cf_pattern: from a
+	 * copy, so that the child's children reopen theirs too. */
+	memcpy(pattern, cf_pattern, sizeof(pattern));
+	if (open_out(pattern) != NULL) {
 		cf.out = old;
 		return;
 	}
