@@ -7,7 +7,8 @@
  *					0 and 1, which execs "handed"
  *	probe_serve handed		(what handoff execs)
  *	probe_serve scm			SCM_RIGHTS of a socket it already has
- *	probe_serve pktinfo		UDP with IP_PKTINFO and IPV6_PKTINFO
+ *	probe_serve pktinfo		UDP with IP_PKTINFO and IPV6_PKTINFO,
+ *					and an IP_RECVERR from the error queue
  *	probe_serve resolve		connects to every address getaddrinfo
  *					gives for the loopback name (NULL)
  *
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +376,37 @@ pktinfo(int af)
 	close(s);
 }
 
+/* A datagram to a closed port of 127.0.0.1 from a socket with IP_RECVERR:
+ * the ICMP error read from its error queue (an IP_RECVERR message). */
+static void
+recverr(void)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char buf[MSG], ctl[256];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct pollfd p;
+	int c, on = 1;
+
+	/* A port that was just free: bound, then closed. */
+	close(udp_server(AF_INET, &sa, &len));
+	if ((c = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+	    setsockopt(c, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) != 0)
+		fail_errno("socket with IP_RECVERR");
+	memset(buf, 'e', sizeof(buf));
+	if (sendto(c, buf, MSG, 0, (struct sockaddr *)&sa, len) != MSG)
+		fail_errno("sendto a closed port");
+	p = (struct pollfd){ .fd = c, .events = 0 };
+	if (poll(&p, 1, PROBE_IO_TIMEOUT * 1000) != 1 ||
+	    !(p.revents & POLLERR))
+		fail("no error queued for the closed port");
+	if (recvmsg(c, &m, MSG_ERRQUEUE) != MSG)
+		fail_errno("recvmsg(MSG_ERRQUEUE)");
+	close(c);
+}
+
 /* Two listeners on one port, 127.0.0.1 and ::1: the port. */
 static int
 dual_listeners(int *l4, int *l6)
@@ -449,6 +482,7 @@ main(int argc, char **argv)
 	else if (argc == 2 && strcmp(argv[1], "pktinfo") == 0) {
 		pktinfo(AF_INET);
 		pktinfo(AF_INET6);
+		recverr();
 	} else if (argc == 2 && strcmp(argv[1], "resolve") == 0)
 		do_resolve();
 	else
