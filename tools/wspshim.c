@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 
 #include "catfile.h"
 #include "layerenv.h"
@@ -1190,6 +1192,22 @@ elf_static(int fd)
 	return 1;
 }
 
+/* Whether the kernel runs file fd (st) in secure-execution mode, where
+ * the loader ignores LD_PRELOAD: a set-ID bit that changes our ids, or
+ * file capabilities, on a mount that honours them. */
+static int
+secure_exec(int fd, const struct stat *st)
+{
+	struct statvfs vfs;
+
+	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+		return 0;
+	if (((st->st_mode & S_ISUID) && st->st_uid != geteuid()) ||
+	    ((st->st_mode & S_ISGID) && st->st_gid != getegid()))
+		return 1;
+	return fgetxattr(fd, "security.capability", NULL, 0) >= 0;
+}
+
 /* Nothing: warns on stderr when no preload can reach program prog (a
  * static or set-user/group-ID program): then no layer sees its calls. */
 static void
@@ -1202,10 +1220,10 @@ warn_unpreloadable(const char *prog)
 	if (find_program(prog, path) == NULL ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
-	if (fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
-		warnx_("%s is set-user/group-ID: the loader ignores "
-		    "LD_PRELOAD for it, so no layer sees its socket calls",
-		    path);
+	if (fstat(fd, &st) == 0 && secure_exec(fd, &st))
+		warnx_("%s is set-user/group-ID or has file capabilities: "
+		    "the loader ignores LD_PRELOAD for it, so no layer sees "
+		    "its socket calls", path);
 	else if (elf_static(fd) == 1)
 		warnx_("%s is statically linked: no preload reaches it, so no "
 		    "layer sees its socket calls", path);

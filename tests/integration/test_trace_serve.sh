@@ -6,8 +6,9 @@
 # client connecting to every address getaddrinfo gives.  Each behaves as
 # without the shim in every mode; tracecmp finds strace and the trace
 # layer agreeing; the trace layer writes one file per process at any fork
-# depth; and a descriptor closed while another descriptor of the same open
-# file stays does not close the chain socket (adoption shares it).
+# depth; a descriptor closed while another descriptor of the same open
+# file stays does not close the chain socket (adoption shares it); and
+# what no preload sees (raw syscalls, static and set-ID programs) is said.
 # shellcheck disable=SC2317 # functions run through check
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -118,5 +119,75 @@ scm_closed() {
 check "adoption: SCM_RIGHTS of a socket the process has shares its chain socket" \
     scm_closed ""
 check "adoption: the same with WSPSHIM_MANAGE=all" scm_closed all
+
+# What no preload sees.  A send made with syscall(): tracecmp names it
+# as a call that never reached the chain (and so differs); "trace -v"
+# warns once that the program's calls bypass the shim when the number
+# closed with syscall() is used again.
+raw_named() {
+	local rc=0
+	timeout 120 "$TOOL" tracecmp --library "$WSPSHIM_LIB" --ports \
+	    -- "$SERVE" raw >"$TEST_TMP/raw.log" || rc=$?
+	cat "$TEST_TMP/raw.log"
+	[[ $rc -eq 1 ]] &&
+	    grep -q '^never reached the chain: sendto(4, .* = 16 (strace line [0-9]*): a raw syscall' \
+	    "$TEST_TMP/raw.log" &&
+	    [[ $(grep -c '^never reached the chain' "$TEST_TMP/raw.log") -eq 1 ]]
+}
+check "tracecmp names the send made with syscall()" raw_named
+
+raw_warned() {
+	timeout 60 "$TOOL" trace --library "$WSPSHIM_LIB" -v \
+	    -o "$TEST_TMP/raw.trace" -- "$SERVE" raw 2>"$TEST_TMP/raw.err"
+	cat "$TEST_TMP/raw.err"
+	[[ $(grep -c 'behind the shim' "$TEST_TMP/raw.err") -eq 1 ]] &&
+	    grep -q '^wsp_trace: descriptor 4 was closed or replaced behind the shim' \
+	    "$TEST_TMP/raw.err"
+}
+check "trace -v warns once of calls that bypass the shim" raw_warned
+
+# A static program: no loader, no preload.  tracecmp says it ran
+# without the shim (its calls are not a difference); trace -v warns.
+static_named() {
+	timeout 120 "$TOOL" tracecmp --library "$WSPSHIM_LIB" -v \
+	    -- "$PROBES/probe_static" | tee "$TEST_TMP/static.log"
+	grep -q '^note: "[^"]*probe_static" ran without the shim (statically linked' \
+	    "$TEST_TMP/static.log" &&
+	    grep -q '^# rule no-preload  *strace  *[1-9]' "$TEST_TMP/static.log"
+}
+check "tracecmp: a static program is named as running without the shim" \
+    static_named
+
+static_warned() {
+	timeout 60 "$TOOL" trace --library "$WSPSHIM_LIB" -v \
+	    -- "$PROBES/probe_static" 2>"$TEST_TMP/static.err"
+	cat "$TEST_TMP/static.err"
+	grep -q 'probe_static is statically linked: no preload reaches it' \
+	    "$TEST_TMP/static.err"
+}
+check "trace -v warns that a static program is out of reach" static_warned
+
+# A set-group-ID program whose group is not ours runs in secure-execution
+# mode, where the loader ignores LD_PRELOAD.  Making one needs a group
+# the test may give a file and is not in: root's "nogroup".
+setgid_named() {
+	local copy=$TEST_TMP/setgid/probe_serve
+	mkdir -p "$TEST_TMP/setgid"
+	cp "$SERVE" "$copy"
+	chgrp nogroup "$copy"
+	chmod g+s "$copy"
+	timeout 120 "$TOOL" tracecmp --library "$WSPSHIM_LIB" --ports \
+	    -- "$copy" fork 1 1 | tee "$TEST_TMP/setgid.log"
+	grep -q '^note: "[^"]*probe_serve" ran without the shim (set-user/group-ID' \
+	    "$TEST_TMP/setgid.log" &&
+	    grep -q '^match: ' "$TEST_TMP/setgid.log"
+}
+if [[ $(id -u) -eq 0 ]] && getent group nogroup >/dev/null &&
+    [[ $(findmnt -n -o OPTIONS -T "$TEST_TMP") != *nosuid* ]]; then
+	check "tracecmp: a set-group-ID program is named as running without the shim" \
+	    setgid_named
+else
+	skip "tracecmp: a set-group-ID program" "needs root, group nogroup and a mount without nosuid"
+fi
 
 done_testing

@@ -11,6 +11,9 @@
  *					and an IP_RECVERR from the error queue
  *	probe_serve resolve		connects to every address getaddrinfo
  *					gives for the loopback name (NULL)
+ *	probe_serve raw			a send and a close made with syscall(),
+ *					which no preload sees, then a send on
+ *					the closed number (EBADF)
  *
  * fork: a client process makes N connections one after the other; the
  * server forks a handler per connection, which forks DEPTH - 1 more
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -462,6 +466,24 @@ do_resolve(void)
 	close(l6);
 }
 
+static void
+do_raw(void)
+{
+	char out[MSG], in[MSG];
+	int cli, srv;
+
+	tcp_pair(AF_INET, &cli, &srv);
+	pattern(out, MSG, 4);
+	if (syscall(SYS_sendto, cli, out, MSG, 0, NULL, 0) != MSG)
+		fail_errno("syscall(SYS_sendto)");
+	recv_all(srv, in, MSG);
+	if (syscall(SYS_close, cli) != 0)
+		fail_errno("syscall(SYS_close)");
+	if (send(cli, out, MSG, 0) != -1 || errno != EBADF)
+		fail("send on a closed number did not fail with EBADF");
+	close(srv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -485,9 +507,11 @@ main(int argc, char **argv)
 		recverr();
 	} else if (argc == 2 && strcmp(argv[1], "resolve") == 0)
 		do_resolve();
+	else if (argc == 2 && strcmp(argv[1], "raw") == 0)
+		do_raw();
 	else
 		fail("usage: probe_serve fork N DEPTH | handoff | scm | "
-		    "pktinfo | resolve");
+		    "pktinfo | resolve | raw");
 	if (argc != 2 || strcmp(argv[1], "handed") != 0)
 		printf("probe_serve %s: ok\n", argv[1]);
 	return 0;
