@@ -688,6 +688,21 @@ td_sockaddr_out(struct tline *l, const struct tmem *m,
 		tl_printf(l, ", [%d => %d]", inlen, outlen);
 }
 
+/* Before element i of an array: ", " after the first, and 1; or "..."
+ * and 0 when the -s limit's m->strsize elements are shown already (how
+ * strace cuts arrays). */
+static int
+td_elem(struct tline *l, const struct tmem *m, size_t i)
+{
+	if (i > 0)
+		tl_puts(l, ", ");
+	if (i >= m->strsize) {
+		tl_puts(l, "...");
+		return 0;
+	}
+	return 1;
+}
+
 void
 td_iov_elem(struct tline *l, const struct tmem *m, const void *base,
     size_t len, size_t *avail)
@@ -712,13 +727,7 @@ td_iovec(struct tline *l, const struct tmem *m, const struct iovec *iov,
 		return;
 	}
 	tl_putc(l, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			tl_puts(l, ", ");
-		if (i >= m->strsize) {
-			tl_puts(l, "...");
-			break;
-		}
+	for (i = 0; i < n && td_elem(l, m, i); i++) {
 		memcpy(&one, &iov[i], sizeof(one));
 		td_iov_elem(l, m, one.iov_base, one.iov_len, &avail);
 	}
@@ -803,13 +812,7 @@ td_cmsg_array(struct tline *l, const struct tmem *m, const unsigned char *d,
 	int v;
 
 	tl_putc(l, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			tl_puts(l, ", ");
-		if (i >= m->strsize) {
-			tl_puts(l, "...");
-			break;
-		}
+	for (i = 0; i < n && td_elem(l, m, i); i++) {
 		if (kind == CM_XBYTES) {
 			tl_printf(l, d[i] != 0 ? "%#x" : "%u", d[i]);
 		} else if (kind == CM_UINTS) {

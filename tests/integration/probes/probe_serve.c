@@ -196,21 +196,39 @@ do_handed(void)
 		fail_errno("close(1)");
 }
 
-/* Send fd over u with SCM_RIGHTS. */
-static void
-send_fd(int u, int fd)
-{
-	char c = 'x';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+/* A one-byte message with room for one descriptor. */
+struct fd_msg {
+	char		c;
+	struct iovec	iov;
 	union {
 		struct cmsghdr	h;
 		char		b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	struct msghdr	m;
+};
+
+/* Nothing: f is ready for sendmsg or recvmsg. */
+static void
+fd_msg_init(struct fd_msg *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = 'x';
+	f->iov = (struct iovec){ .iov_base = &f->c, .iov_len = 1 };
+	f->m = (struct msghdr){ .msg_iov = &f->iov, .msg_iovlen = 1,
+	    .msg_control = f->ctl.b, .msg_controllen = sizeof(f->ctl.b) };
+}
+
+/* Send fd over u with SCM_RIGHTS. */
+static void
+send_fd(int u, int fd)
+{
+	struct fd_msg f;
+	struct msghdr m;
+	struct cmsghdr *cm;
+
+	fd_msg_init(&f);
+	m = f.m;
+	cm = CMSG_FIRSTHDR(&m);
 
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -224,19 +242,13 @@ send_fd(int u, int fd)
 static int
 recv_fd(int u)
 {
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
-	};
+	struct fd_msg f;
+	struct msghdr m;
 	struct cmsghdr *cm;
 	int fd;
 
+	fd_msg_init(&f);
+	m = f.m;
 	if (recvmsg(u, &m, 0) != 1)
 		fail_errno("recvmsg(SCM_RIGHTS)");
 	cm = CMSG_FIRSTHDR(&m);
