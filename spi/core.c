@@ -74,7 +74,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "base.h"
 #include "catalog.h"
@@ -165,6 +169,7 @@ core_wsock_spare_free(void *unused)
 }
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t adopt_lock = PTHREAD_MUTEX_INITIALIZER; /* below */
 int core_state;			/* 0 new, 1 starting, 2 ready */
 static int manage_all;		/* WSPSHIM_MANAGE=all: base-only too */
 
@@ -217,6 +222,7 @@ core_atfork_child(void)
 	pthread_mutex_init(&life_lock, NULL);
 	for (i = 0; i < hi; i++)
 		atomic_fetch_and(&fdtab_calls[i], FDTAB_DEFER);
+	pthread_mutex_init(&adopt_lock, NULL);
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
@@ -1002,6 +1008,175 @@ fail:
 	return NULL;
 }
 
+/*
+ * Adoption shares a chain socket between descriptors of one open file
+ * description, as dups do: a child that inherits its connection on fds 0
+ * and 1, a dup2() before exec, a socket received with SCM_RIGHTS that the
+ * process already has.  Otherwise close(0) would close fd 0's chain
+ * socket while fd 1 still holds the kernel socket, and its layers would
+ * lose it.  A socket has exactly one open file description (the kernel
+ * makes one file per socket, and opening /proc/self/fd/N of a socket
+ * fails), so the socket's inode names it; kcmp(KCMP_FILE) confirms a
+ * match where the kernel has it (it needs CONFIG_KCMP, and a seccomp
+ * profile may refuse it), and the inode alone decides where it does not.
+ *
+ * Only adoption looks (a marked descriptor's first use, or the Winsock
+ * API meeting a socket it did not make): socket() and close() never do.
+ * A candidate is a socket of the same catalog entry; its inode is asked
+ * once per life of its wsock and kept in adopt_ids, by descriptor, with
+ * the wsock and its handle (unique to that life), so a process that
+ * receives many sockets asks each of its own sockets once.  Adoptions run
+ * one at a time (adopt_lock, with signals blocked), so two threads
+ * adopting two descriptors of one socket make one chain socket.
+ */
+struct adopt_id {
+	const struct wsock *ws;
+	SOCKET		handle;
+	ino_t		ino;
+};
+
+static struct adopt_id *adopt_ids;	/* fdtab_cap entries, or NULL */
+static int adopt_ids_tried;
+static int adopt_no_kcmp;		/* kcmp(KCMP_FILE) is refused here */
+
+/* 1 if descriptors a and b are one open file, 0 if not, -1 when the
+ * kernel cannot tell (no kcmp). */
+static int
+core_same_file(int a, int b)
+{
+	pid_t pid;
+	long r;
+
+	if (adopt_no_kcmp)
+		return -1;
+	pid = getpid();
+	r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+	if (r >= 0)
+		return r == 0;
+	if (errno == ENOSYS || errno == EPERM || errno == EACCES)
+		adopt_no_kcmp = 1;
+	return -1;
+}
+
+/* 0 with the inode of socket descriptor fd, which names ws, in *ino (from
+ * adopt_ids when asked before in ws's life), or -1. */
+static int
+core_sock_ino(int fd, const struct wsock *ws, ino_t *ino)
+{
+	struct adopt_id *id = adopt_ids != NULL ? &adopt_ids[fd] : NULL;
+	SOCKET h = atomic_load(&ws->handle);
+	struct stat st;
+
+	if (id != NULL && id->ws == ws && id->handle == h) {
+		*ino = id->ino;
+		return 0;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return -1;
+	if (id != NULL)
+		*id = (struct adopt_id){ .ws = ws, .handle = h,
+		    .ino = st.st_ino };
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* A descriptor other than fd, of a socket of entry e, whose open file is
+ * fd's (inode ino), or -1; *h gets its wsock's handle. */
+static int
+core_find_same(int fd, ino_t ino, const struct catalog_entry *e, SOCKET *h)
+{
+	unsigned i, hi = fdtab_high();
+	struct wsock *ws;
+	ino_t other;
+
+	if (!adopt_ids_tried) {
+		void *p = mmap(NULL, (size_t)fdtab_cap * sizeof(*adopt_ids),
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_NORESERVE, -1, 0);
+
+		adopt_ids_tried = 1;
+		adopt_ids = p == MAP_FAILED ? NULL : p;
+	}
+	for (i = 0; i < hi; i++) {
+		ws = fdtab_get((int)i);
+		if ((int)i == fd || !fdtab_is_sock(ws) ||
+		    ws->chain->entry->info.dwCatalogEntryId !=
+		    e->info.dwCatalogEntryId)
+			continue;
+		*h = atomic_load(&ws->handle);
+		if (core_sock_ino((int)i, ws, &other) != 0 || other != ino ||
+		    core_same_file(fd, (int)i) == 0)
+			continue;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* Publish the wsock descriptor other names, while its handle is still h,
+ * under fd too: another descriptor of its open file.  The wsock, or NULL
+ * when other no longer names that socket. */
+static struct wsock *
+core_share(int other, SOCKET h, int fd)
+{
+	struct wsock *ws, *old, *retire = NULL;
+	sigset_t mask;
+	int err;
+
+	life_lock_take(&mask);
+	ws = fdtab_get(other);
+	if (!fdtab_is_sock(ws) || atomic_load(&ws->handle) != h ||
+	    !core_ref(ws))
+		ws = NULL;
+	else if (fdtab_get(other) != ws || atomic_load(&ws->handle) != h) {
+		/* Closed, and the wsock went to a new socket, before the
+		 * reference was counted: give it back (as core_dup). */
+		if (core_drop(ws, fd, 1, &err) == 1)
+			retire = ws;
+		ws = NULL;
+	}
+	if (ws != NULL) {
+		ws->alt = fd;
+		old = fdtab_swap(fd, ws);	/* the marker, or nothing */
+		if (fdtab_is_sock(old) && core_drop(old, fd, 1, &err) == 1)
+			retire = old;
+	}
+	life_lock_drop(&mask);
+	if (retire != NULL)
+		core_retire(retire, &err);
+	return ws;
+}
+
+/* core_adopt_entry(), or the chain socket of another descriptor of fd's
+ * open file when there is one. */
+static struct wsock *
+core_adopt_shared(int fd, const struct catalog_entry *e)
+{
+	struct wsock *ws = NULL;
+	struct stat st;
+	sigset_t mask, all;
+	SOCKET h;
+	int other;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return core_adopt_entry(fd, e);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &mask);
+	pthread_mutex_lock(&adopt_lock);
+	/* Another thread may have adopted fd while this one waited. */
+	ws = fdtab_get(fd);
+	if (fdtab_is_sock(ws))
+		goto out;
+	ws = NULL;
+	if ((other = core_find_same(fd, st.st_ino, e, &h)) >= 0)
+		ws = core_share(other, h, fd);
+	if (ws == NULL)
+		ws = core_adopt_entry(fd, e);
+out:
+	pthread_mutex_unlock(&adopt_lock);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	return ws != NULL ? core_sock_ready(ws) : NULL;
+}
+
 /* The catalog entry an existing socket's triple selects, or NULL. */
 const struct catalog_entry *
 core_entry_of_fd(int fd)
@@ -1045,7 +1220,13 @@ core_manage(int fd, int force)
 		errno = saved;
 		return NULL;
 	}
-	ws = core_adopt_entry(fd, e);
+	/* A marked descriptor (inherited, received, made early) or one the
+	 * Winsock API met may share its open file with a socket the table
+	 * has; socketpair()'s new ends cannot. */
+	if (ws == FDTAB_ADOPT || force)
+		ws = core_adopt_shared(fd, e);
+	else
+		ws = core_adopt_entry(fd, e);
 	errno = saved;
 	return ws;
 }

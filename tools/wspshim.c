@@ -20,6 +20,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 
 #include "catfile.h"
 #include "layerenv.h"
@@ -130,7 +134,8 @@ static const char usage_run[] =
 "cannot be run.\n";
 
 static const char usage_trace[] =
-"usage: wspshim trace [-o FILE] [-f] [-t|-tt|-ttt|-r] [-T] [-s N] [-e CALLS]\n"
+"usage: wspshim trace [-o FILE] [-f] [-t|-tt|-ttt|-r] [-T] [-v] [-s N]\n"
+"                     [-e CALLS]\n"
 "                     [--fd N[,N...]] [--position top|bottom]\n"
 "                     [-l LAYER[:PARAMS]]... [--library FILE] [--]\n"
 "                     PROGRAM [ARGS...]\n"
@@ -146,6 +151,9 @@ static const char usage_trace[] =
 "                 epoch, before each line\n"
 "  -r             time since the previous call before each line\n"
 "  -T             time spent in the call after each line, <0.000012>\n"
+"  -v             warn (once) when the program's socket calls bypass the\n"
+"                 shim: a static or set-ID program, which no preload\n"
+"                 reaches, or a socket closed by a raw syscall\n"
 "  -s N           show at most N bytes of data (default 32)\n"
 "  -e CALLS       trace only these calls (comma-separated, strace names;\n"
 "                 \"trace=\" may come first; %network for every socket\n"
@@ -1139,6 +1147,89 @@ is_fd_list(const char *s)
  * options, WSPSHIM_LAYERS with it on top of (or below) the other layers,
  * then "run".
  */
+/* The file execvp() would run for prog, in path (PATH_MAX), or NULL. */
+static const char *
+find_program(const char *prog, char *path)
+{
+	const char *dirs = getenv("PATH"), *end;
+	size_t n;
+
+	if (strchr(prog, '/') != NULL)
+		return strlen(prog) < PATH_MAX ? strcpy(path, prog) : NULL;
+	for (dirs = dirs != NULL ? dirs : "/usr/bin:/bin"; *dirs != '\0';
+	    dirs = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(dirs, ':');
+		n = (size_t)(end - dirs);
+		if (snprintf(path, PATH_MAX, "%.*s%s%s", (int)n, dirs,
+		    n > 0 ? "/" : "", prog) < PATH_MAX &&
+		    access(path, X_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+/* Whether the ELF file fd has no program interpreter (statically
+ * linked): 1, 0, or -1 when it is not an ELF file of this machine. */
+static int
+elf_static(int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph))
+		return -1;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (Elf64_Off)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			return -1;
+		if (ph.p_type == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether the kernel runs file fd (st) in secure-execution mode, where
+ * the loader ignores LD_PRELOAD: a set-ID bit that changes our ids, or
+ * file capabilities, on a mount that honours them. */
+static int
+secure_exec(int fd, const struct stat *st)
+{
+	struct statvfs vfs;
+
+	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+		return 0;
+	if (((st->st_mode & S_ISUID) && st->st_uid != geteuid()) ||
+	    ((st->st_mode & S_ISGID) && st->st_gid != getegid()))
+		return 1;
+	return fgetxattr(fd, "security.capability", NULL, 0) >= 0;
+}
+
+/* Nothing: warns on stderr when no preload can reach program prog (a
+ * static or set-user/group-ID program): then no layer sees its calls. */
+static void
+warn_unpreloadable(const char *prog)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (find_program(prog, path) == NULL ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) == 0 && secure_exec(fd, &st))
+		warnx_("%s is set-user/group-ID or has file capabilities: "
+		    "the loader ignores LD_PRELOAD for it, so no layer sees "
+		    "its socket calls", path);
+	else if (elf_static(fd) == 1)
+		warnx_("%s is statically linked: no preload reaches it, so no "
+		    "layer sees its socket calls", path);
+	close(fd);
+}
+
 static int
 cmd_trace(int argc, char **argv)
 {
@@ -1155,7 +1246,7 @@ cmd_trace(int argc, char **argv)
 	const char *out = NULL, *calls = NULL, *fds = NULL, *lib = NULL;
 	const char *strsize = NULL, *old, **l = NULL;
 	size_t psize = 0, pn = 0, lsize = 0, ln = 0;
-	int c, i, nl = 0, t = 0, r = 0, f = 0, T = 0, bottom = 0, rc;
+	int c, i, nl = 0, t = 0, r = 0, f = 0, T = 0, v = 0, bottom = 0, rc;
 
 	if ((l = calloc((size_t)argc, sizeof(*l))) == NULL ||
 	    (rargv = calloc((size_t)argc + 4, sizeof(*rargv))) == NULL) {
@@ -1163,7 +1254,7 @@ cmd_trace(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
-	while ((c = getopt_long(argc, argv, "+o:ftrTs:e:l:h", opts,
+	while ((c = getopt_long(argc, argv, "+o:ftrTvs:e:l:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -1180,6 +1271,9 @@ cmd_trace(int argc, char **argv)
 			break;
 		case 'T':
 			T = 1;
+			break;
+		case 'v':
+			v = 1;
 			break;
 		case 's':
 			if (strtol(optarg, &end, 10) < 0 || end == optarg ||
@@ -1256,8 +1350,11 @@ cmd_trace(int argc, char **argv)
 	    (t == 2 && buf_add(&params, &psize, &pn, "tt;", 0) != 0) ||
 	    (t > 2 && buf_add(&params, &psize, &pn, "ttt;", 0) != 0) ||
 	    (r && buf_add(&params, &psize, &pn, "r;", 0) != 0) ||
-	    (T && buf_add(&params, &psize, &pn, "T;", 0) != 0))
+	    (T && buf_add(&params, &psize, &pn, "T;", 0) != 0) ||
+	    (v && buf_add(&params, &psize, &pn, "v;", 0) != 0))
 		goto nomem;
+	if (v)
+		warn_unpreloadable(argv[optind]);
 	if (strsize != NULL && (buf_add(&params, &psize, &pn, "s=", 0) != 0 ||
 	    buf_add(&params, &psize, &pn, strsize, 0) != 0 ||
 	    buf_add(&params, &psize, &pn, ";", 0) != 0))

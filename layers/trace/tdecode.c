@@ -699,6 +699,21 @@ td_sockaddr_out(struct tline *l, const struct tmem *m,
 		tl_printf(l, ", [%d => %d]", inlen, outlen);
 }
 
+/* Before element i of an array: ", " after the first, and 1; or "..."
+ * and 0 when the -s limit's m->strsize elements are shown already (how
+ * strace cuts arrays). */
+static int
+td_elem(struct tline *l, const struct tmem *m, size_t i)
+{
+	if (i > 0)
+		tl_puts(l, ", ");
+	if (i >= m->strsize) {
+		tl_puts(l, "...");
+		return 0;
+	}
+	return 1;
+}
+
 void
 td_iov_elem(struct tline *l, const struct tmem *m, const void *base,
     size_t len, size_t *avail)
@@ -723,90 +738,273 @@ td_iovec(struct tline *l, const struct tmem *m, const struct iovec *iov,
 		return;
 	}
 	tl_putc(l, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			tl_puts(l, ", ");
-		if (i >= m->strsize) {
-			tl_puts(l, "...");
-			break;
-		}
+	for (i = 0; i < n && td_elem(l, m, i); i++) {
 		memcpy(&one, &iov[i], sizeof(one));
 		td_iov_elem(l, m, one.iov_base, one.iov_len, &avail);
 	}
 	tl_putc(l, ']');
 }
 
-static const struct tname scm_types[] = {
-	{ 1, "SCM_RIGHTS" }, { 2, "SCM_CREDENTIALS" }, { 3, "SCM_SECURITY" },
-	{ 4, "SCM_PIDFD" },
+/*
+ * Control messages, as strace 6.1 prints them (src/msghdr.c there):
+ * SOL_SOCKET and SOL_IP types by name and their data decoded when it is
+ * at least the size the type needs; a type with no decoder, or too little
+ * data, shows no cmsg_data; other levels show the type in hex and no
+ * data.  Arrays (SCM_RIGHTS, IP_TTL, IP_TOS, ...) show at most -s
+ * elements, as strace's; structures and SCM_SECURITY's string are never
+ * cut.  The numbers are x86_64's.
+ */
+enum cmsg_kind {
+	CM_NONE,	/* the type's name only */
+	CM_FDS,		/* int array */
+	CM_CREDS,	/* struct ucred */
+	CM_STRING,	/* quoted, whole */
+	CM_TIMEVAL,	/* one struct timeval (16 bytes) */
+	CM_TIMESPEC,	/* one struct timespec (16 bytes) */
+	CM_TIMESPEC3,	/* three of them (scm_timestamping) */
+	CM_UINTS,	/* unsigned int array */
+	CM_XBYTES,	/* byte array in hex */
+	CM_PKTINFO,	/* struct in_pktinfo */
+	CM_RECVERR,	/* struct sock_extended_err + the offender */
+	CM_SOCKADDR,	/* a sockaddr */
 };
 
-/* The data of one control message of dlen bytes at d. */
+static const struct tcmsg {
+	unsigned	v;
+	const char	*name;
+	enum cmsg_kind	kind;
+	size_t		min;	/* data bytes the decoder needs */
+} scm_types[] = {
+	{ 1, "SCM_RIGHTS", CM_FDS, sizeof(int) },
+	{ 2, "SCM_CREDENTIALS", CM_CREDS, sizeof(struct ucred) },
+	{ 3, "SCM_SECURITY", CM_STRING, 1 },
+	{ 29, "SO_TIMESTAMP_OLD", CM_TIMEVAL, 1 },
+	{ 35, "SO_TIMESTAMPNS_OLD", CM_TIMESPEC, 1 },
+	{ 37, "SO_TIMESTAMPING_OLD", CM_TIMESPEC3, 1 },
+	{ 41, "SO_WIFI_STATUS", CM_NONE, 0 },
+	{ 54, "SCM_TIMESTAMPING_OPT_STATS", CM_NONE, 0 },
+	{ 58, "SCM_TIMESTAMPING_PKTINFO", CM_NONE, 0 },
+	{ 61, "SO_TXTIME", CM_NONE, 0 },
+	{ 63, "SO_TIMESTAMP_NEW", CM_TIMEVAL, 1 },
+	{ 64, "SO_TIMESTAMPNS_NEW", CM_TIMESPEC, 1 },
+	{ 65, "SO_TIMESTAMPING_NEW", CM_TIMESPEC3, 1 },
+}, ip_types[] = {
+	{ 1, "IP_TOS", CM_XBYTES, 1 },
+	{ 2, "IP_TTL", CM_UINTS, sizeof(unsigned) },
+	{ 3, "SCM_SECURITY", CM_STRING, 1 },
+	{ 6, "IP_RECVOPTS", CM_XBYTES, 1 },
+	{ 7, "IP_RETOPTS", CM_XBYTES, 1 },
+	{ 8, "IP_PKTINFO", CM_PKTINFO, sizeof(struct in_pktinfo) },
+	{ 11, "IP_RECVERR", CM_RECVERR, 16 + sizeof(struct sockaddr_in) },
+	{ 20, "IP_ORIGDSTADDR", CM_SOCKADDR, sizeof(struct sockaddr_in) },
+	{ 23, "IP_CHECKSUM", CM_UINTS, sizeof(unsigned) },
+};
+
+/* The entry of type v in t, or NULL. */
+static const struct tcmsg *
+tcmsg_find(const struct tcmsg *t, size_t n, unsigned v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].v == v)
+			return &t[i];
+	return NULL;
+}
+
+/* An array of dlen / size elements at d (int, unsigned or hex bytes by
+ * kind), at most m->strsize of them, as strace's print_local_array. */
 static void
-td_cmsg_data(struct tline *l, const struct tmem *m, int level, int type,
+td_cmsg_array(struct tline *l, const struct tmem *m, const unsigned char *d,
+    size_t dlen, enum cmsg_kind kind)
+{
+	size_t size = kind == CM_XBYTES ? 1 : sizeof(int), i, n = dlen / size;
+	unsigned u;
+	int v;
+
+	tl_putc(l, '[');
+	for (i = 0; i < n && td_elem(l, m, i); i++) {
+		if (kind == CM_XBYTES) {
+			tl_printf(l, d[i] != 0 ? "%#x" : "%u", d[i]);
+		} else if (kind == CM_UINTS) {
+			memcpy(&u, d + i * size, sizeof(u));
+			tl_printf(l, "%u", u);
+		} else {
+			memcpy(&v, d + i * size, sizeof(v));
+			tl_printf(l, "%d", v);
+		}
+	}
+	tl_putc(l, ']');
+}
+
+/* A struct timeval or timespec (x86_64: two 64-bit words) at d. */
+static void
+td_cmsg_time(struct tline *l, const unsigned char *d, int nsec)
+{
+	int64_t t[2];
+
+	memcpy(t, d, sizeof(t));
+	tl_printf(l, "{tv_sec=%lld, %s=%lld}", (long long)t[0],
+	    nsec ? "tv_nsec" : "tv_usec", (long long)t[1]);
+}
+
+/* An interface index: if_nametoindex("lo") when it names one. */
+static void
+td_ifindex(struct tline *l, unsigned idx)
+{
+	char name[IF_NAMESIZE];
+
+	if (idx != 0 && if_indextoname(idx, name) != NULL)
+		tl_printf(l, "if_nametoindex(\"%s\")", name);
+	else
+		tl_printf(l, "%u", idx);
+}
+
+/* The data of a control message of kind c->kind: dlen bytes at d. */
+static void
+td_cmsg_data(struct tline *l, const struct tmem *m, const struct tcmsg *c,
     const unsigned char *d, size_t dlen)
 {
+	struct tmem local = { .trusted = 1, .strsize = m->strsize };
+	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
+	struct sock_ee {
+		uint32_t	ee_errno;
+		uint8_t		ee_origin, ee_type, ee_code, ee_pad;
+		uint32_t	ee_info, ee_data;
+	} ee;
+	struct in_pktinfo pi;
 	struct ucred uc;
-	size_t i;
-	int fd;
+	int i;
 
 	tl_puts(l, ", cmsg_data=");
-	if (level == SOL_SOCKET && type == SCM_RIGHTS) {
-		tl_putc(l, '[');
-		for (i = 0; i + sizeof(int) <= dlen; i += sizeof(int)) {
-			memcpy(&fd, d + i, sizeof(fd));
-			tl_printf(l, "%s%d", i > 0 ? ", " : "", fd);
-		}
-		tl_putc(l, ']');
-		return;
-	}
-	if (level == SOL_SOCKET && type == SCM_CREDENTIALS &&
-	    dlen >= sizeof(uc)) {
+	switch (c->kind) {
+	case CM_FDS:
+	case CM_UINTS:
+	case CM_XBYTES:
+		td_cmsg_array(l, m, d, dlen, c->kind);
+		break;
+	case CM_CREDS:
 		memcpy(&uc, d, sizeof(uc));
 		tl_printf(l, "{pid=%d, uid=%u, gid=%u}", (int)uc.pid,
 		    (unsigned)uc.uid, (unsigned)uc.gid);
-		return;
-	}
-	td_str(l, m, d, dlen, 1);
-}
-
-/* The control messages of len bytes at ctl (already read into buf). */
-static void
-td_cmsgs(struct tline *l, const struct tmem *m, const unsigned char *buf,
-    size_t len)
-{
-	struct cmsghdr h;
-	size_t off = 0, clen, n = 0;
-
-	tl_putc(l, '[');
-	while (off + sizeof(h) <= len) {
-		memcpy(&h, buf + off, sizeof(h));
-		if (n > 0)
-			tl_puts(l, ", ");
-		if (n++ >= m->strsize) {
-			tl_puts(l, "...");
+		break;
+	case CM_STRING:
+		td_quoted(l, d, dlen, 0);
+		break;
+	case CM_TIMEVAL:
+	case CM_TIMESPEC:
+		if (dlen != 2 * sizeof(int64_t))
+			tl_puts(l, "???");
+		else
+			td_cmsg_time(l, d, c->kind == CM_TIMESPEC);
+		break;
+	case CM_TIMESPEC3:
+		if (dlen != 6 * sizeof(int64_t)) {
+			tl_puts(l, "???");
 			break;
 		}
+		tl_putc(l, '[');
+		for (i = 0; i < 3; i++) {
+			tl_puts(l, i > 0 ? ", " : "");
+			td_cmsg_time(l, d + i * 2 * sizeof(int64_t), 1);
+		}
+		tl_putc(l, ']');
+		break;
+	case CM_PKTINFO:
+		memcpy(&pi, d, sizeof(pi));
+		inet_ntop(AF_INET, &pi.ipi_spec_dst, a1, sizeof(a1));
+		inet_ntop(AF_INET, &pi.ipi_addr, a2, sizeof(a2));
+		tl_puts(l, "{ipi_ifindex=");
+		td_ifindex(l, (unsigned)pi.ipi_ifindex);
+		tl_printf(l, ", ipi_spec_dst=inet_addr(\"%s\"), "
+		    "ipi_addr=inet_addr(\"%s\")}", a1, a2);
+		break;
+	case CM_RECVERR:
+		memcpy(&ee, d, sizeof(ee));
+		tl_printf(l, "{ee_errno=%u, ee_origin=%u, ee_type=%u, "
+		    "ee_code=%u, ee_info=%u, ee_data=%u, offender=",
+		    ee.ee_errno, ee.ee_origin, ee.ee_type, ee.ee_code,
+		    ee.ee_info, ee.ee_data);
+		td_sockaddr(l, &local, (const struct sockaddr *)(const void *)
+		    (d + sizeof(ee)), (int)sizeof(struct sockaddr_in));
+		tl_putc(l, '}');
+		break;
+	case CM_SOCKADDR:
+		td_sockaddr(l, &local, (const struct sockaddr *)(const void *)d,
+		    (int)(dlen > sizeof(struct sockaddr_storage) ?
+		    sizeof(struct sockaddr_storage) : dlen));
+		break;
+	case CM_NONE:
+		break;
+	}
+}
+
+/* The type of a control message at level, then its data (dlen bytes at
+ * d) when strace decodes it. */
+static void
+td_cmsg_type(struct tline *l, const struct tmem *m, int level, int type,
+    const unsigned char *d, size_t dlen)
+{
+	const struct tcmsg *c = NULL;
+	const char *unknown;
+
+	if (level == SOL_SOCKET) {
+		c = tcmsg_find(scm_types, NELEM(scm_types), (unsigned)type);
+		unknown = "SCM_???";
+	} else if (level == SOL_IP) {
+		c = tcmsg_find(ip_types, NELEM(ip_types), (unsigned)type);
+		unknown = "IP_???";
+	} else {
+		tl_printf(l, "%#x", (unsigned)type);
+		return;
+	}
+	if (c == NULL) {
+		tl_printf(l, "%#x /* %s */", (unsigned)type, unknown);
+		return;
+	}
+	tl_puts(l, c->name);
+	if (c->kind != CM_NONE && dlen >= c->min)
+		td_cmsg_data(l, m, c, d, dlen);
+}
+
+/* The control messages of len bytes at ctl (already read into buf):
+ * each whole header, its data cut at the end of the buffer; bytes left
+ * after the last header that fits are "..." and where they start. */
+static void
+td_cmsgs(struct tline *l, const struct tmem *m, const void *ctl,
+    const unsigned char *buf, size_t len)
+{
+	struct cmsghdr h;
+	size_t off = 0, left = len, clen, step;
+
+	tl_putc(l, '[');
+	while (left >= sizeof(h)) {
+		memcpy(&h, buf + off, sizeof(h));
+		if (off > 0)
+			tl_puts(l, ", ");
 		tl_printf(l, "{cmsg_len=%zu, cmsg_level=", (size_t)h.cmsg_len);
 		td_level(l, h.cmsg_level);
 		tl_puts(l, ", cmsg_type=");
-		if (h.cmsg_level == SOL_SOCKET)
-			td_named(l, scm_types, NELEM(scm_types),
-			    (unsigned)h.cmsg_type, "SCM_???");
-		else
-			tl_printf(l, "%#x", (unsigned)h.cmsg_type);
-		clen = h.cmsg_len;
-		if (clen < CMSG_LEN(0)) {
-			tl_putc(l, '}');
+		clen = h.cmsg_len < left ? h.cmsg_len : left;
+		td_cmsg_type(l, m, h.cmsg_level, h.cmsg_type,
+		    buf + off + sizeof(h), clen > sizeof(h) ?
+		    clen - sizeof(h) : 0);
+		tl_putc(l, '}');
+		if (clen < sizeof(h)) {
+			left -= sizeof(h);
 			break;
 		}
-		if (clen > len - off)
-			clen = len - off;
-		td_cmsg_data(l, m, h.cmsg_level, h.cmsg_type,
-		    buf + off + CMSG_LEN(0), clen - CMSG_LEN(0));
-		tl_putc(l, '}');
-		off += CMSG_ALIGN(h.cmsg_len);
+		step = CMSG_ALIGN(h.cmsg_len);
+		if (step >= left || step < sizeof(h)) {	/* (or wrapped) */
+			left = 0;
+			break;
+		}
+		off += step;
+		left -= step;
 	}
+	if (left > 0)
+		tl_printf(l, "%s... /* %p */", len > left ? ", " : "",
+		    (const void *)((const char *)ctl + (len - left)));
 	tl_putc(l, ']');
 }
 
@@ -819,8 +1017,9 @@ td_control(struct tline *l, const struct tmem *m, const void *ctl,
 
 	if (len > 0) {
 		tl_puts(l, ", msg_control=");
-		if (len <= sizeof(buf) && tpeek(m, buf, ctl, len) == 0)
-			td_cmsgs(l, m, buf, len);
+		if (len >= sizeof(struct cmsghdr) && len <= sizeof(buf) &&
+		    tpeek(m, buf, ctl, len) == 0)
+			td_cmsgs(l, m, ctl, buf, len);
 		else
 			td_ptr(l, ctl);
 	}

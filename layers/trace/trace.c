@@ -80,6 +80,7 @@ static struct {
 	int		nfds;		/* fd=: how many, 0 for any */
 	int		fds[TRACE_FDS];
 	pid_t		root;		/* the pid at start-up */
+	int		verbose;	/* v: warn of calls that bypass */
 	long		gmtoff;		/* the local time zone's offset */
 } cf = {
 	.out = STDERR_FILENO,
@@ -92,6 +93,9 @@ static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
 static DWORD cf_self;		/* the layered entry, for configure() */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
+static pid_t fork_parent;	/* set before fork(), read in the child */
+static uint64_t fork_ns;
+static _Atomic int warned_bypass;	/* v: said once */
 
 struct tinst {
 	struct tinst	*link;
@@ -795,6 +799,24 @@ tc_format(struct tline *l, const struct tcall *c)
 
 /* Write c's line: one write(2), formatted on the stack (or, for a line
  * longer than TRACE_LINE, in a buffer of its size). */
+static void twarn(const char *why);
+
+/* Nothing: with v, says once that socket calls bypass the shim (fd, which
+ * the chain has, was closed or replaced where no hook sees it: a raw
+ * syscall, or I/O inside a library; the shim redoes the call in libc). */
+static __attribute__((noinline)) void
+warn_bypass(int fd)
+{
+	char msg[200];
+
+	if (atomic_exchange(&warned_bypass, 1))
+		return;
+	snprintf(msg, sizeof(msg), "descriptor %d was closed or replaced "
+	    "behind the shim (a raw syscall, or a library's own I/O): such "
+	    "calls bypass every layer and are not in this trace", fd);
+	twarn(msg);
+}
+
 static void
 tc_emit(const struct tcall *c)
 {
@@ -803,6 +825,9 @@ tc_emit(const struct tcall *c)
 	size_t n;
 	int saved = errno;
 
+	if (cf.verbose && c->failed && (c->err == EBADF ||
+	    c->err == ENOTSOCK))
+		warn_bypass(c->fd);
 	tl_init(&l, stack, sizeof(stack));
 	tc_format(&l, c);
 	if ((n = tl_end(&l)) < sizeof(stack)) {
@@ -888,22 +913,55 @@ open_out(const char *pattern)
 	return NULL;
 }
 
+/* Nothing: before fork(), the pid and time the child's file names as its
+ * start (taken in the parent, before any of its calls after the fork). */
+static void
+note_fork(void)
+{
+	fork_parent = getpid();
+	fork_ns = now_ns(CLOCK_REALTIME);
+}
+
+/* Nothing: the first line of a forked child's own file says whose child
+ * it is and since when, so that a reader of the files (tracecmp) starts
+ * its descriptor table from its parent's at that moment:
+ *	--- forked from pid 1234 at 1765000000.123456 ---
+ */
+static void
+note_parent(void)
+{
+	char line[96];
+	int n;
+
+	n = snprintf(line, sizeof(line), "--- forked from pid %ld at "
+	    "%llu.%06llu ---\n", (long)fork_parent,
+	    (unsigned long long)(fork_ns / 1000000000u),
+	    (unsigned long long)(fork_ns % 1000000000u / 1000u));
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)!write(cf.out, line, (size_t)n);
+}
+
 /* Nothing: in a child after fork(), a file named with %p is the child's
  * own, as its pid says (vfork and posix_spawn children run no fork
  * handlers; they exec and start the layer again, or _exit). */
 static void
 reopen_child(void)
 {
+	char pattern[sizeof(cf_pattern)];
 	int old = cf.out, err;
 
 	if (cf_pattern[0] == '\0' || old == STDERR_FILENO)
 		return;
-	if (open_out(cf_pattern) != NULL) {
+	/* open_out() keeps the pattern it is given in cf_pattern: from a
+	 * copy, so that the child's children reopen theirs too. */
+	memcpy(pattern, cf_pattern, sizeof(pattern));
+	if (open_out(pattern) != NULL) {
 		cf.out = old;
 		return;
 	}
 	WSPShimProtectDescriptor(old, FALSE, &err);
 	close(old);
+	note_parent();
 }
 
 /* NULL after adding one e= name, or why not. */
@@ -949,7 +1007,7 @@ static int
 is_key(const char *tok)
 {
 	static const char *const flags[] = { "f", "t", "tt", "ttt", "r",
-	    "T" };
+	    "T", "v" };
 	static const char *const keys[] = { "out=", "s=", "e=", "fd=", "f=" };
 	size_t i;
 
@@ -986,6 +1044,8 @@ apply_key(const char *k, char *v, uint32_t *calls, int *have_calls)
 		cf.stamp = 'r';
 	} else if (strcmp(k, "T") == 0 && v == NULL) {
 		cf.elapsed = 1;
+	} else if (strcmp(k, "v") == 0 && v == NULL) {
+		cf.verbose = 1;
 	} else if (strcmp(k, "s") == 0 && v != NULL) {
 		n = strtol(v, &end, 10);
 		if (end == v || *end != '\0' || n < 0 || n > 1 << 20)
@@ -999,7 +1059,8 @@ apply_key(const char *k, char *v, uint32_t *calls, int *have_calls)
 	} else if (strcmp(k, "fd") == 0 && v != NULL) {
 		return add_fd(v);
 	} else {
-		return "unknown key (out=, f, t, tt, ttt, r, T, s=, e=, fd=)";
+		return "unknown key (out=, f, t, tt, ttt, r, T, v, s=, e=, "
+		    "fd=)";
 	}
 	return NULL;
 }
@@ -1098,7 +1159,7 @@ configure(void)
 	/* No out=: stderr as it is now, kept out of the program's way. */
 	if (cf.out == STDERR_FILENO)
 		cf.out = park_fd(STDERR_FILENO, 1);
-	pthread_atfork(NULL, NULL, reopen_child);
+	pthread_atfork(note_fork, NULL, reopen_child);
 out:
 	if (params != buf)
 		free(params);

@@ -19,7 +19,8 @@ GOLDEN=$WSPSHIM_ROOT/tests/trace-golden
 TOOL=$WSPSHIM_BUILD/tools/wspshim
 DECODE=$WSPSHIM_BUILD/layers/trace/trace-golden
 CALLS=$WSPSHIM_BUILD/layers/trace/trace-calls
-[[ -x $TOOL && -x $DECODE && -x $CALLS ]] ||
+CMSGS=$WSPSHIM_BUILD/layers/trace/trace-cmsgs
+[[ -x $TOOL && -x $DECODE && -x $CALLS && -x $CMSGS ]] ||
     bail "the wspshim program and tests/trace-golden's programs are built"
 command -v strace >/dev/null || bail "strace is installed"
 
@@ -83,6 +84,33 @@ calls_s8() {
 	trace_expect "$TEST_TMP/s8.out" 'sendto(3, "abc", 3, 0, {*}, 28) = 3'
 }
 check "-s 8 cuts data at 8 bytes" calls_s8
+
+# Every control message kind (tests/trace-golden/cmsg-cases.h), sent by
+# trace-cmsgs: strace and the layer print each msg_control alike, at -s
+# 32, 2 (arrays cut after two elements) and 0 (cut before any; structures
+# and strings never are).
+cmsgs_size() {
+	local s=$1 d=$TEST_TMP/cmsgs.$1 n
+	mkdir -p "$d"
+	n=$(timeout 60 strace -qq -s "$s" -e trace=sendmsg \
+	    -o "$d/strace.txt" "$CMSGS")
+	timeout 60 "$TOOL" trace --library "$WSPSHIM_LIB" -s "$s" \
+	    -o "$d/layer.txt" -- "$CMSGS" >/dev/null
+	# The control part of each line, the address of trailing bytes
+	# (different in each run) taken out.
+	for f in strace layer; do
+		sed -n -e 's/ *= / = /' -e 's|/\* 0x[0-9a-f]* \*/|/* ADDR */|' \
+		    -e 's/^sendmsg(.*msg_control=\(.*\), msg_controllen=.*) = /\1 = /p' \
+		    "$d/$f.txt" >"$d/$f.cmsg"
+	done
+	[[ $(wc -l <"$d/strace.cmsg") -eq $n ]] ||
+	    { echo "strace traced $(wc -l <"$d/strace.cmsg") of $n"; return 1; }
+	diff -u "$d/strace.cmsg" "$d/layer.cmsg"
+}
+cmsgs() {
+	cmsgs_size 32 && cmsgs_size 2 && cmsgs_size 0
+}
+check "every control message as strace prints it, at -s 32, 2 and 0" cmsgs
 
 # The bad pointers and failures in calls.out, by pattern.
 calls_failures() {

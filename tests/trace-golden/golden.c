@@ -21,6 +21,7 @@
 
 #include <wspshim/winsock2.h>
 
+#include "cmsg-cases.h"
 #include "tdecode.h"
 
 static char linebuf[8192];
@@ -333,6 +334,41 @@ messages(void)
 	    (unsigned long)(uintptr_t)bad ? "BAD" : linebuf);
 }
 
+/* Every control message kind of cmsg-cases.h, at -s 32, 2 and 0: the
+ * msg_control part of the msghdr, the address of trailing bytes as
+ * ADDR. */
+static void
+controls(void)
+{
+	static const size_t sizes[] = { 32, 2, 0 };
+	unsigned char ctl[256];
+	struct iovec io = { "m", 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1,
+	    .msg_control = ctl };
+	struct tmem sized = { .trusted = 1 };
+	char *p, *q, *e;
+	size_t i, k;
+
+	for (i = 0; i < CMSG_NCASES; i++) {
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			m.msg_controllen = cmsg_case_build(&cmsg_cases[i],
+			    ctl);
+			sized.strsize = sizes[k];
+			begin();
+			td_msghdr(&line, &sized, &m, 0, SIZE_MAX, 0);
+			tl_end(&line);
+			p = strstr(linebuf, "msg_control=");
+			e = p != NULL ? strstr(p, ", msg_controllen=") : NULL;
+			if (e != NULL)
+				*e = '\0';
+			if (p != NULL && (q = strstr(p, "/* 0x")) != NULL)
+				memcpy(q, "/* ADDR */", sizeof("/* ADDR */"));
+			printf("cmsg %s s=%zu: %s\n", cmsg_cases[i].name,
+			    sizes[k], p != NULL ? p + 12 : linebuf);
+		}
+	}
+}
+
 static void
 options(void)
 {
@@ -426,6 +462,7 @@ main(void)
 	addrs();
 	vectors();
 	messages();
+	controls();
 	options();
 	errors();
 	return fflush(stdout) == 0 ? 0 : 1;
