@@ -1481,6 +1481,10 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 		err = base_ioctl_answer(&s, sizeof(s), lpvOutBuffer,
 		    cbOutBuffer, lpcbBytesReturned);
 		break;
+	case SIO_GET_EXTENSION_FUNCTION_POINTER:
+		err = base_ext_lookup(lpvInBuffer, cbInBuffer, lpvOutBuffer,
+		    cbOutBuffer, lpcbBytesReturned);
+		break;
 	default:
 		err = WSAEINVAL;
 		break;
@@ -1723,30 +1727,6 @@ base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
 	return FALSE;
 }
 
-/* WSPRecvDisconnect: no base protocol carries disconnect data. */
-static int WSPAPI
-base_no_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
-    LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
-/* WSPSendDisconnect: likewise; WSPShutdown is the way. */
-static int WSPAPI
-base_no_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
-    LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
-/* WSPSelect: the shim polls kernel descriptors itself. */
-static int WSPAPI
-base_no_select(int nfds, fd_set *readfds, fd_set *writefds,
-    fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
 /* --- start-up --------------------------------------------------------- */
 
 static int WSPAPI base_cleanup(LPINT lpErrno);
@@ -1772,11 +1752,11 @@ static const WSPPROC_TABLE base_procs = {
 	.lpWSPJoinLeaf = base_joinleaf,
 	.lpWSPListen = base_listen,
 	.lpWSPRecv = base_recv,
-	.lpWSPRecvDisconnect = base_no_recv_disconnect,
+	.lpWSPRecvDisconnect = base_recv_disconnect,
 	.lpWSPRecvFrom = base_recvfrom,
-	.lpWSPSelect = base_no_select,
+	.lpWSPSelect = base_select,
 	.lpWSPSend = base_send,
-	.lpWSPSendDisconnect = base_no_send_disconnect,
+	.lpWSPSendDisconnect = base_send_disconnect,
 	.lpWSPSendTo = base_sendto,
 	.lpWSPSetSockOpt = base_setsockopt,
 	.lpWSPShutdown = base_shutdown,
@@ -1824,6 +1804,22 @@ base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 	atomic_flag_clear_explicit(&base_upcall_lock, memory_order_release);
 	atomic_fetch_add_explicit(&base_starts, 1, memory_order_acq_rel);
 	return 0;
+}
+
+/* Nothing: sets event h through the kept upcall table (WPUSetEvent). */
+void
+base_set_event(WSAEVENT h)
+{
+	LPWPUSETEVENT set;
+	int err;
+
+	while (atomic_flag_test_and_set_explicit(&base_upcall_lock,
+	    memory_order_acquire))
+		;
+	set = base_upcalls.lpWPUSetEvent;
+	atomic_flag_clear_explicit(&base_upcall_lock, memory_order_release);
+	if (set != NULL)
+		(void)set(h, &err);
 }
 
 /* WSPCleanup: 0, or SOCKET_ERROR with WSANOTINITIALISED.  The last one

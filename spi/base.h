@@ -110,4 +110,29 @@ int base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
 /* Whether info->dwProviderReserved holds a token of ours. */
 int base_is_token(const WSAPROTOCOL_INFOW *info);
 
+/*
+ * base_ext.c: WSPSelect, WSPSendDisconnect, WSPRecvDisconnect and the
+ * extension functions.  For the call in progress on this thread, the core
+ * names the sockets it concerns: tops[i] is the handle the chain's top
+ * provider knows and bases[i] the base's handle of the same socket, so a
+ * layer that forwards a call unchanged (its own handle) still reaches the
+ * right socket.  n 0 clears it; the arrays must outlive the call.
+ */
+void base_hint(const SOCKET *tops, const SOCKET *bases, unsigned n);
+
+int WSPAPI base_select(int nfds, fd_set *readfds, fd_set *writefds,
+    fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno);
+int WSPAPI base_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
+    LPINT lpErrno);
+int WSPAPI base_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
+    LPINT lpErrno);
+
+/* Nothing: sets event h with the upcall table WSPStartup kept. */
+void base_set_event(WSAEVENT h);
+
+/* SIO_GET_EXTENSION_FUNCTION_POINTER: 0 and the base's function for the
+ * GUID at in, or WSAEINVAL (unknown GUID) or WSAEFAULT. */
+int base_ext_lookup(const void *in, DWORD cbin, void *out, DWORD cbout,
+    LPDWORD lpcb);
+
 #endif
