@@ -735,6 +735,8 @@ base_release(SOCKET s)
 
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
 	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
+		base_defer_forget(atomic_load_explicit(&bs->fd,
+		    memory_order_relaxed));
 		base_unmade(s);
 		base_sock_put(bs);
 	}
@@ -755,6 +757,7 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 	if (!atomic_compare_exchange_strong_explicit(&bs->self, &s,
 	    INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
 		return base_fail(lpErrno, WSAENOTSOCK);
+	base_defer_forget(fd);
 	base_unmade(s);
 	base_sock_put(bs);
 	/* Linux frees the descriptor even when close() reports EINTR. */
@@ -838,8 +841,8 @@ base_refuse(int fd)
  * else the WSA code to report (the connection is then closed).
  */
 static int
-base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
-    LPCONDITIONPROC cond, DWORD_PTR data)
+base_condition(int lfd, int fd, struct sockaddr_storage *peer,
+    socklen_t peerlen, LPCONDITIONPROC cond, DWORD_PTR data)
 {
 	struct sockaddr_storage local;
 	socklen_t locallen = sizeof(local);
@@ -859,11 +862,14 @@ base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
 	rc = cond(&caller, NULL, NULL, NULL, calleep, NULL, &g, data);
 	if (rc == CF_ACCEPT)
 		return 0;
+	/* Deferred: queued again for the next accept, as Winsock does. */
+	if (rc == CF_DEFER && base_defer_put(lfd, fd) == 0)
+		return WSATRY_AGAIN;
 	base_refuse(fd);
 	if (rc == CF_REJECT)
 		return WSAECONNREFUSED;
 	if (rc == CF_DEFER)
-		return WSATRY_AGAIN;
+		return WSAENOBUFS;
 	return WSAEINVAL;
 }
 
@@ -895,14 +901,18 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		klen = sizeof(peer);
 		kl = &klen;
 	}
-	if (kflags < 0)
+	/* A connection deferred before comes first (see base_defer_put). */
+	if (cond != NULL && (fd = base_defer_take(base_fd(bs))) >= 0)
+		(void)libc.getpeername(fd, ka, kl);
+	else if (kflags < 0)
 		fd = libc.accept(base_fd(bs), ka, kl);
 	else
 		fd = libc.accept4(base_fd(bs), ka, kl, kflags);
 	if (fd < 0)
 		return base_fail_h(lpErrno, errmap_from_errno(errno));
 	if (cond != NULL) {
-		if ((err = base_condition(fd, &peer, klen, cond, data)) != 0)
+		if ((err = base_condition(base_fd(bs), fd, &peer, klen, cond,
+		    data)) != 0)
 			return base_fail_h(lpErrno, err);
 		if (addr != NULL && addrlen != NULL)
 			memcpy(addr, &peer, (size_t)*addrlen < klen ?
@@ -1567,6 +1577,7 @@ base_join_group(int fd, int af, const struct sockaddr *name, int namelen)
 			return WSAEOPNOTSUPP;
 		memset(&mr, 0, sizeof(mr));
 		mr.imr_multiaddr = sin.sin_addr;
+		mr.imr_address = base_mcast_if4(fd);
 		rc = libc.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 		    sizeof(mr));
 	} else {
@@ -1577,7 +1588,8 @@ base_join_group(int fd, int af, const struct sockaddr *name, int namelen)
 		    !IN6_IS_ADDR_MULTICAST(&sin6.sin6_addr))
 			return WSAEOPNOTSUPP;
 		mr6.ipv6mr_multiaddr = sin6.sin6_addr;
-		mr6.ipv6mr_interface = sin6.sin6_scope_id;
+		mr6.ipv6mr_interface = sin6.sin6_scope_id != 0 ?
+		    sin6.sin6_scope_id : base_mcast_if6(fd);
 		rc = libc.setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
 		    &mr6, sizeof(mr6));
 	}

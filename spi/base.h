@@ -12,6 +12,7 @@
 #define WSPSHIM_BASE_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <wspshim/ws2spi.h>
 
@@ -126,6 +127,33 @@ int WSPAPI base_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
     LPINT lpErrno);
 int WSPAPI base_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
     LPINT lpErrno);
+
+/*
+ * CF_DEFER (base_ext.c): keep accepted connection fd for the next
+ * WSPAccept on listener lfd (0, or -1 when the table is full); take it
+ * back (the descriptor, or -1); close what lfd kept (its close).
+ */
+extern _Atomic unsigned base_deferred;
+int base_defer_put(int lfd, int fd);
+int base_defer_take(int lfd);
+void base_defer_drop(int lfd);
+
+/* Nothing: drops what listener lfd kept, if anything is kept at all. */
+static inline void
+base_defer_forget(int lfd)
+{
+	if (__builtin_expect(__atomic_load_n(&base_deferred,
+	    __ATOMIC_RELAXED) != 0, 0))
+		base_defer_drop(lfd);
+}
+
+/*
+ * The interface WSPJoinLeaf joins on (base_ext.c), as Winsock chooses it:
+ * the socket's IP_MULTICAST_IF (IPV6_MULTICAST_IF), else the interface of
+ * its bound address, else the kernel's default (INADDR_ANY, 0).
+ */
+struct in_addr base_mcast_if4(int fd);
+unsigned base_mcast_if6(int fd);
 
 /* Nothing: sets event h with the upcall table WSPStartup kept. */
 void base_set_event(WSAEVENT h);

@@ -14,9 +14,14 @@
  * WSAEOPNOTSUPP.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -153,6 +158,8 @@ ext_send_file(int sfd, int ffd, off_t *off, size_t len, DWORD *sent)
 	return 0;
 }
 
+static int defer_get(int lfd, int peek);
+
 /* --- WSPSelect -------------------------------------------------------- */
 
 /* Nothing: adds the handles of set to p with events ev. */
@@ -189,7 +196,8 @@ sel_keep(fd_set *set, const struct pollfd *p, unsigned *at, int kind)
 	for (i = 0; i < set->fd_count; i++) {
 		r = p[*at + i].revents;
 		if (kind == 0)
-			ready = (r & (POLLIN | POLLHUP | POLLERR)) != 0;
+			ready = (r & (POLLIN | POLLHUP | POLLERR)) != 0 ||
+			    defer_get(p[*at + i].fd, 1) >= 0;
 		else if (kind == 1)	/* a failed connect is an exception */
 			ready = (r & POLLOUT) != 0 && (r & POLLERR) == 0;
 		else
@@ -242,6 +250,9 @@ base_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 	for (i = 0; i < n; i++)
 		if (p[i].fd < 0)
 			err = WSAENOTSOCK;
+	for (i = 0; err == 0 && readfds != NULL && i < readfds->fd_count; i++)
+		if (defer_get(p[i].fd, 1) >= 0)
+			ms = 0;		/* a kept connection is ready now */
 	if (err == 0) {
 		do
 			rc = poll(p, n, ms);
@@ -692,4 +703,135 @@ base_ext_lookup(const void *in, DWORD cbin, void *out, DWORD cbout,
 	memcpy(out, &base_ext_fns[i], sizeof(ext_any));
 	*lpcb = sizeof(ext_any);
 	return 0;
+}
+
+/* --- WSAAccept's CF_DEFER: connections kept for a later accept ------- */
+
+/*
+ * Linux cannot put an accepted connection back in the queue, so a
+ * deferred one is kept here, by the listening descriptor, and the next
+ * WSPAccept with a condition function on that listener takes it before
+ * asking the kernel; WSPSelect reports the listener readable meanwhile.
+ * Closing the listener closes it.  Few programs defer, so this is a small
+ * table under a lock, and base_deferred keeps the close path to one load.
+ */
+#define DEFER_SLOTS	16
+
+static struct {
+	int	lfd;		/* -1: free */
+	int	fd;
+} defer_tab[DEFER_SLOTS] = { [0 ... DEFER_SLOTS - 1] = { -1, -1 } };
+static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic unsigned base_deferred;
+
+int
+base_defer_put(int lfd, int fd)
+{
+	int i, rc = -1;
+
+	pthread_mutex_lock(&defer_lock);
+	for (i = 0; i < DEFER_SLOTS && rc < 0; i++)
+		if (defer_tab[i].lfd < 0) {
+			defer_tab[i].lfd = lfd;
+			defer_tab[i].fd = fd;
+			atomic_fetch_add(&base_deferred, 1);
+			rc = 0;
+		}
+	pthread_mutex_unlock(&defer_lock);
+	return rc;
+}
+
+/* The kept connection of lfd, removed from the table, or -1 (peek: kept,
+ * only its presence answered). */
+static int
+defer_get(int lfd, int peek)
+{
+	int i, fd = -1;
+
+	if (atomic_load_explicit(&base_deferred, memory_order_relaxed) == 0)
+		return -1;
+	pthread_mutex_lock(&defer_lock);
+	for (i = 0; i < DEFER_SLOTS && fd < 0; i++)
+		if (defer_tab[i].lfd == lfd) {
+			fd = defer_tab[i].fd;
+			if (!peek) {
+				defer_tab[i].lfd = -1;
+				defer_tab[i].fd = -1;
+				atomic_fetch_sub(&base_deferred, 1);
+			}
+		}
+	pthread_mutex_unlock(&defer_lock);
+	return fd;
+}
+
+int
+base_defer_take(int lfd)
+{
+	return defer_get(lfd, 0);
+}
+
+void
+base_defer_drop(int lfd)
+{
+	int fd, saved = errno;
+
+	while ((fd = defer_get(lfd, 0)) >= 0)
+		(void)libc.close(fd);
+	errno = saved;
+}
+
+/* --- WSPJoinLeaf's interface ----------------------------------------- */
+
+struct in_addr
+base_mcast_if4(int fd)
+{
+	struct sockaddr_in sin;
+	struct in_addr a = { .s_addr = htonl(INADDR_ANY) };
+	socklen_t len = sizeof(a);
+	int saved = errno;
+
+	if (libc.getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len) != 0 ||
+	    a.s_addr == htonl(INADDR_ANY)) {
+		len = sizeof(sin);
+		a.s_addr = htonl(INADDR_ANY);
+		if (libc.getsockname(fd, (struct sockaddr *)&sin, &len) == 0 &&
+		    sin.sin_family == AF_INET)
+			a = sin.sin_addr;
+	}
+	errno = saved;
+	return a;
+}
+
+unsigned
+base_mcast_if6(int fd)
+{
+	struct sockaddr_in6 sin6;
+	struct ifaddrs *ifs = NULL, *i;
+	socklen_t len = sizeof(int);
+	unsigned idx = 0;
+	int v = 0, saved = errno;
+
+	if (libc.getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v,
+	    &len) == 0 && v > 0)
+		return (unsigned)v;
+	len = sizeof(sin6);
+	if (libc.getsockname(fd, (struct sockaddr *)&sin6, &len) != 0 ||
+	    sin6.sin6_family != AF_INET6 ||
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr))
+		goto out;
+	if (sin6.sin6_scope_id != 0) {
+		idx = sin6.sin6_scope_id;
+		goto out;
+	}
+	if (getifaddrs(&ifs) != 0)
+		goto out;
+	for (i = ifs; i != NULL && idx == 0; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET6 &&
+		    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->
+		    sin6_addr, &sin6.sin6_addr, sizeof(sin6.sin6_addr)) == 0)
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(ifs);
+out:
+	errno = saved;
+	return idx;
 }

@@ -13,11 +13,12 @@
 #define WSPSHIM_WINSOCK2_H
 
 /*
- * FD_SETSIZE is Winsock's 64 unless the program defines it first, as on
- * Windows; glibc's <sys/select.h> sets its own, so a program's value is
- * kept aside while the system headers are read.
+ * FD_SETSIZE is Winsock's 64 unless the program defines it before its
+ * first include, as on Windows; glibc's <sys/select.h> sets its own, so a
+ * program's value is kept aside while the system headers are read (one
+ * defined after <sys/select.h> was read is glibc's, not the program's).
  */
-#ifdef FD_SETSIZE
+#if defined(FD_SETSIZE) && !defined(_SYS_SELECT_H)
 #define WSPSHIM_USER_FD_SETSIZE
 #pragma push_macro("FD_SETSIZE")
 #undef FD_SETSIZE
