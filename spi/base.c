@@ -519,6 +519,18 @@ base_token_flush(void)
 	}
 }
 
+/*
+ * Nothing: a fork()ed child voids every token its parent made (closing its
+ * copies of their descriptors).  A token is for the process that asked
+ * (WSADuplicateSocket's dwProcessId), and one-shot: without this, parent
+ * and child could each make a socket from the same token.
+ */
+void
+base_atfork_child(void)
+{
+	base_token_flush();
+}
+
 /* 0 and *info holding entry and an adopt token for fd, or a WSA code. */
 int
 base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,

@@ -108,6 +108,9 @@ void base_detach(SOCKET s);
 int base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
     WSAPROTOCOL_INFOW *info);
 
+/* fork() child handler: voids every duplicate-socket token. */
+void base_atfork_child(void);
+
 /* Whether info->dwProviderReserved holds a token of ours. */
 int base_is_token(const WSAPROTOCOL_INFOW *info);
 

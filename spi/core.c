@@ -175,6 +175,7 @@ static void
 core_atfork_child(void)
 {
 	provider_atfork_child();
+	base_atfork_child();
 	pthread_mutex_init(&life_lock, NULL);
 }
 

@@ -23,12 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <wspshim/mswsock.h>
 #include <wspshim/ws2tcpip.h>
 
 #include "errmap.h"
+
+const char *WSPShimCallName(void);
 
 #define NO_CATALOG	"/nonexistent/wspshim-test/catalog"
 #define WAIT_MS		5000
@@ -1067,7 +1070,6 @@ BOTH(wsasendmsg_wsarecvmsg_with_pktinfo)
 
 BOTH(extension_call_names_for_trace)
 {
-	const char *WSPShimCallName(void);
 	SOCKET s;
 	DWORD n;
 	u_long v = 0;
@@ -1081,4 +1083,121 @@ BOTH(extension_call_names_for_trace)
 	(void)WSASendDisconnect(s, NULL);
 	cr_assert_str_eq(WSPShimCallName(), "WSASendDisconnect");
 	closesocket(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Winsock's rules where the project differed. */
+
+BOTH(duplicate_token_is_one_shot_across_fork)
+{
+	WSAPROTOCOL_INFOW info;
+	struct pollfd none;
+	SOCKET s, d;
+	pid_t pid;
+	int st = -1, i;
+
+	start();
+	s = mk(AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_eq(WSADuplicateSocketW(s, (DWORD)getpid(), &info), 0);
+	cr_assert_str_eq(WSPShimCallName(), "WSADuplicateSocketW");
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* The token was made for the parent: void here. */
+		d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+		    FROM_PROTOCOL_INFO, &info, 0, 0);
+		_exit(d == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL ?
+		    0 : 1);
+	}
+	for (i = 0; i < WAIT_MS / 10 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		(void)poll(&none, 0, 10);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the child could use its parent's token");
+	d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &info, 0, 0);
+	cr_assert_neq(d, INVALID_SOCKET, "the parent still can: %s",
+	    wname(WSAGetLastError()));
+	cr_assert_eq(WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &info, 0, 0), INVALID_SOCKET);
+	ASSERT_ERR(WSAEINVAL, "a second use");
+	closesocket(d);
+	closesocket(s);
+}
+
+/* The protocol of a socket (SO_PROTOCOL). */
+static int
+proto_of(SOCKET s)
+{
+	int p = -1;
+	socklen_t l = sizeof(p);
+
+	cr_assert_eq(getsockopt((int)s, SOL_SOCKET, SO_PROTOCOL, &p, &l), 0);
+	return p;
+}
+
+BOTH(protocol_info_triple_rule)
+{
+	WSAPROTOCOL_INFOW info, buf[64];
+	DWORD len = sizeof(buf);
+	INT udp[] = { IPPROTO_UDP, 0 };
+	SOCKET t;
+	int n, i;
+
+	start();
+	/* The first UDP/IPv4 entry (the chain's, under layers). */
+	n = WSAEnumProtocolsW(udp, buf, &len);
+	for (i = 0; i < n && buf[i].iAddressFamily != AF_INET; i++)
+		;
+	cr_assert_lt(i, n);
+	info = buf[i];
+	/* Arguments 0 or FROM_PROTOCOL_INFO: the struct's triple. */
+	t = WSASocketW(0, 0, 0, &info, 0, 0);
+	cr_assert_neq(t, INVALID_SOCKET, "%s", wname(WSAGetLastError()));
+	cr_assert_eq(proto_of(t), IPPROTO_UDP);
+	closesocket(t);
+	/* A caller's change to the struct counts: protocol 0 is the
+	 * kernel's default for the type, UDP. */
+	info.iProtocol = 0;
+	t = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &info, 0, 0);
+	cr_assert_neq(t, INVALID_SOCKET, "%s", wname(WSAGetLastError()));
+	cr_assert_eq(proto_of(t), IPPROTO_UDP);
+	closesocket(t);
+	/* An explicit argument wins over the struct. */
+	info.iSocketType = SOCK_STREAM;
+	t = WSASocketW(0, SOCK_DGRAM, IPPROTO_UDP, &info, 0, 0);
+	cr_assert_neq(t, INVALID_SOCKET, "%s", wname(WSAGetLastError()));
+	cr_assert_eq(proto_of(t), IPPROTO_UDP);
+	closesocket(t);
+	/* The struct's changed type does not fit the UDP provider. */
+	cr_assert_eq(WSASocketW(0, 0, 0, &info, 0, 0), INVALID_SOCKET);
+	ASSERT_ERR(WSAESOCKTNOSUPPORT, "a stream on the UDP entry");
+}
+
+BOTH(udp_entries_advertise_broadcast)
+{
+	WSAPROTOCOL_INFOW buf[64];
+	DWORD len = sizeof(buf);
+	int n, i, udp = 0;
+
+	start();
+	n = WSAEnumProtocolsW(NULL, buf, &len);
+	cr_assert_gt(n, 0);
+	for (i = 0; i < n; i++)
+		if (buf[i].iSocketType == SOCK_DGRAM &&
+		    buf[i].iProtocol == IPPROTO_UDP) {
+			udp++;
+			/* A chain of non-IFS layers drops IFS_HANDLES. */
+			cr_assert(buf[i].dwServiceFlags1 &
+			    XP1_SUPPORT_BROADCAST, "entry %u",
+			    buf[i].dwCatalogEntryId);
+			if (buf[i].ProtocolChain.ChainLen == BASE_PROTOCOL)
+				cr_assert_eq(buf[i].dwServiceFlags1,
+				    XP1_CONNECTIONLESS | XP1_MESSAGE_ORIENTED |
+				    XP1_SUPPORT_BROADCAST |
+				    XP1_SUPPORT_MULTIPOINT | XP1_IFS_HANDLES,
+				    "entry %u", buf[i].dwCatalogEntryId);
+		}
+	cr_assert_eq(udp, layered() ? 4 : 2,
+	    "UDP over IPv4 and IPv6 (and their chains)");
 }
