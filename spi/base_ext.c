@@ -676,17 +676,10 @@ base_wsasendmsg(SOCKET s, LPWSAMSG lpMsg, DWORD dwFlags,
 	return 0;
 }
 
-typedef void (*ext_any)(void);
-
 static const ext_any base_ext_fns[EXT_COUNT] = {
-	[EXT_ACCEPTEX] = (ext_any)base_acceptex,
-	[EXT_GETACCEPTEXSOCKADDRS] = (ext_any)base_getacceptexsockaddrs,
-	[EXT_CONNECTEX] = (ext_any)base_connectex,
-	[EXT_DISCONNECTEX] = (ext_any)base_disconnectex,
-	[EXT_TRANSMITFILE] = (ext_any)base_transmitfile,
-	[EXT_TRANSMITPACKETS] = (ext_any)base_transmitpackets,
-	[EXT_WSARECVMSG] = (ext_any)base_wsarecvmsg,
-	[EXT_WSASENDMSG] = (ext_any)base_wsasendmsg,
+#define EXT_BASE(id, fn)	[id] = (ext_any)base_##fn,
+	EXT_FUNCTIONS(EXT_BASE)
+#undef EXT_BASE
 };
 
 int

@@ -20,6 +20,21 @@ enum ext_fn {
 	EXT_COUNT
 };
 
+/* Each function's index and the name the base and the core give their
+ * own (base_NAME, wsa_NAME): one list for both tables. */
+#define EXT_FUNCTIONS(X)						\
+	X(EXT_ACCEPTEX, acceptex)					\
+	X(EXT_GETACCEPTEXSOCKADDRS, getacceptexsockaddrs)		\
+	X(EXT_CONNECTEX, connectex)					\
+	X(EXT_DISCONNECTEX, disconnectex)				\
+	X(EXT_TRANSMITFILE, transmitfile)				\
+	X(EXT_TRANSMITPACKETS, transmitpackets)				\
+	X(EXT_WSARECVMSG, wsarecvmsg)					\
+	X(EXT_WSASENDMSG, wsasendmsg)
+
+/* Any function pointer, as SIO_GET_EXTENSION_FUNCTION_POINTER hands one. */
+typedef void (*ext_any)(void);
+
 extern const GUID ext_guids[EXT_COUNT];
 
 /* The index of the GUID at in (cbin bytes), or -1 (also for a NULL or

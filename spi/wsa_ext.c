@@ -23,8 +23,6 @@
 #include "tls.h"
 #include "wsa.h"
 
-typedef void (*ext_any)(void);
-
 /* The chain's function i for ws (its top provider's answer), or NULL
  * with the last error set. */
 static ext_any
@@ -48,7 +46,14 @@ ext_lookup(struct wsock *ws, int i, const char *name)
 	return fn;
 }
 
-/* The chain socket of s and its function i; NULL with the last error. */
+/* The sockets of the call in progress on this thread, for base_hint. */
+static __thread SOCKET ext_tops[2], ext_bases[2];
+
+/*
+ * The chain socket of s and its function i, with the call entered (the
+ * base told which socket s is, the depth raised): ext_leave() ends it.
+ * NULL with the last error, nothing entered.
+ */
 static struct wsock *
 ext_sock(SOCKET s, int i, const char *name, ext_any *fn)
 {
@@ -58,7 +63,19 @@ ext_sock(SOCKET s, int i, const char *name, ext_any *fn)
 		return NULL;
 	if ((*fn = ext_lookup(ws, i, name)) == NULL)
 		return NULL;
+	ext_tops[0] = ws->handle;
+	ext_bases[0] = ws->base;
+	base_hint(ext_tops, ext_bases, 1);
+	wsp_tls.depth++;
 	return ws;
+}
+
+/* Nothing: ends the call ext_sock entered. */
+static void
+ext_leave(void)
+{
+	wsp_tls.depth--;
+	base_hint(NULL, NULL, 0);
 }
 
 static BOOL PASCAL
@@ -68,26 +85,21 @@ wsa_acceptex(SOCKET sListenSocket, SOCKET sAcceptSocket, PVOID lpOutputBuffer,
     LPOVERLAPPED lpOverlapped)
 {
 	struct wsock *ls, *as;
-	SOCKET tops[2], bases[2];
 	ext_any fn;
 	BOOL ok;
 
+	if (!wsa_started() || (as = wsa_sock(sAcceptSocket)) == NULL)
+		return FALSE;
 	if ((ls = ext_sock(sListenSocket, EXT_ACCEPTEX, "AcceptEx", &fn)) ==
 	    NULL)
 		return FALSE;
-	if ((as = wsa_sock(sAcceptSocket)) == NULL)
-		return FALSE;
-	tops[0] = ls->handle;
-	bases[0] = ls->base;
-	tops[1] = as->handle;
-	bases[1] = as->base;
-	base_hint(tops, bases, 2);
-	wsp_tls.depth++;
+	ext_tops[1] = as->handle;
+	ext_bases[1] = as->base;
+	base_hint(ext_tops, ext_bases, 2);
 	ok = ((LPFN_ACCEPTEX)fn)(ls->handle, as->handle, lpOutputBuffer,
 	    dwReceiveDataLength, dwLocalAddressLength, dwRemoteAddressLength,
 	    lpdwBytesReceived, lpOverlapped);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return ok;
 }
 
@@ -103,31 +115,20 @@ wsa_getacceptexsockaddrs(PVOID lpOutputBuffer, DWORD dwReceiveDataLength,
 	    LocalSockaddrLength, RemoteSockaddr, RemoteSockaddrLength);
 }
 
-/* Set the one-socket hint for ws; the arrays live in the caller. */
-#define EXT_HINT1(ws, t, b) do {					\
-	(t) = (ws)->handle;						\
-	(b) = (ws)->base;						\
-	base_hint(&(t), &(b), 1);					\
-} while (0)
-
 static BOOL PASCAL
 wsa_connectex(SOCKET s, const struct sockaddr *name, int namelen,
     PVOID lpSendBuffer, DWORD dwSendDataLength, LPDWORD lpdwBytesSent,
     LPOVERLAPPED lpOverlapped)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	BOOL ok;
 
 	if ((ws = ext_sock(s, EXT_CONNECTEX, "ConnectEx", &fn)) == NULL)
 		return FALSE;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	ok = ((LPFN_CONNECTEX)fn)(ws->handle, name, namelen, lpSendBuffer,
 	    dwSendDataLength, lpdwBytesSent, lpOverlapped);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return ok;
 }
 
@@ -136,18 +137,14 @@ wsa_disconnectex(SOCKET s, LPOVERLAPPED lpOverlapped, DWORD dwFlags,
     DWORD dwReserved)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	BOOL ok;
 
 	if ((ws = ext_sock(s, EXT_DISCONNECTEX, "DisconnectEx", &fn)) == NULL)
 		return FALSE;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	ok = ((LPFN_DISCONNECTEX)fn)(ws->handle, lpOverlapped, dwFlags,
 	    dwReserved);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return ok;
 }
 
@@ -157,20 +154,16 @@ wsa_transmitfile(SOCKET hSocket, HANDLE hFile, DWORD nNumberOfBytesToWrite,
     LPTRANSMIT_FILE_BUFFERS lpTransmitBuffers, DWORD dwReserved)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	BOOL ok;
 
 	if ((ws = ext_sock(hSocket, EXT_TRANSMITFILE, "TransmitFile", &fn)) ==
 	    NULL)
 		return FALSE;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	ok = ((LPFN_TRANSMITFILE)fn)(ws->handle, hFile, nNumberOfBytesToWrite,
 	    nNumberOfBytesPerSend, lpOverlapped, lpTransmitBuffers,
 	    dwReserved);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return ok;
 }
 
@@ -180,19 +173,15 @@ wsa_transmitpackets(SOCKET hSocket, LPTRANSMIT_PACKETS_ELEMENT lpPacketArray,
     DWORD dwFlags)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	BOOL ok;
 
 	if ((ws = ext_sock(hSocket, EXT_TRANSMITPACKETS, "TransmitPackets",
 	    &fn)) == NULL)
 		return FALSE;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	ok = ((LPFN_TRANSMITPACKETS)fn)(ws->handle, lpPacketArray,
 	    nElementCount, nSendSize, lpOverlapped, dwFlags);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return ok;
 }
 
@@ -202,18 +191,14 @@ wsa_wsarecvmsg(SOCKET s, LPWSAMSG lpMsg, LPDWORD lpdwNumberOfBytesRecvd,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	INT rc;
 
 	if ((ws = ext_sock(s, EXT_WSARECVMSG, "WSARecvMsg", &fn)) == NULL)
 		return SOCKET_ERROR;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	rc = ((LPFN_WSARECVMSG)fn)(ws->handle, lpMsg, lpdwNumberOfBytesRecvd,
 	    lpOverlapped, lpCompletionRoutine);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return rc;
 }
 
@@ -223,30 +208,21 @@ wsa_wsasendmsg(SOCKET s, LPWSAMSG lpMsg, DWORD dwFlags,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
 	struct wsock *ws;
-	SOCKET t, b;
 	ext_any fn;
 	INT rc;
 
 	if ((ws = ext_sock(s, EXT_WSASENDMSG, "WSASendMsg", &fn)) == NULL)
 		return SOCKET_ERROR;
-	EXT_HINT1(ws, t, b);
-	wsp_tls.depth++;
 	rc = ((LPFN_WSASENDMSG)fn)(ws->handle, lpMsg, dwFlags,
 	    lpNumberOfBytesSent, lpOverlapped, lpCompletionRoutine);
-	wsp_tls.depth--;
-	base_hint(NULL, NULL, 0);
+	ext_leave();
 	return rc;
 }
 
 static const ext_any wsa_ext_fns[EXT_COUNT] = {
-	[EXT_ACCEPTEX] = (ext_any)wsa_acceptex,
-	[EXT_GETACCEPTEXSOCKADDRS] = (ext_any)wsa_getacceptexsockaddrs,
-	[EXT_CONNECTEX] = (ext_any)wsa_connectex,
-	[EXT_DISCONNECTEX] = (ext_any)wsa_disconnectex,
-	[EXT_TRANSMITFILE] = (ext_any)wsa_transmitfile,
-	[EXT_TRANSMITPACKETS] = (ext_any)wsa_transmitpackets,
-	[EXT_WSARECVMSG] = (ext_any)wsa_wsarecvmsg,
-	[EXT_WSASENDMSG] = (ext_any)wsa_wsasendmsg,
+#define EXT_WSA(id, fn)	[id] = (ext_any)wsa_##fn,
+	EXT_FUNCTIONS(EXT_WSA)
+#undef EXT_WSA
 };
 
 int

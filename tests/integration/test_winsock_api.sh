@@ -16,28 +16,10 @@ export WSPSHIM_LAYER_PATH=$WSPSHIM_BUILD/layers/null:$WSPSHIM_BUILD/layers/trace
 dest=$TEST_TMP/dest
 CC=${CC:-cc}
 
-check "meson install into a DESTDIR" \
-    meson install -C "$WSPSHIM_BUILD" --destdir "$dest" --no-rebuild
-pc=$(find "$dest" -name wspshim.pc -print -quit 2>/dev/null || true)
-[[ -n $pc ]] || bail "wspshim.pc is installed"
-export PKG_CONFIG_PATH=${pc%/*}
-export PKG_CONFIG_SYSROOT_DIR=$dest
-unset PKG_CONFIG_LIBDIR
-libdir=$(pkg-config --variable=libdir wspshim)
-[[ $libdir == "$dest"/* ]] || libdir=$dest$libdir
-read -ra flags <<<"$(pkg-config --cflags --libs wspshim)"
+pc_install "$dest"
+libdir=$PC_LIBDIR
+flags=("${PC_FLAGS[@]}")
 
-headers_installed() {
-	local h flag found
-	for h in winsock2.h ws2tcpip.h mswsock.h; do
-		found=
-		for flag in $(pkg-config --cflags-only-I wspshim); do
-			[[ -f ${flag#-I}/wspshim/$h ]] && found=1
-		done
-		[[ -n $found ]] || { echo "wspshim/$h is not installed"; return 1; }
-	done
-}
-check "winsock2.h, ws2tcpip.h and mswsock.h are installed" headers_installed
 
 probe=$TEST_TMP/winsock
 server=$TEST_TMP/wsecho_server
