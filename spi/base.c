@@ -747,8 +747,6 @@ base_release(SOCKET s)
 
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
 	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
-		base_defer_forget(atomic_load_explicit(&bs->fd,
-		    memory_order_relaxed));
 		base_unmade(s);
 		base_sock_put(bs);
 	}
@@ -769,7 +767,6 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 	if (!atomic_compare_exchange_strong_explicit(&bs->self, &s,
 	    INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
 		return base_fail(lpErrno, WSAENOTSOCK);
-	base_defer_forget(fd);
 	base_unmade(s);
 	base_sock_put(bs);
 	/* Linux frees the descriptor even when close() reports EINTR. */
@@ -853,7 +850,7 @@ base_refuse(int fd)
  * else the WSA code to report (the connection is then closed).
  */
 static int
-base_condition(int lfd, int fd, struct sockaddr_storage *peer,
+base_condition(SOCKET ls, int lfd, int fd, struct sockaddr_storage *peer,
     socklen_t peerlen, LPCONDITIONPROC cond, DWORD_PTR data)
 {
 	struct sockaddr_storage local;
@@ -875,7 +872,7 @@ base_condition(int lfd, int fd, struct sockaddr_storage *peer,
 	if (rc == CF_ACCEPT)
 		return 0;
 	/* Deferred: queued again for the next accept, as Winsock does. */
-	if (rc == CF_DEFER && base_defer_put(lfd, fd) == 0)
+	if (rc == CF_DEFER && base_defer_put(ls, lfd, fd) == 0)
 		return WSATRY_AGAIN;
 	base_refuse(fd);
 	if (rc == CF_REJECT)
@@ -914,7 +911,7 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		kl = &klen;
 	}
 	/* A connection deferred before comes first (see base_defer_put). */
-	if (cond != NULL && (fd = base_defer_take(base_fd(bs))) >= 0)
+	if (cond != NULL && (fd = base_defer_take(s)) >= 0)
 		(void)libc.getpeername(fd, ka, kl);
 	else if (kflags < 0)
 		fd = libc.accept(base_fd(bs), ka, kl);
@@ -923,8 +920,8 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	if (fd < 0)
 		return base_fail_h(lpErrno, errmap_from_errno(errno));
 	if (cond != NULL) {
-		if ((err = base_condition(base_fd(bs), fd, &peer, klen, cond,
-		    data)) != 0)
+		if ((err = base_condition(s, base_fd(bs), fd, &peer, klen,
+		    cond, data)) != 0)
 			return base_fail_h(lpErrno, err);
 		if (addr != NULL && addrlen != NULL)
 			memcpy(addr, &peer, (size_t)*addrlen < klen ?

@@ -133,22 +133,15 @@ int WSPAPI base_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
 
 /*
  * CF_DEFER (base_ext.c): keep accepted connection fd for the next
- * WSPAccept on listener lfd (0, or -1 when the table is full); take it
- * back (the descriptor, or -1); close what lfd kept (its close).
+ * WSPAccept on listener ls (descriptor lfd): 0, or -1 when the table is
+ * full; take it back (the descriptor, or -1).  What a listener kept is
+ * closed once the listener is gone, found by base_defer_sweep, which the
+ * API's closesocket and WSACleanup call and every use of the table runs
+ * first (the close path of the hooks does not pay for it).
  */
-extern _Atomic unsigned base_deferred;
-int base_defer_put(int lfd, int fd);
-int base_defer_take(int lfd);
-void base_defer_drop(int lfd);
-
-/* Nothing: drops what listener lfd kept, if anything is kept at all. */
-static inline void
-base_defer_forget(int lfd)
-{
-	if (__builtin_expect(__atomic_load_n(&base_deferred,
-	    __ATOMIC_RELAXED) != 0, 0))
-		base_defer_drop(lfd);
-}
+int base_defer_put(SOCKET ls, int lfd, int fd);
+int base_defer_take(SOCKET ls);
+void base_defer_sweep(void);
 
 /*
  * The interface WSPJoinLeaf joins on (base_ext.c), as Winsock chooses it:

@@ -158,7 +158,7 @@ ext_send_file(int sfd, int ffd, off_t *off, size_t len, DWORD *sent)
 	return 0;
 }
 
-static int defer_get(int lfd, int peek);
+static int defer_get(SOCKET ls, int lfd, int peek);
 
 /* --- WSPSelect -------------------------------------------------------- */
 
@@ -197,7 +197,7 @@ sel_keep(fd_set *set, const struct pollfd *p, unsigned *at, int kind)
 		r = p[*at + i].revents;
 		if (kind == 0)
 			ready = (r & (POLLIN | POLLHUP | POLLERR)) != 0 ||
-			    defer_get(p[*at + i].fd, 1) >= 0;
+			    defer_get(0, p[*at + i].fd, 1) >= 0;
 		else if (kind == 1)	/* a failed connect is an exception */
 			ready = (r & POLLOUT) != 0 && (r & POLLERR) == 0;
 		else
@@ -251,7 +251,7 @@ base_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 		if (p[i].fd < 0)
 			err = WSAENOTSOCK;
 	for (i = 0; err == 0 && readfds != NULL && i < readfds->fd_count; i++)
-		if (defer_get(p[i].fd, 1) >= 0)
+		if (defer_get(0, p[i].fd, 1) >= 0)
 			ms = 0;		/* a kept connection is ready now */
 	if (err == 0) {
 		do
@@ -702,55 +702,86 @@ base_ext_lookup(const void *in, DWORD cbin, void *out, DWORD cbout,
 
 /*
  * Linux cannot put an accepted connection back in the queue, so a
- * deferred one is kept here, by the listening descriptor, and the next
+ * deferred one is kept here, by the listening socket, and the next
  * WSPAccept with a condition function on that listener takes it before
  * asking the kernel; WSPSelect reports the listener readable meanwhile.
- * Closing the listener closes it.  Few programs defer, so this is a small
- * table under a lock, and base_deferred keeps the close path to one load.
+ * Few programs defer, so this is a small table under a lock; defer_n
+ * keeps every use of it to one load while it is empty.
  */
 #define DEFER_SLOTS	16
 
 static struct {
-	int	lfd;		/* -1: free */
-	int	fd;
-} defer_tab[DEFER_SLOTS] = { [0 ... DEFER_SLOTS - 1] = { -1, -1 } };
+	SOCKET	ls;		/* the listener's base handle; 0: free */
+	int	lfd;		/* ... and its descriptor */
+	int	fd;		/* the connection kept */
+} defer_tab[DEFER_SLOTS];
 static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
-_Atomic unsigned base_deferred;
+static _Atomic unsigned defer_n;
+
+/* Nothing: closes what listeners that are gone kept (defer_lock held). */
+static void
+defer_sweep_locked(void)
+{
+	int i, saved = errno;
+
+	for (i = 0; i < DEFER_SLOTS; i++)
+		if (defer_tab[i].ls != 0 &&
+		    base_kernel_fd(defer_tab[i].ls) != defer_tab[i].lfd) {
+			(void)libc.close(defer_tab[i].fd);
+			defer_tab[i].ls = 0;
+			atomic_fetch_sub(&defer_n, 1);
+		}
+	errno = saved;
+}
+
+void
+base_defer_sweep(void)
+{
+	if (atomic_load_explicit(&defer_n, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&defer_lock);
+	defer_sweep_locked();
+	pthread_mutex_unlock(&defer_lock);
+}
 
 int
-base_defer_put(int lfd, int fd)
+base_defer_put(SOCKET ls, int lfd, int fd)
 {
 	int i, rc = -1;
 
 	pthread_mutex_lock(&defer_lock);
+	defer_sweep_locked();
 	for (i = 0; i < DEFER_SLOTS && rc < 0; i++)
-		if (defer_tab[i].lfd < 0) {
+		if (defer_tab[i].ls == 0) {
+			defer_tab[i].ls = ls;
 			defer_tab[i].lfd = lfd;
 			defer_tab[i].fd = fd;
-			atomic_fetch_add(&base_deferred, 1);
+			atomic_fetch_add(&defer_n, 1);
 			rc = 0;
 		}
 	pthread_mutex_unlock(&defer_lock);
 	return rc;
 }
 
-/* The kept connection of lfd, removed from the table, or -1 (peek: kept,
- * only its presence answered). */
+/* The connection kept for listener ls (by handle) or, with ls 0, for
+ * descriptor lfd: taken out of the table, or (peek) only answered.  The
+ * descriptor, or -1. */
 static int
-defer_get(int lfd, int peek)
+defer_get(SOCKET ls, int lfd, int peek)
 {
 	int i, fd = -1;
 
-	if (atomic_load_explicit(&base_deferred, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&defer_n, memory_order_relaxed) == 0)
 		return -1;
 	pthread_mutex_lock(&defer_lock);
+	defer_sweep_locked();
 	for (i = 0; i < DEFER_SLOTS && fd < 0; i++)
-		if (defer_tab[i].lfd == lfd) {
+		if (defer_tab[i].ls != 0 && (ls != 0 ?
+		    defer_tab[i].ls == ls : defer_tab[i].lfd == lfd)) {
 			fd = defer_tab[i].fd;
 			if (!peek) {
-				defer_tab[i].lfd = -1;
-				defer_tab[i].fd = -1;
-				atomic_fetch_sub(&base_deferred, 1);
+				defer_tab[i].ls = 0;
+				atomic_fetch_sub(&defer_n, 1);
 			}
 		}
 	pthread_mutex_unlock(&defer_lock);
@@ -758,19 +789,9 @@ defer_get(int lfd, int peek)
 }
 
 int
-base_defer_take(int lfd)
+base_defer_take(SOCKET ls)
 {
-	return defer_get(lfd, 0);
-}
-
-void
-base_defer_drop(int lfd)
-{
-	int fd, saved = errno;
-
-	while ((fd = defer_get(lfd, 0)) >= 0)
-		(void)libc.close(fd);
-	errno = saved;
+	return defer_get(ls, -1, 0);
 }
 
 /* --- WSPJoinLeaf's interface ----------------------------------------- */

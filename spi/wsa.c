@@ -110,6 +110,7 @@ WSACleanup(void)
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	if (n == 1) {
 		core_close_api_sockets();
+		base_defer_sweep();
 		chain_cleanup_idle();
 	}
 	return 0;
@@ -217,7 +218,7 @@ WSPSHIM_EXPORT int WSAAPI
 closesocket(SOCKET s)
 {
 	struct wsock *ws;
-	int fd = wsa_fd(s), err, type;
+	int fd = wsa_fd(s), err, type, rc;
 	socklen_t len = sizeof(type);
 
 	if (!wsa_started())
@@ -230,7 +231,9 @@ closesocket(SOCKET s)
 			return wsa_fail(WSAENOTSOCK);
 	}
 	wsp_tls.call = "closesocket";
-	if (core_close(fd, &err) != 0)
+	rc = core_close(fd, &err);
+	base_defer_sweep();	/* a listener's deferred connections */
+	if (rc != 0)
 		return wsa_fail(err);
 	return 0;
 }

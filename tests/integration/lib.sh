@@ -176,5 +176,6 @@ pc_install() {
 	# does not.
 	PC_LIBDIR=$(pkg-config --variable=libdir wspshim)
 	[[ $PC_LIBDIR == "$dest"/* ]] || PC_LIBDIR=$dest$PC_LIBDIR
+	# shellcheck disable=SC2034 # the calling script reads it
 	read -ra PC_FLAGS <<<"$(pkg-config --cflags --libs wspshim)"
 }

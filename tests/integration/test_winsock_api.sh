@@ -77,7 +77,7 @@ check "probe: TCP and UDP exchange, three null layers" probe_runs \
 
 echo_round() {
 	local port out
-	port=$(free_port)
+	port=$(free_port 127.0.0.1)
 	bg run_with "$1" "$server" "$port"
 	wait_for_port "$port"
 	out=$(run_with "$1" timeout 20 "$client" "$port" "hello winsock")

@@ -1201,3 +1201,27 @@ BOTH(udp_entries_advertise_broadcast)
 		}
 	cr_assert_eq(udp, 2, "UDP over IPv4 and IPv6");
 }
+
+BOTH(closing_the_listener_closes_a_deferred_connection)
+{
+	struct sockaddr_storage ss;
+	char b;
+	int len;
+	ssize_t n;
+	SOCKET l, c;
+
+	start();
+	l = listener(AF_INET, &ss, &len);
+	c = mk(AF_INET, SOCK_STREAM, 0, 0);
+	cr_assert_eq(connect((int)c, (struct sockaddr *)&ss, (socklen_t)len),
+	    0);
+	cond_answer = CF_DEFER;
+	cr_assert_eq(WSAAccept(l, NULL, NULL, cond, 0x1234), INVALID_SOCKET);
+	ASSERT_ERR(WSATRY_AGAIN, "CF_DEFER");
+	cr_assert_eq(closesocket(l), 0);
+	cr_assert(readable(c), "the peer hears of it");
+	n = recv((int)c, &b, 1, 0);
+	cr_assert(n == 0 || (n < 0 && errno == ECONNRESET),
+	    "recv gave %zd (%s)", n, strerror(errno));
+	closesocket(c);
+}
