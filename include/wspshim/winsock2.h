@@ -551,8 +551,11 @@ INT WSAAPI WSAStringToAddressA(LPSTR AddressString, INT AddressFamily,
     LPINT lpAddressLength);
 
 /*
- * Control a socket: SIO_BASE_HANDLE (the kernel descriptor), FIONBIO,
- * FIONREAD, SIOCATMARK.  Overlapped requests are not supported.
+ * Control a socket through its chain: SIO_BASE_HANDLE (the kernel
+ * descriptor), FIONBIO, FIONREAD, SIOCATMARK, and
+ * SIO_GET_EXTENSION_FUNCTION_POINTER (mswsock.h), whose answer is a
+ * function taking SOCKETs.  lpOverlapped and lpCompletionRoutine go down
+ * unchanged; the base refuses them (WSAEOPNOTSUPP).
  */
 int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
