@@ -70,6 +70,8 @@ probe_runs() {
 	grep -qx "done" <<<"$out"
 	grep -q "AcceptEx got 5: hello" <<<"$out"
 	grep -q "UDP: 8 bytes" <<<"$out"
+	grep -q "WSAConnect, WSAAccept, WSADuplicateSocket: ok" <<<"$out"
+	grep -q "WSAJoinLeaf: ok" <<<"$out"
 }
 check "probe: TCP and UDP exchange, no layer" probe_runs ""
 check "probe: TCP and UDP exchange, three null layers" probe_runs \
@@ -98,10 +100,11 @@ trace_names() {
 	cat "$t"
 	for name in 'WSASocketW(' 'WSAIoctl(4, 0xc8000006' 'ConnectEx(4' \
 	    'AcceptEx(3' 'WSASendMsg(' 'WSARecvMsg(' 'ioctlsocket(3, FIONREAD' \
-	    'closesocket('; do
+	    'closesocket(' 'WSAConnect(4, {sa_family=AF_INET' \
+	    'WSAAccept(3, NULL, NULL)'; do
 		grep -qF "$name" "$t" || { echo "no $name line"; return 1; }
 	done
 }
-check "trace names WSAIoctl, ConnectEx, AcceptEx, WSASendMsg, ..." \
+check "trace names WSAIoctl, ConnectEx, AcceptEx, WSAConnect, WSAAccept, ..." \
     trace_names
 done_testing

@@ -7,16 +7,25 @@
  * In one process: a TCP exchange (a listener, ConnectEx to it, AcceptEx
  * with the first data, GetAcceptExSockaddrs, send/recv back, select,
  * WSASendDisconnect), then a UDP one (WSASendMsg and WSARecvMsg over
- * 127.0.0.1, ioctlsocket FIONREAD, WSANtohs).  Prints one line per step
+ * 127.0.0.1, ioctlsocket FIONREAD, WSANtohs), then WSAConnect, WSAAccept
+ * with a condition function, WSADuplicateSocket and WSAJoinLeaf on a
+ * multicast group over 127.0.0.1.  Prints one line per step
  * to stdout, "done" at the end, and exits 0; or names the failed step and
  * its WSAGetLastError() on stderr and exits 1.
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <wspshim/winsock2.h>
 #include <wspshim/ws2tcpip.h>
 #include <wspshim/mswsock.h>
+
+#ifndef CALLBACK
+#define CALLBACK
+#endif
+/* Windows' GetCurrentProcessId() (kernel32): here getpid(). */
+#define GetCurrentProcessIdForProbe()	((DWORD)getpid())
 
 static int
 fail(const char *step)
@@ -181,6 +190,74 @@ udp_exchange(void)
 	return 0;
 }
 
+static int CALLBACK
+accept_all(LPWSABUF lpCallerId, LPWSABUF lpCallerData, LPQOS lpSQOS,
+    LPQOS lpGQOS, LPWSABUF lpCalleeId, LPWSABUF lpCalleeData, GROUP *g,
+    DWORD_PTR dwCallbackData)
+{
+	(void)lpCallerData; (void)lpSQOS; (void)lpGQOS; (void)lpCalleeData;
+	(void)g;
+	return lpCallerId != NULL && lpCalleeId != NULL &&
+	    dwCallbackData == 42 ? CF_ACCEPT : CF_REJECT;
+}
+
+/* WSAConnect, WSAAccept with a condition function, WSADuplicateSocket,
+ * WSAJoinLeaf on a multicast group over 127.0.0.1. */
+static int
+classic_calls(void)
+{
+	SOCKADDR_IN addr, grp;
+	IN_ADDR lo;
+	WSAPROTOCOL_INFO info;
+	int addrlen = sizeof(addr);
+	char buf[8];
+	SOCKET l, c, a, d, m;
+
+	l = WSASocket(AF_INET, SOCK_STREAM, 0, NULL, 0, 0);
+	c = WSASocket(AF_INET, SOCK_STREAM, 0, NULL, 0, 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l == INVALID_SOCKET || c == INVALID_SOCKET ||
+	    bind(l, (SOCKADDR *)&addr, sizeof(addr)) == SOCKET_ERROR ||
+	    listen(l, 4) == SOCKET_ERROR || getsockname(l, (SOCKADDR *)&addr,
+	    (socklen_t *)&addrlen) == SOCKET_ERROR)
+		return fail("listener");
+	if (WSAConnect(c, (SOCKADDR *)&addr, sizeof(addr), NULL, NULL, NULL,
+	    NULL) == SOCKET_ERROR)
+		return fail("WSAConnect");
+	a = WSAAccept(l, NULL, NULL, accept_all, 42);
+	if (a == INVALID_SOCKET)
+		return fail("WSAAccept");
+	if (WSADuplicateSocket(a, GetCurrentProcessIdForProbe(), &info) ==
+	    SOCKET_ERROR)
+		return fail("WSADuplicateSocket");
+	d = WSASocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &info, 0, 0);
+	if (d == INVALID_SOCKET || send(d, "dup", 3, 0) != 3 ||
+	    recv(c, buf, sizeof(buf), 0) != 3)
+		return fail("the duplicate");
+	printf("WSAConnect, WSAAccept, WSADuplicateSocket: ok\n");
+	m = WSASocket(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0,
+	    WSA_FLAG_MULTIPOINT_C_LEAF | WSA_FLAG_MULTIPOINT_D_LEAF);
+	lo.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&grp, 0, sizeof(grp));
+	grp.sin_family = AF_INET;
+	grp.sin_addr.s_addr = htonl(0xef0102fc);	/* 239.1.2.252 */
+	if (m == INVALID_SOCKET || setsockopt(m, IPPROTO_IP, IP_MULTICAST_IF,
+	    (char *)&lo, sizeof(lo)) == SOCKET_ERROR ||
+	    WSAJoinLeaf(m, (SOCKADDR *)&grp, sizeof(grp), NULL, NULL, NULL,
+	    NULL, JL_BOTH) == INVALID_SOCKET)
+		return fail("WSAJoinLeaf");
+	printf("WSAJoinLeaf: ok\n");
+	closesocket(m);
+	closesocket(d);
+	closesocket(a);
+	closesocket(c);
+	closesocket(l);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -191,7 +268,8 @@ main(void)
 		fprintf(stderr, "WSAStartup failed: %d\n", rc);
 		return 1;
 	}
-	if (tcp_exchange() != 0 || udp_exchange() != 0)
+	if (tcp_exchange() != 0 || udp_exchange() != 0 ||
+	    classic_calls() != 0)
 		return 1;
 	if (WSACleanup() == SOCKET_ERROR)
 		return fail("WSACleanup");
