@@ -571,8 +571,10 @@ int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
  * WSPShimSelect(), which goes to the sockets' provider (WSPSelect).  Only
  * a source that includes this header sees any of it: libwspshim.so
  * exports no select of its own, and a POSIX program keeps glibc's fd_set
- * and select.  A file that needs the POSIX ones beside this header
- * defines WSPSHIM_NO_WINSOCK_SELECT before including it.
+ * and select.  A program file that needs the POSIX ones beside this
+ * header defines WSPSHIM_NO_WINSOCK_SELECT before including it (and then
+ * has neither the Winsock fd_set nor select; a layer must not, as
+ * WSPSelect's sets are Winsock's).
  */
 #ifndef WSPSHIM_NO_WINSOCK_SELECT
 #undef FD_SETSIZE
@@ -724,6 +726,7 @@ int WSAAPI WSARecvDisconnect(SOCKET s, LPWSABUF lpInboundDisconnectData);
  * unknown command). */
 int WSAAPI ioctlsocket(SOCKET s, long cmd, u_long *argp);
 
+#ifndef WSPSHIM_NO_WINSOCK_SELECT
 /* Whether fd is in the Winsock set (what FD_ISSET calls). */
 int WSAAPI __WSAFDIsSet(SOCKET fd, fd_set *set);
 
@@ -735,9 +738,8 @@ int WSAAPI __WSAFDIsSet(SOCKET fd, fd_set *set);
  */
 int WSAAPI WSPShimSelect(int nfds, fd_set *readfds, fd_set *writefds,
     fd_set *exceptfds, const struct timeval *timeout);
-#ifndef WSPSHIM_NO_WINSOCK_SELECT
 #define select(n, r, w, x, t)	WSPShimSelect(n, r, w, x, t)
-#endif
+#endif /* WSPSHIM_NO_WINSOCK_SELECT */
 
 /* Byte order of the socket's provider (always big-endian for IP):
  * 0 or SOCKET_ERROR (WSAENOTSOCK, WSAEFAULT). */

@@ -49,6 +49,16 @@ C
 check "a POSIX program's fd_set is glibc's, select is libc's" \
     "$CC" -Wall -Werror -o "$TEST_TMP/posix" "$TEST_TMP/posix.c" \
     "${flags[@]}"
+cat >"$TEST_TMP/both.c" <<'C'
+#define WSPSHIM_NO_WINSOCK_SELECT
+#include <wspshim/winsock2.h>
+#include <sys/select.h>
+_Static_assert(sizeof(fd_set) == 128, "glibc's fd_set beside winsock2.h");
+int main(void) { fd_set s; struct timeval tv = { 0, 0 }; FD_ZERO(&s);
+    return select(0, &s, NULL, NULL, &tv); }
+C
+check "WSPSHIM_NO_WINSOCK_SELECT keeps glibc's fd_set and select" \
+    "$CC" -Wall -Werror -o "$TEST_TMP/both" "$TEST_TMP/both.c" "${flags[@]}"
 check "... and FD_SET(1000) works under the preload" \
     env LD_PRELOAD="$libdir/libwspshim.so" "$TEST_TMP/posix"
 select_not_exported() {
