@@ -59,7 +59,7 @@ int main(void) { fd_set s; struct timeval tv = { 0, 0 }; FD_ZERO(&s);
 C
 check "WSPSHIM_NO_WINSOCK_SELECT keeps glibc's fd_set and select" \
     "$CC" -Wall -Werror -o "$TEST_TMP/both" "$TEST_TMP/both.c" "${flags[@]}"
-check "... and FD_SET(1000) works under the preload" \
+check "the POSIX program's FD_SET(1000) works under the preload" \
     env LD_PRELOAD="$libdir/libwspshim.so" "$TEST_TMP/posix"
 select_not_exported() {
 	! nm -D --defined-only "$libdir/libwspshim.so" | grep -qw select
