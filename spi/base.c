@@ -519,6 +519,18 @@ base_token_flush(void)
 	}
 }
 
+/*
+ * Nothing: a fork()ed child voids every token its parent made (closing its
+ * copies of their descriptors).  A token is for the process that asked
+ * (WSADuplicateSocket's dwProcessId), and one-shot: without this, parent
+ * and child could each make a socket from the same token.
+ */
+void
+base_atfork_child(void)
+{
+	base_token_flush();
+}
+
 /* 0 and *info holding entry and an adopt token for fd, or a WSA code. */
 int
 base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
@@ -838,8 +850,8 @@ base_refuse(int fd)
  * else the WSA code to report (the connection is then closed).
  */
 static int
-base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
-    LPCONDITIONPROC cond, DWORD_PTR data)
+base_condition(SOCKET ls, int lfd, int fd, struct sockaddr_storage *peer,
+    socklen_t peerlen, LPCONDITIONPROC cond, DWORD_PTR data)
 {
 	struct sockaddr_storage local;
 	socklen_t locallen = sizeof(local);
@@ -859,11 +871,14 @@ base_condition(int fd, struct sockaddr_storage *peer, socklen_t peerlen,
 	rc = cond(&caller, NULL, NULL, NULL, calleep, NULL, &g, data);
 	if (rc == CF_ACCEPT)
 		return 0;
+	/* Deferred: queued again for the next accept, as Winsock does. */
+	if (rc == CF_DEFER && base_defer_put(ls, lfd, fd) == 0)
+		return WSATRY_AGAIN;
 	base_refuse(fd);
 	if (rc == CF_REJECT)
 		return WSAECONNREFUSED;
 	if (rc == CF_DEFER)
-		return WSATRY_AGAIN;
+		return WSAENOBUFS;
 	return WSAEINVAL;
 }
 
@@ -895,14 +910,18 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		klen = sizeof(peer);
 		kl = &klen;
 	}
-	if (kflags < 0)
+	/* A connection deferred before comes first (see base_defer_put). */
+	if (cond != NULL && (fd = base_defer_take(s)) >= 0)
+		(void)libc.getpeername(fd, ka, kl);
+	else if (kflags < 0)
 		fd = libc.accept(base_fd(bs), ka, kl);
 	else
 		fd = libc.accept4(base_fd(bs), ka, kl, kflags);
 	if (fd < 0)
 		return base_fail_h(lpErrno, errmap_from_errno(errno));
 	if (cond != NULL) {
-		if ((err = base_condition(fd, &peer, klen, cond, data)) != 0)
+		if ((err = base_condition(s, base_fd(bs), fd, &peer, klen,
+		    cond, data)) != 0)
 			return base_fail_h(lpErrno, err);
 		if (addr != NULL && addrlen != NULL)
 			memcpy(addr, &peer, (size_t)*addrlen < klen ?
@@ -1481,6 +1500,10 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 		err = base_ioctl_answer(&s, sizeof(s), lpvOutBuffer,
 		    cbOutBuffer, lpcbBytesReturned);
 		break;
+	case SIO_GET_EXTENSION_FUNCTION_POINTER:
+		err = base_ext_lookup(lpvInBuffer, cbInBuffer, lpvOutBuffer,
+		    cbOutBuffer, lpcbBytesReturned);
+		break;
 	default:
 		err = WSAEINVAL;
 		break;
@@ -1563,6 +1586,7 @@ base_join_group(int fd, int af, const struct sockaddr *name, int namelen)
 			return WSAEOPNOTSUPP;
 		memset(&mr, 0, sizeof(mr));
 		mr.imr_multiaddr = sin.sin_addr;
+		mr.imr_address = base_mcast_if4(fd);
 		rc = libc.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 		    sizeof(mr));
 	} else {
@@ -1573,7 +1597,8 @@ base_join_group(int fd, int af, const struct sockaddr *name, int namelen)
 		    !IN6_IS_ADDR_MULTICAST(&sin6.sin6_addr))
 			return WSAEOPNOTSUPP;
 		mr6.ipv6mr_multiaddr = sin6.sin6_addr;
-		mr6.ipv6mr_interface = sin6.sin6_scope_id;
+		mr6.ipv6mr_interface = sin6.sin6_scope_id != 0 ?
+		    sin6.sin6_scope_id : base_mcast_if6(fd);
 		rc = libc.setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
 		    &mr6, sizeof(mr6));
 	}
@@ -1723,30 +1748,6 @@ base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
 	return FALSE;
 }
 
-/* WSPRecvDisconnect: no base protocol carries disconnect data. */
-static int WSPAPI
-base_no_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
-    LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
-/* WSPSendDisconnect: likewise; WSPShutdown is the way. */
-static int WSPAPI
-base_no_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
-    LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
-/* WSPSelect: the shim polls kernel descriptors itself. */
-static int WSPAPI
-base_no_select(int nfds, fd_set *readfds, fd_set *writefds,
-    fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
 /* --- start-up --------------------------------------------------------- */
 
 static int WSPAPI base_cleanup(LPINT lpErrno);
@@ -1772,11 +1773,11 @@ static const WSPPROC_TABLE base_procs = {
 	.lpWSPJoinLeaf = base_joinleaf,
 	.lpWSPListen = base_listen,
 	.lpWSPRecv = base_recv,
-	.lpWSPRecvDisconnect = base_no_recv_disconnect,
+	.lpWSPRecvDisconnect = base_recv_disconnect,
 	.lpWSPRecvFrom = base_recvfrom,
-	.lpWSPSelect = base_no_select,
+	.lpWSPSelect = base_select,
 	.lpWSPSend = base_send,
-	.lpWSPSendDisconnect = base_no_send_disconnect,
+	.lpWSPSendDisconnect = base_send_disconnect,
 	.lpWSPSendTo = base_sendto,
 	.lpWSPSetSockOpt = base_setsockopt,
 	.lpWSPShutdown = base_shutdown,
@@ -1826,6 +1827,22 @@ base_startup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 	atomic_flag_clear_explicit(&base_upcall_lock, memory_order_release);
 	atomic_fetch_add_explicit(&base_starts, 1, memory_order_acq_rel);
 	return 0;
+}
+
+/* Nothing: sets event h through the kept upcall table (WPUSetEvent). */
+void
+base_set_event(WSAEVENT h)
+{
+	LPWPUSETEVENT set;
+	int err;
+
+	while (atomic_flag_test_and_set_explicit(&base_upcall_lock,
+	    memory_order_acquire))
+		;
+	set = base_upcalls.lpWPUSetEvent;
+	atomic_flag_clear_explicit(&base_upcall_lock, memory_order_release);
+	if (set != NULL)
+		(void)set(h, &err);
 }
 
 /* WSPCleanup: 0, or SOCKET_ERROR with WSANOTINITIALISED.  The last one

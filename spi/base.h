@@ -12,6 +12,7 @@
 #define WSPSHIM_BASE_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <wspshim/ws2spi.h>
 
@@ -115,7 +116,55 @@ void base_detach(SOCKET s);
 int base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
     WSAPROTOCOL_INFOW *info);
 
+/* fork() child handler: voids every duplicate-socket token. */
+void base_atfork_child(void);
+
 /* Whether info->dwProviderReserved holds a token of ours. */
 int base_is_token(const WSAPROTOCOL_INFOW *info);
+
+/*
+ * base_ext.c: WSPSelect, WSPSendDisconnect, WSPRecvDisconnect and the
+ * extension functions.  For the call in progress on this thread, the core
+ * names the sockets it concerns: tops[i] is the handle the chain's top
+ * provider knows and bases[i] the base's handle of the same socket, so a
+ * layer that forwards a call unchanged (its own handle) still reaches the
+ * right socket.  n 0 clears it; the arrays must outlive the call.
+ */
+void base_hint(const SOCKET *tops, const SOCKET *bases, unsigned n);
+
+int WSPAPI base_select(int nfds, fd_set *readfds, fd_set *writefds,
+    fd_set *exceptfds, const struct timeval *timeout, LPINT lpErrno);
+int WSPAPI base_send_disconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData,
+    LPINT lpErrno);
+int WSPAPI base_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
+    LPINT lpErrno);
+
+/*
+ * CF_DEFER (base_ext.c): keep accepted connection fd for the next
+ * WSPAccept on listener ls (descriptor lfd): 0, or -1 when the table is
+ * full; take it back (the descriptor, or -1).  What a listener kept is
+ * closed once the listener is gone, found by base_defer_sweep, which the
+ * API's closesocket and WSACleanup call and every use of the table runs
+ * first (the close path of the hooks does not pay for it).
+ */
+int base_defer_put(SOCKET ls, int lfd, int fd);
+int base_defer_take(SOCKET ls);
+void base_defer_sweep(void);
+
+/*
+ * The interface WSPJoinLeaf joins on (base_ext.c), as Winsock chooses it:
+ * the socket's IP_MULTICAST_IF (IPV6_MULTICAST_IF), else the interface of
+ * its bound address, else the kernel's default (INADDR_ANY, 0).
+ */
+struct in_addr base_mcast_if4(int fd);
+unsigned base_mcast_if6(int fd);
+
+/* Nothing: sets event h with the upcall table WSPStartup kept. */
+void base_set_event(WSAEVENT h);
+
+/* SIO_GET_EXTENSION_FUNCTION_POINTER: 0 and the base's function for the
+ * GUID at in, or WSAEINVAL (unknown GUID) or WSAEFAULT. */
+int base_ext_lookup(const void *in, DWORD cbin, void *out, DWORD cbout,
+    LPDWORD lpcb);
 
 #endif

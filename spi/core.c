@@ -219,6 +219,7 @@ core_atfork_child(void)
 	unsigned i, hi = fdtab_high();
 
 	provider_atfork_child();
+	base_atfork_child();
 	pthread_mutex_init(&life_lock, NULL);
 	for (i = 0; i < hi; i++)
 		atomic_fetch_and(&fdtab_calls[i], FDTAB_DEFER);

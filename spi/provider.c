@@ -657,14 +657,11 @@ upcall_reset_event(WSAEVENT h, LPINT lpErrno)
 	return TRUE;
 }
 
+/* WPUFDIsSet: whether s is in the Winsock set (a count and an array). */
 static int WSPAPI
 upcall_fd_is_set(SOCKET s, fd_set *set)
 {
-	int fd = base_kernel_fd(s);
-
-	if (fd < 0 && s < FD_SETSIZE)
-		fd = (int)s;
-	return fd >= 0 && fd < FD_SETSIZE && set != NULL && FD_ISSET(fd, set);
+	return __WSAFDIsSet(s, set);
 }
 
 static BOOL WSPAPI

@@ -20,6 +20,7 @@
 #include "export.h"
 #include "libc.h"
 #include "tls.h"
+#include "wsa.h"
 #include "wstr.h"
 
 #define WSA_LOW_VERSION		MAKEWORD(1, 0)
@@ -29,7 +30,7 @@
 static int wsa_starts;
 
 /* Fail with code: set the last error, return SOCKET_ERROR. */
-static int
+int
 wsa_fail(int code)
 {
 	wsp_tls.last_error = code;
@@ -37,7 +38,7 @@ wsa_fail(int code)
 }
 
 /* Whether WSAStartup is in force; sets WSANOTINITIALISED when not. */
-static int
+int
 wsa_started(void)
 {
 	if (__atomic_load_n(&wsa_starts, __ATOMIC_ACQUIRE) > 0)
@@ -109,6 +110,7 @@ WSACleanup(void)
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	if (n == 1) {
 		core_close_api_sockets();
+		base_defer_sweep();
 		chain_cleanup_idle();
 	}
 	return 0;
@@ -188,7 +190,7 @@ WSASocketA(int af, int type, int protocol, LPWSAPROTOCOL_INFOA lpProtocolInfo,
 }
 
 /* The descriptor of SOCKET s as an int, or -1. */
-static int
+int
 wsa_fd(SOCKET s)
 {
 	return s <= (SOCKET)0x7fffffff ? (int)s : -1;
@@ -196,7 +198,7 @@ wsa_fd(SOCKET s)
 
 /* The chain socket of s, taking a plain socket in when needed; NULL with
  * the last error WSAENOTSOCK when s is no socket. */
-static struct wsock *
+struct wsock *
 wsa_sock(SOCKET s)
 {
 	struct wsock *ws;
@@ -216,7 +218,7 @@ WSPSHIM_EXPORT int WSAAPI
 closesocket(SOCKET s)
 {
 	struct wsock *ws;
-	int fd = wsa_fd(s), err, type;
+	int fd = wsa_fd(s), err, type, rc;
 	socklen_t len = sizeof(type);
 
 	if (!wsa_started())
@@ -229,7 +231,9 @@ closesocket(SOCKET s)
 			return wsa_fail(WSAENOTSOCK);
 	}
 	wsp_tls.call = "closesocket";
-	if (core_close(fd, &err) != 0)	/* closed already: not a socket */
+	rc = core_close(fd, &err);
+	base_defer_sweep();	/* a listener's deferred connections */
+	if (rc != 0)	/* closed already: not a socket */
 		return wsa_fail(err == WSAEBADF ? WSAENOTSOCK : err);
 	return 0;
 }
@@ -303,6 +307,7 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
+	wsp_tls.call = "WSADuplicateSocketW";
 	if (core_hold(ws, wsa_fd(s)) == 0)
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
@@ -485,6 +490,9 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
+	/* lpOverlapped and lpCompletionRoutine go down as they are: the
+	 * provider decides what it can do with them. */
+	wsp_tls.call = "WSAIoctl";
 	if (core_hold(ws, wsa_fd(s)) == 0)
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
@@ -494,6 +502,13 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	wsp_tls.depth--;
 	core_unhold(wsa_fd(s));
 	if (rc != 0)
+		return wsa_fail(err);
+	/* The chain answered with a function of some provider, which takes
+	 * that provider's handles; the program gets the core's own, which
+	 * takes SOCKETs and goes down the chain on each call. */
+	if (dwIoControlCode == SIO_GET_EXTENSION_FUNCTION_POINTER &&
+	    (err = wsa_ext_pointer(lpvInBuffer, cbInBuffer, lpvOutBuffer,
+	    cbOutBuffer)) != 0)
 		return wsa_fail(err);
 	wsp_tls.last_error = 0;
 	return 0;

@@ -12,10 +12,24 @@
 #ifndef WSPSHIM_WINSOCK2_H
 #define WSPSHIM_WINSOCK2_H
 
+/*
+ * FD_SETSIZE is Winsock's 64 unless the program defines it before its
+ * first include, as on Windows; glibc's <sys/select.h> sets its own, so a
+ * program's value is kept aside while the system headers are read (one
+ * defined after <sys/select.h> was read is glibc's, not the program's).
+ */
+#if defined(FD_SETSIZE) && !defined(_SYS_SELECT_H)
+#define WSPSHIM_USER_FD_SETSIZE
+#pragma push_macro("FD_SETSIZE")
+#undef FD_SETSIZE
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 
 #ifdef __cplusplus
@@ -54,6 +68,60 @@ typedef WCHAR		*LPWSTR;
 typedef const WCHAR	*LPCWSTR;
 typedef struct sockaddr	*LPSOCKADDR;
 typedef struct sockaddr	SOCKADDR;
+
+/* --- Windows type spellings (issue 14) ---------------------------------
+ *
+ * The BSD short names are glibc's own when it declares them (u_long is then
+ * unsigned long, 8 bytes on LP64, where Windows has 4); a strict C build
+ * that hides them gets the same definitions here.
+ */
+#ifndef __u_char_defined
+typedef unsigned char	u_char;
+typedef unsigned short	u_short;
+typedef unsigned int	u_int;
+typedef unsigned long	u_long;
+#define __u_char_defined
+#endif
+typedef unsigned short	USHORT;
+typedef unsigned char	UCHAR;
+typedef int64_t		LONGLONG;
+typedef uint64_t	ULONGLONG;
+typedef intptr_t	LONG_PTR;
+typedef intptr_t	INT_PTR;
+typedef uintptr_t	UINT_PTR;
+typedef size_t		SIZE_T;
+typedef void		*PVOID;
+typedef const void	*LPCVOID;
+typedef HANDLE		*LPHANDLE;
+typedef HANDLE		*PHANDLE;
+typedef BOOL		*LPBOOL;
+typedef ULONG		*PULONG;
+typedef CHAR		*PCHAR;
+typedef CHAR		*PSTR;
+typedef const CHAR	*PCSTR;
+typedef WCHAR		*PWSTR;
+typedef const WCHAR	*PCWSTR;
+typedef WCHAR		*PWCHAR;
+typedef union _LARGE_INTEGER {
+	struct {
+		DWORD	LowPart;
+		LONG	HighPart;
+	} u;
+	LONGLONG	QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef struct sockaddr		*PSOCKADDR;
+typedef struct sockaddr_in	SOCKADDR_IN, *PSOCKADDR_IN, *LPSOCKADDR_IN;
+typedef struct sockaddr_in6	SOCKADDR_IN6, *PSOCKADDR_IN6,
+				*LPSOCKADDR_IN6;
+typedef struct sockaddr_storage	SOCKADDR_STORAGE, *PSOCKADDR_STORAGE,
+				*LPSOCKADDR_STORAGE;
+typedef struct in_addr		IN_ADDR, *PIN_ADDR, *LPIN_ADDR;
+typedef struct in6_addr		IN6_ADDR, *PIN6_ADDR, *LPIN6_ADDR;
+typedef struct linger		LINGER, *PLINGER, *LPLINGER;
+typedef struct timeval		TIMEVAL, *PTIMEVAL, *LPTIMEVAL;
+typedef unsigned short		ADDRESS_FAMILY;
+/* --- end of the type spellings --- */
 
 #ifndef FALSE
 #define FALSE	0
@@ -483,13 +551,203 @@ INT WSAAPI WSAStringToAddressA(LPSTR AddressString, INT AddressFamily,
     LPINT lpAddressLength);
 
 /*
- * Control a socket: SIO_BASE_HANDLE (the kernel descriptor), FIONBIO,
- * FIONREAD, SIOCATMARK.  Overlapped requests are not supported.
+ * Control a socket through its chain: SIO_BASE_HANDLE (the kernel
+ * descriptor), FIONBIO, FIONREAD, SIOCATMARK, and
+ * SIO_GET_EXTENSION_FUNCTION_POINTER (mswsock.h), whose answer is a
+ * function taking SOCKETs.  lpOverlapped and lpCompletionRoutine go down
+ * unchanged; the base refuses them (WSAEOPNOTSUPP).
  */
 int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
     LPDWORD lpcbBytesReturned, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+
+/* --- select and fd_set, as Winsock has them (issue 14) -----------------
+ *
+ * A Winsock fd_set is a count and an array of SOCKETs, not a bitmap, so a
+ * socket numbered 1500 fits as well as 3.  This header makes fd_set,
+ * FD_SET, FD_CLR, FD_ISSET, FD_ZERO and FD_SETSIZE (64 unless defined
+ * before the first include) the Winsock ones, and maps select() to
+ * WSPShimSelect(), which goes to the sockets' provider (WSPSelect).  Only
+ * a source that includes this header sees any of it: libwspshim.so
+ * exports no select of its own, and a POSIX program keeps glibc's fd_set
+ * and select.  A program file that needs the POSIX ones beside this
+ * header defines WSPSHIM_NO_WINSOCK_SELECT before including it (and then
+ * has neither the Winsock fd_set nor select; a layer must not, as
+ * WSPSelect's sets are Winsock's).
+ */
+#ifndef WSPSHIM_NO_WINSOCK_SELECT
+#undef FD_SETSIZE
+#ifdef WSPSHIM_USER_FD_SETSIZE
+#pragma pop_macro("FD_SETSIZE")
+#else
+#define FD_SETSIZE	64
+#endif
+
+typedef struct wspshim_fd_set {
+	u_int	fd_count;		/* how many are in the array */
+	SOCKET	fd_array[FD_SETSIZE];
+} wspshim_fd_set, FD_SET, *PFD_SET, *LPFD_SET;
+
+#define fd_set		wspshim_fd_set
+
+#undef FD_SET
+#undef FD_CLR
+#undef FD_ISSET
+#undef FD_ZERO
+
+/* Add fd unless present or the set is full (FD_SETSIZE), as Winsock. */
+#define FD_SET(fd, set) do {						\
+	u_int wspshim_i_;						\
+	for (wspshim_i_ = 0; wspshim_i_ < (set)->fd_count; wspshim_i_++) \
+		if ((set)->fd_array[wspshim_i_] == (SOCKET)(fd))	\
+			break;						\
+	if (wspshim_i_ == (set)->fd_count &&				\
+	    (set)->fd_count < FD_SETSIZE)				\
+		(set)->fd_array[(set)->fd_count++] = (SOCKET)(fd);	\
+} while (0)
+
+/* Remove fd, keeping the order of the rest. */
+#define FD_CLR(fd, set) do {						\
+	u_int wspshim_i_;						\
+	for (wspshim_i_ = 0; wspshim_i_ < (set)->fd_count; wspshim_i_++) \
+		if ((set)->fd_array[wspshim_i_] == (SOCKET)(fd)) {	\
+			while (wspshim_i_ + 1 < (set)->fd_count) {	\
+				(set)->fd_array[wspshim_i_] =		\
+				    (set)->fd_array[wspshim_i_ + 1];	\
+				wspshim_i_++;				\
+			}						\
+			(set)->fd_count--;				\
+			break;						\
+		}							\
+} while (0)
+
+#define FD_ZERO(set)	((set)->fd_count = 0)
+#define FD_ISSET(fd, set)	__WSAFDIsSet((SOCKET)(fd), (fd_set *)(set))
+#endif /* WSPSHIM_NO_WINSOCK_SELECT */
+/* --- end of select and fd_set --- */
+
+/* --- more of the application API (issue 14) -------------------------- */
+
+/* shutdown() directions, Winsock's names for Linux's SHUT_* values. */
+#define SD_RECEIVE	SHUT_RD
+#define SD_SEND		SHUT_WR
+#define SD_BOTH		SHUT_RDWR
+
+/* Winsock's ioctl command for the extension functions (mswsock.h). */
+#define SIO_GET_EXTENSION_FUNCTION_POINTER	((DWORD)0xC8000006)
+		/* _WSAIORW(IOC_WS2, 6) */
+
+/* WSARecvMsg / WSASendMsg: the control buffer holds Linux's cmsghdr
+ * records, whose layout is Winsock's WSACMSGHDR (size_t, int, int). */
+typedef struct _WSAMSG {
+	LPSOCKADDR	name;
+	INT		namelen;
+	LPWSABUF	lpBuffers;
+	ULONG		dwBufferCount;
+	WSABUF		Control;
+	ULONG		dwFlags;
+} WSAMSG, *PWSAMSG, *LPWSAMSG;
+typedef struct cmsghdr	WSACMSGHDR, *PWSACMSGHDR, *LPWSACMSGHDR;
+#define WSA_CMSG_FIRSTHDR(msg)	\
+	((msg)->Control.len >= sizeof(WSACMSGHDR) ?	\
+	    (LPWSACMSGHDR)(void *)(msg)->Control.buf : (LPWSACMSGHDR)NULL)
+#define WSA_CMSG_DATA(c)	CMSG_DATA(c)
+#define WSA_CMSG_SPACE(n)	CMSG_SPACE(n)
+#define WSA_CMSG_LEN(n)		CMSG_LEN(n)
+#define WSA_CMSG_NXTHDR(msg, c)	wspshim_cmsg_nxthdr(msg, c)
+#define WSA_CMSGHDR_ALIGN(n)	CMSG_ALIGN(n)
+#define WSA_CMSGDATA_ALIGN(n)	CMSG_ALIGN(n)
+
+/* The record after c in msg's control buffer (the first when c is NULL),
+ * or NULL. */
+static inline LPWSACMSGHDR
+wspshim_cmsg_nxthdr(const WSAMSG *msg, const WSACMSGHDR *c)
+{
+	const char *end = msg->Control.buf + msg->Control.len, *p;
+
+	if (c == NULL)
+		return WSA_CMSG_FIRSTHDR(msg);
+	if (c->cmsg_len < sizeof(WSACMSGHDR))
+		return NULL;
+	p = (const char *)c + CMSG_ALIGN(c->cmsg_len);
+	if (p + sizeof(WSACMSGHDR) > end ||
+	    p + CMSG_ALIGN(((const WSACMSGHDR *)(const void *)p)->cmsg_len) >
+	    end)
+		return NULL;
+	return (LPWSACMSGHDR)(uintptr_t)p;
+}
+/* Flags Winsock adds to MSG_* (dwFlags of WSAMSG): Linux's own values. */
+#ifndef MSG_BCAST
+#define MSG_BCAST	0
+#define MSG_MCAST	0
+#endif
+#define MSG_PARTIAL	0x8000
+		/* Winsock's; never set here (no message-mode streams) */
+
+/*
+ * Connect through the socket's chain (WSPConnect).  Connect data and QoS
+ * are those of Winsock: no built-in protocol carries connect data, so
+ * lpCallerData with a length is WSAEOPNOTSUPP and lpCalleeData->len is
+ * set to 0.  0, or SOCKET_ERROR with the last error (WSAEWOULDBLOCK on a
+ * non-blocking socket whose connection is under way, WSAECONNREFUSED, ...).
+ */
+int WSAAPI WSAConnect(SOCKET s, const struct sockaddr *name, int namelen,
+    LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
+    LPQOS lpGQOS);
+
+/*
+ * Accept a connection through the chain (WSPAccept), asking
+ * lpfnCondition first when it is not NULL: CF_ACCEPT takes it, CF_REJECT
+ * resets it (the peer sees a refusal) and fails with WSAECONNREFUSED,
+ * CF_DEFER leaves it queued for the next WSAAccept and fails with
+ * WSATRY_AGAIN.  The new socket, or INVALID_SOCKET.
+ */
+SOCKET WSAAPI WSAAccept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData);
+
+/*
+ * Join a multipoint session (WSPJoinLeaf): for IP multicast on a
+ * C_LEAF|D_LEAF UDP socket, membership of the group name names on the
+ * interface of IP_MULTICAST_IF, else of the bound address.  Returns s, or
+ * INVALID_SOCKET (WSAEOPNOTSUPP, WSAEINVAL, WSAEFAULT, ...).
+ */
+SOCKET WSAAPI WSAJoinLeaf(SOCKET s, const struct sockaddr *name,
+    int namelen, LPWSABUF lpCallerData, LPWSABUF lpCalleeData,
+    LPQOS lpSQOS, LPQOS lpGQOS, DWORD dwFlags);
+
+/* Shut one direction down (shutdown(SD_SEND) / shutdown(SD_RECEIVE));
+ * disconnect data is WSAEOPNOTSUPP.  0 or SOCKET_ERROR. */
+int WSAAPI WSASendDisconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData);
+int WSAAPI WSARecvDisconnect(SOCKET s, LPWSABUF lpInboundDisconnectData);
+
+/* FIONBIO, FIONREAD, SIOCATMARK through the chain (WSPIoctl); argp is a
+ * u_long.  0 or SOCKET_ERROR (WSAEFAULT for argp NULL, WSAEINVAL for an
+ * unknown command). */
+int WSAAPI ioctlsocket(SOCKET s, long cmd, u_long *argp);
+
+#ifndef WSPSHIM_NO_WINSOCK_SELECT
+/* Whether fd is in the Winsock set (what FD_ISSET calls). */
+int WSAAPI __WSAFDIsSet(SOCKET fd, fd_set *set);
+
+/*
+ * Winsock's select() (this header maps the name): nfds is ignored; the
+ * sets hold SOCKETs and are rewritten to those that are ready.  Returns
+ * how many, 0 at the timeout, or SOCKET_ERROR (WSAEINVAL when every set
+ * is empty or NULL, WSAENOTSOCK, WSAEFAULT).
+ */
+int WSAAPI WSPShimSelect(int nfds, fd_set *readfds, fd_set *writefds,
+    fd_set *exceptfds, const struct timeval *timeout);
+#define select(n, r, w, x, t)	WSPShimSelect(n, r, w, x, t)
+#endif /* WSPSHIM_NO_WINSOCK_SELECT */
+
+/* Byte order of the socket's provider (always big-endian for IP):
+ * 0 or SOCKET_ERROR (WSAENOTSOCK, WSAEFAULT). */
+int WSAAPI WSAHtonl(SOCKET s, u_long hostlong, u_long *lpnetlong);
+int WSAAPI WSAHtons(SOCKET s, u_short hostshort, u_short *lpnetshort);
+int WSAAPI WSANtohl(SOCKET s, u_long netlong, u_long *lphostlong);
+int WSAAPI WSANtohs(SOCKET s, u_short netshort, u_short *lphostshort);
+/* --- end of more of the application API --- */
 
 #ifdef UNICODE
 #define WSASocket		WSASocketW

@@ -116,6 +116,8 @@ typedef int (WSPAPI *LPWSPRECVFROM)(SOCKET s, LPWSABUF lpBuffers,
     struct sockaddr *lpFrom, LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno);
+/* WSPSelect's sets are Winsock's fd_set (winsock2.h: a count and an array
+ * of handles), as is WPUFDIsSet's. */
 typedef int (WSPAPI *LPWSPSELECT)(int nfds, fd_set *readfds,
     fd_set *writefds, fd_set *exceptfds, const struct timeval *timeout,
     LPINT lpErrno);

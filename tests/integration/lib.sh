@@ -157,3 +157,25 @@ PY
 need_lib() {
 	[[ -f $WSPSHIM_LIB ]] || bail "libwspshim.so is built ($WSPSHIM_LIB)"
 }
+
+# Install the build into DEST (a check of its own), then point pkg-config
+# at it: the .pc's paths are made for the real prefix, so a sysroot maps
+# them into DEST.  Sets PC_LIBDIR (where the installed libwspshim.so is)
+# and PC_FLAGS (an array: pkg-config --cflags --libs wspshim); bails when
+# nothing was installed.
+pc_install() {
+	local dest=$1 pc
+	check "meson install into a DESTDIR" \
+	    meson install -C "$WSPSHIM_BUILD" --destdir "$dest" --no-rebuild
+	pc=$(find "$dest" -name wspshim.pc -print -quit 2>/dev/null || true)
+	[[ -n $pc ]] || bail "wspshim.pc is installed"
+	export PKG_CONFIG_PATH=${pc%/*}
+	export PKG_CONFIG_SYSROOT_DIR=$dest
+	unset PKG_CONFIG_LIBDIR
+	# pkgconf puts the sysroot in front of variables too; pkg-config
+	# does not.
+	PC_LIBDIR=$(pkg-config --variable=libdir wspshim)
+	[[ $PC_LIBDIR == "$dest"/* ]] || PC_LIBDIR=$dest$PC_LIBDIR
+	# shellcheck disable=SC2034 # the calling script reads it
+	read -ra PC_FLAGS <<<"$(pkg-config --cflags --libs wspshim)"
+}

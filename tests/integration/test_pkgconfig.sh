@@ -13,22 +13,13 @@ CC=${CC:-cc}
 CXX=${CXX:-g++}
 need_lib
 
-check "meson install into a DESTDIR" \
-    meson install -C "$WSPSHIM_BUILD" --destdir "$dest" --no-rebuild
-pc=$(find "$dest" -name wspshim.pc -print -quit 2>/dev/null || true)
-[[ -n $pc ]] || bail "wspshim.pc is installed"
-
-# pkg-config reads the installed .pc; the sysroot maps its paths (made for
-# the real prefix) into the DESTDIR.
-export PKG_CONFIG_PATH=${pc%/*}
-export PKG_CONFIG_SYSROOT_DIR=$dest
-unset PKG_CONFIG_LIBDIR
+pc_install "$dest"
 
 # Every public header lies under some -I directory of the .pc, as
 # wspshim/NAME.h.
 cflags_find_headers() {
 	local flag h found
-	for h in winsock2.h ws2spi.h; do
+	for h in winsock2.h ws2spi.h ws2tcpip.h mswsock.h; do
 		found=
 		for flag in $(pkg-config --cflags-only-I wspshim); do
 			[[ -f ${flag#-I}/wspshim/$h ]] && found=1
@@ -41,10 +32,8 @@ check "pkg-config knows wspshim" pkg-config --exists --print-errors wspshim
 check "pkg-config --cflags gives the directory holding wspshim/" \
     cflags_find_headers
 
-# pkgconf puts the sysroot in front of variables too; pkg-config does not.
-libdir=$(pkg-config --variable=libdir wspshim)
-[[ $libdir == "$dest"/* ]] || libdir=$dest$libdir
-read -ra flags <<<"$(pkg-config --cflags --libs wspshim)"
+libdir=$PC_LIBDIR
+flags=("${PC_FLAGS[@]}")
 
 check "outside/main.c builds with pkg-config flags" \
     "$CC" -Wall -Wextra -Werror -o "$TEST_TMP/outside" "$src/main.c" \

@@ -173,7 +173,7 @@ ParameterizedTestParameters(builtin, entries_in_order)
 		{ TCP6, "wspshim [TCP/IPv6]", AF_INET6, SOCK_STREAM,
 		    IPPROTO_TCP, 0, XTCP, PZ, 0, S6, S6 },
 		{ UDP6, "wspshim [UDP/IPv6]", AF_INET6, SOCK_DGRAM,
-		    IPPROTO_UDP, 0, XUDP6, PZ, 65527, S6, S6 },
+		    IPPROTO_UDP, 0, XUDP, PZ, 65527, S6, S6 },
 		{ RAW6, "wspshim [RAW/IPv6]", AF_INET6, SOCK_RAW, 0, 255,
 		    XUDP6, PRAW, 65535, S6, S6 },
 		{ USTREAM, "wspshim [UNIX stream]", AF_UNIX, SOCK_STREAM, 0,

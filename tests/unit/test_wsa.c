@@ -1048,7 +1048,7 @@ struct entry_case {
 	{ 0, TCP, "wspshim [TCP/IP]", AF_INET, SOCK_STREAM, 6, XTCP }, \
 	{ 1, UDP, "wspshim [UDP/IP]", AF_INET, SOCK_DGRAM, 17, XUDP }, \
 	{ 2, TCP6, "wspshim [TCP/IPv6]", AF_INET6, SOCK_STREAM, 6, XTCP }, \
-	{ 3, UDP6, "wspshim [UDP/IPv6]", AF_INET6, SOCK_DGRAM, 17, XUDP6 }, \
+	{ 3, UDP6, "wspshim [UDP/IPv6]", AF_INET6, SOCK_DGRAM, 17, XUDP }, \
 	{ 4, USTREAM, "wspshim [UNIX stream]", AF_UNIX, SOCK_STREAM, 0, \
 	    XUSTR }, \
 	{ 5, UDGRAM, "wspshim [UNIX datagram]", AF_UNIX, SOCK_DGRAM, 0, \
