@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +26,15 @@ outfile_close(int fd)
 	errno = e;
 }
 
+/* Whether st is the null device (1, 3), which discards what is written
+ * to it: out=/dev/null is how a user runs a layer for its side effects. */
+static int
+outfile_null(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 &&
+	    minor(st->st_rdev) == 3;
+}
+
 /* 0 when st may be written (or, with links set, be one of several
  * names of the file), else -1 with *why and errno. */
 static int
@@ -32,6 +42,8 @@ outfile_check(const struct stat *st, int links, const char **why)
 {
 	static __thread char owner[48];
 
+	if (outfile_null(st))
+		return 0;
 	if (!S_ISREG(st->st_mode)) {
 		*why = "it is not a regular file";
 		errno = EINVAL;
@@ -79,7 +91,8 @@ outfile_open(const char *path, int how, unsigned mode, const char **why)
 		return -1;
 	}
 	/* Only now, with the file known to be the caller's own. */
-	if ((how == OUTFILE_TRUNC && ftruncate(fd, 0) != 0) ||
+	if ((how == OUTFILE_TRUNC && !outfile_null(&st) &&
+	    ftruncate(fd, 0) != 0) ||
 	    syscall(SYS_fcntl, fd, F_SETFL, flags & O_APPEND) != 0) {
 		*why = strerror(errno);
 		outfile_close(fd);
@@ -104,5 +117,7 @@ outfile_may_replace(const char *path, const char **why)
 		errno = ELOOP;
 		return -1;
 	}
+	if (outfile_null(&st))
+		return 1;
 	return outfile_check(&st, 1, why);
 }

@@ -9,6 +9,9 @@
  * already must be the caller's own (effective user), and a new one is
  * created with mode 0600 (the caller may ask for up to 0644; the umask
  * applies too).  The descriptor is close-on-exec; opening never blocks.
+ * The one exception is the null device (/dev/null and any other name of
+ * char device 1:3), which discards what is written: out=/dev/null runs
+ * a layer for its side effects, as strace -o /dev/null does.
  *
  * This file is compiled into the core and, as a small static library,
  * into the layers that write files (layers/meson.build), so both follow
@@ -31,7 +34,8 @@ int outfile_open(const char *path, int how, unsigned mode, const char **why);
 
 /*
  * Whether a finished file may be renamed over path: 0 when there is
- * nothing there or the caller's own regular file, else -1 with *why (a
+ * nothing there or the caller's own regular file, 1 when path is the null
+ * device (write nothing: the report is discarded), else -1 with *why (a
  * symbolic link, not a regular file, or someone else's file: replacing it
  * would lose it).
  */

@@ -183,7 +183,7 @@ dump(const char *reason)
 	size_t len = 0, off;
 	ssize_t w;
 	FILE *f;
-	int fd = STDERR_FILENO;
+	int fd = STDERR_FILENO, rc;
 
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return;
@@ -196,8 +196,11 @@ dump(const char *reason)
 		    (int)sizeof(tmp))
 			goto out;
 		/* No symbolic link, nor anyone else's file, is written
-		 * through or replaced (outfile.h). */
-		if (outfile_may_replace(path, &why) != 0 ||
+		 * through or replaced (outfile.h); the null device takes
+		 * nothing. */
+		if ((rc = outfile_may_replace(path, &why)) == 1)
+			goto out;
+		if (rc != 0 ||
 		    (fd = outfile_open(tmp, OUTFILE_TRUNC, 0600, &why)) < 0) {
 			lk_warn("cannot write %s: %s", path, why);
 			goto out;
