@@ -1083,7 +1083,7 @@ static const WSPPROC_TABLE lk_procs = {
  * a mutex held by another thread when the program forks would stay
  * locked in the child.
  */
-static DWORD lk_self;
+static _Atomic DWORD lk_self;	/* every start stores it, maybe at once */
 static int lk_conf_error;
 static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
 

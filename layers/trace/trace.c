@@ -88,7 +88,8 @@ static struct {
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
-static DWORD cf_self;		/* the layered entry, for configure() */
+static _Atomic DWORD cf_self;	/* the layered entry, for configure();
+				 * every start stores it, maybe at once */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
 
 struct tinst {
