@@ -777,8 +777,9 @@ core_manage(int fd, int force)
 	if (e == NULL || (!force && !core_manages(e))) {
 		/* Not ours to wrap: pass through from now on. */
 		if (ws == FDTAB_ADOPT)
-			__atomic_compare_exchange_n(&fdtab_slots[fd], &ws, NULL,
-			    0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+			atomic_compare_exchange_strong_explicit(
+			    &fdtab_slots[fd], &ws, NULL,
+			    memory_order_acq_rel, memory_order_relaxed);
 		errno = saved;
 		return NULL;
 	}
@@ -1040,9 +1041,9 @@ WSPShimProtectDescriptor(int fd, BOOL bProtect, LPINT lpErrno)
 		*lpErrno = WSAEBADF;
 		return SOCKET_ERROR;
 	}
-	if (!__atomic_compare_exchange_n(&fdtab_slots[fd], &want,
-	    bProtect ? FDTAB_PROTECTED : NULL, 0, __ATOMIC_ACQ_REL,
-	    __ATOMIC_ACQUIRE)) {
+	if (!atomic_compare_exchange_strong_explicit(&fdtab_slots[fd], &want,
+	    bProtect ? FDTAB_PROTECTED : NULL, memory_order_acq_rel,
+	    memory_order_acquire)) {
 		/* Already in that state is fine; a managed socket is not. */
 		if (want == (bProtect ? FDTAB_PROTECTED : NULL))
 			return 0;

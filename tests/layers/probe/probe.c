@@ -50,6 +50,8 @@ static DWORD self;
 static char logfile[1024];
 
 /* Append one formatted line to the log file, if there is one. */
+static void plog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 plog(const char *fmt, ...)
 {
