@@ -794,6 +794,10 @@ td_cmsgs(struct tline *l, const struct tmem *m, const unsigned char *buf,
 		td_cmsg_data(l, m, h.cmsg_level, h.cmsg_type,
 		    buf + off + CMSG_LEN(0), clen - CMSG_LEN(0));
 		tl_putc(l, '}');
+		/* A cmsg_len past the end is the last one (and aligning a
+		 * huge one would wrap off around). */
+		if (h.cmsg_len > len - off)
+			break;
 		off += CMSG_ALIGN(h.cmsg_len);
 	}
 	tl_putc(l, ']');
