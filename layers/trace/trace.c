@@ -822,6 +822,20 @@ park_fd(int fd, int keep)
 	return fd;
 }
 
+/* Nothing: the out= file opened before, if any, is closed (and no longer
+ * protected); lines go to stderr again until the next one opens. */
+static void
+close_out(void)
+{
+	int err;
+
+	if (cf.out == STDERR_FILENO)
+		return;
+	WSPShimProtectDescriptor(cf.out, FALSE, &err);
+	close(cf.out);
+	cf.out = STDERR_FILENO;
+}
+
 /* NULL after opening the out= file, or why not. */
 static const char *
 open_out(const char *pattern)
@@ -944,6 +958,8 @@ apply_key(const char *k, char *v, uint32_t *calls, int *have_calls)
 			return "s= takes a size";
 		cf.strsize = (size_t)n;
 	} else if (strcmp(k, "out") == 0 && v != NULL) {
+		/* The last out= wins; the one before must not leak. */
+		close_out();
 		return open_out(v);
 	} else if (strcmp(k, "e") == 0 && v != NULL) {
 		*have_calls = 1;
@@ -980,9 +996,7 @@ parse_params(char *s)
 			else if (strcmp(k, "out") == 0 && val != NULL) {
 				/* The comma was part of the file name. */
 				val[strlen(val)] = ',';
-				if (cf.out != STDERR_FILENO)
-					close(cf.out);
-				cf.out = STDERR_FILENO;
+				close_out();
 				why = open_out(val);
 			} else
 				why = "unknown key";
