@@ -18,21 +18,6 @@
 
 #include <wspshim/winsock2.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	WSADATA wd;
-
-	(void)argc;
-	(void)argv;
-	setenv("WSPSHIM_CATALOG", "/nonexistent/wspshim-fuzz/catalog", 1);
-	unsetenv("WSPSHIM_LAYERS");
-	FZ_CHECK(WSAStartup(MAKEWORD(2, 2), &wd) == 0);
-	return 0;
-}
-
 /* Whether e is a code these calls document. */
 static int
 known_error(int e)

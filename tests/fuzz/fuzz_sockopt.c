@@ -26,21 +26,6 @@
 
 #include "core.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	WSADATA wd;
-
-	(void)argc;
-	(void)argv;
-	setenv("WSPSHIM_CATALOG", "/nonexistent/wspshim-fuzz/catalog", 1);
-	unsetenv("WSPSHIM_LAYERS");
-	FZ_CHECK(WSAStartup(MAKEWORD(2, 2), &wd) == 0);
-	return 0;
-}
-
 static const int kinds[][3] = {
 	{ AF_INET, SOCK_STREAM, IPPROTO_TCP },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_UDP },

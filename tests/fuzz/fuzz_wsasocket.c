@@ -32,22 +32,6 @@
 #include "catalog.h"
 #include "core.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	WSADATA wd;
-
-	(void)argc;
-	(void)argv;
-	setenv("WSPSHIM_CATALOG", "/nonexistent/wspshim-fuzz/catalog", 1);
-	unsetenv("WSPSHIM_LAYERS");
-	unsetenv("WSPSHIM_MANAGE");
-	FZ_CHECK(WSAStartup(MAKEWORD(2, 2), &wd) == 0);
-	return 0;
-}
-
 /* 0 when entry p takes (af, type, protocol), else how it fails. */
 static int
 model_check(const WSAPROTOCOL_INFOW *p, int af, int type, int protocol)

@@ -24,7 +24,6 @@
  * and the connection closed.  Exits on SIGTERM, or after 120 s without a
  * connection (a test that died must not leave it behind).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,6 +37,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "probe.h"
 
 #define MAXCONN		512
 #define REQMAX		1024
@@ -82,23 +83,6 @@ static unsigned char
 gen_byte(long n, off_t i)
 {
 	return (unsigned char)('a' + (i * 7 + n) % 26);
-}
-
-/* The descriptors open in this process, but the directory's own. */
-static int
-fd_count(void)
-{
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (dir == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL)
-		if (d->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n - 1;
 }
 
 /* The resident set in KiB. */

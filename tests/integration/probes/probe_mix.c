@@ -23,7 +23,6 @@
  * round of "child" has started the chains), and a pipe opened first is
  * still open.  Prints one line that does not depend on timing.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -55,23 +54,6 @@ expired(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec > deadline.tv_sec || (now.tv_sec ==
 	    deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
-}
-
-/* The number of descriptors open in this process. */
-static int
-fd_count(void)
-{
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (dir == NULL)
-		fail_errno("opendir /proc/self/fd");
-	while ((d = readdir(dir)) != NULL)
-		if (d->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n - 1;
 }
 
 /* A UDP socket on 127.0.0.1 connected to itself, with timeouts. */

@@ -92,7 +92,8 @@ worker(void *arg)
 	int id = (int)(long)arg;
 	long i;
 
-	for (i = 0; i < MAXITER && !expired() && !stop; i++)
+	/* At least one iteration, however late the thread got to run. */
+	for (i = 0; i < MAXITER && (i == 0 || !expired()) && !stop; i++)
 		iteration(id, i);
 	counts[id] = i;
 	return NULL;
