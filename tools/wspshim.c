@@ -786,14 +786,16 @@ fail:
  * 0 when the layer spec (a WSPSHIM_LAYERS element: a path or name, and
  * ":PARAMS") starts in a child process, or when it only fails to start
  * (said in one warning line: its sockets will fail, the program will
- * not); EXIT_REFUSED after one line when it crashes or hangs there.
- * lib is the libwspshim.so to load; NULL when none was found (said, and
- * nothing is tried).
+ * not); EXIT_REFUSED after one line when it crashes or hangs there; 1
+ * after one line when it cannot be tried (no temporary directory, no
+ * fork).  lib is the libwspshim.so to load; NULL when none was found
+ * (said, and nothing is tried: without it no layer can load).
  */
 static int
 trial_start(const char *lib, const char *spec, const char *layer)
 {
-	char dir[] = "/tmp/wspshim-trial.XXXXXX", cat[64], msg[256];
+	char dir[PATH_MAX], cat[PATH_MAX + 8], msg[256];
+	const char *tmp = getenv("TMPDIR");
 	char *elem = NULL;
 	int p[2] = { -1, -1 }, st, rc = 0;
 	size_t n = 0;
@@ -805,21 +807,26 @@ trial_start(const char *lib, const char *spec, const char *layer)
 		    layer);
 		return 0;
 	}
-	if ((elem = malloc(2 * strlen(spec) + 1)) == NULL ||
-	    mkdtemp(dir) == NULL || pipe2(p, O_CLOEXEC) != 0) {
-		warnx_("cannot try %s's start: %s", layer, strerror(errno));
-		goto out;
+	/* A directory of its own, so that the catalog path surely names
+	 * no file: $TMPDIR, else /tmp. */
+	snprintf(dir, sizeof(dir), "%s/wspshim-trial.XXXXXX",
+	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < PATH_MAX - 32 ?
+	    tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		snprintf(dir, sizeof(dir), "/tmp/wspshim-trial.XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			goto fail;
 	}
+	if ((elem = malloc(2 * strlen(spec) + 1)) == NULL ||
+	    pipe2(p, O_CLOEXEC) != 0)
+		goto fail;
 	add_layer_elem(elem, &n, spec);
 	elem[n] = '\0';
 	/* The built-in catalog under the layer: nothing else can crash. */
 	snprintf(cat, sizeof(cat), "%s/none", dir);
 	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		warnx_("cannot try %s's start: fork: %s", layer,
-		    strerror(errno));
-		goto out;
-	}
+	if ((pid = fork()) < 0)
+		goto fail;
 	if (pid == 0) {
 		close(p[0]);
 		if (setenv("WSPSHIM_LAYERS", elem, 1) != 0 ||
@@ -832,11 +839,8 @@ trial_start(const char *lib, const char *spec, const char *layer)
 	close(p[1]);
 	p[1] = -1;
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			warnx_("cannot try %s's start: waitpid: %s", layer,
-			    strerror(errno));
-			goto out;
-		}
+		if (errno != EINTR)
+			goto fail;
 	got = read(p[0], msg, sizeof(msg) - 1);
 	msg[got > 0 ? got : 0] = '\0';
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
@@ -859,6 +863,11 @@ out:
 	rmdir(dir);
 	free(elem);
 	return rc;
+fail:
+	/* Untried is not tried: the layer is not taken. */
+	warnx_("cannot try %s's start: %s", layer, strerror(errno));
+	rc = 1;
+	goto out;
 }
 
 /* The exit status of "wspshim install". */
