@@ -393,9 +393,20 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 		wsp_tls.depth--;
 		return err;
 	}
+	/* Every call on a started chain reads p->procs without a lock, so
+	 * the table is stored only while no chain is started on p: a start
+	 * for a second chain (one WSPStartup per chain entry, as on
+	 * Windows) keeps the first table.  A provider hands out the same
+	 * table each time; one that does not is told once. */
 	pthread_mutex_lock(&registry_lock);
-	p->procs = t;
-	p->data = d;
+	if (p->starts == 0) {
+		p->procs = t;
+		p->data = d;
+	} else if (memcmp(&p->procs, &t, sizeof(t)) != 0 && !p->table_told) {
+		p->table_told = 1;
+		log_msg("provider %s: WSPStartup for another chain returned "
+		    "another proc table; the first one is kept", p->path);
+	}
 	p->starts++;
 	pthread_mutex_unlock(&registry_lock);
 	*out = p;

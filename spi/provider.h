@@ -31,6 +31,8 @@ struct provider {
 	WSPPROC_TABLE	procs;		/* from the latest WSPStartup */
 	WSPDATA		data;
 	int		starts;		/* successful WSPStartup calls */
+	int		table_told;	/* logged: a later start's table
+					 * differed */
 	int		error;		/* cannot load: why (already logged) */
 };
 

@@ -9,16 +9,21 @@
  * the file and say exactly what went wrong.  Usage errors exit 2, with the
  * usage on stderr; failures exit 1 with one message.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -38,6 +43,8 @@
 #endif
 
 #define EXIT_USAGE	2
+#define EXIT_REFUSED	2	/* a layer that crashes in its start */
+#define TRIAL_SECS	10	/* a layer's trial start may take this long */
 
 static const char *progname = "wspshim";
 static const char *cmdname;		/* the subcommand, for messages */
@@ -90,7 +97,8 @@ static const char usage_install[] =
 "Install LAYER (a plugin file, or a short name found as WSPSHIM_LAYERS\n"
 "finds it) as a hidden layered entry, with a chain over each entry named\n"
 "by --over, first in catalog order.  The absolute path of the file is\n"
-"stored; it is not loaded now.\n"
+"stored.  The layer is first started once in a child process (with\n"
+"--params): one that crashes or hangs there is refused, exit 2.\n"
 "\n"
 "  --over LIST   catalog entry ids (base or chain entries) and kinds:\n"
 "                tcp udp raw tcp6 udp6 raw6 unix-stream unix-dgram\n"
@@ -130,6 +138,8 @@ static const char usage_run[] =
 "through WSPSHIM_LAYERS (the first -l is the top layer); the catalog file\n"
 "is not changed.  With --catalog FILE, PROGRAM uses that catalog file\n"
 "(WSPSHIM_CATALOG).  --library names the libwspshim.so to preload.\n"
+"Each -l layer is first started once in a child process: one that\n"
+"crashes or hangs there is refused and PROGRAM is not run (exit 2).\n"
 "The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
 "cannot be run.\n";
 
@@ -606,6 +616,7 @@ library_dir(const char *lib)
 }
 
 static const char *find_library(const char *given);
+static void add_layer_elem(char *out, size_t *n, const char *s);
 
 /* The absolute path of the plugin LAYER names, malloc'd, or NULL after
  * the message. */
@@ -683,6 +694,190 @@ new_guid(GUID *g)
 	return 0;
 }
 
+/* --- a layer's trial start -------------------------------------------------- */
+
+/*
+ * A layer's WSPStartup runs in the program that makes the socket, so a
+ * layer that crashes there takes that program down.  Before such a layer
+ * is stored in a catalog or handed to a program, it is started once in a
+ * child process, the way the program would start it: libwspshim.so
+ * loaded, WSPSHIM_LAYERS naming the layer alone over the built-in
+ * catalog, one socket of each kind it covers made through WSASocketW
+ * (each starts one chain).  The child's output goes nowhere; it tells the
+ * parent what went wrong through a pipe.
+ */
+
+typedef int (WSAAPI *trial_startup_fn)(WORD, LPWSADATA);
+typedef SOCKET (WSAAPI *trial_socket_fn)(int, int, int, LPWSAPROTOCOL_INFOW,
+    GROUP, DWORD);
+typedef int (WSAAPI *trial_error_fn)(void);
+typedef int (WSAAPI *trial_close_fn)(SOCKET);
+
+/* One socket of each kind WSPSHIM_LAYERS covers. */
+static const int trial_kinds[][3] = {
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_UDP },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP },
+	{ AF_UNIX, SOCK_STREAM, 0 },
+	{ AF_UNIX, SOCK_DGRAM, 0 },
+	{ AF_UNIX, SOCK_SEQPACKET, 0 },
+};
+
+/* Does not return: the child of a trial start, with WSPSHIM_LAYERS and
+ * WSPSHIM_CATALOG set; exits 0, or 3 after writing why to fd. */
+static void
+trial_child(const char *lib, int fd)
+{
+	struct rlimit no_core = { 0, 0 };
+	trial_startup_fn startup;
+	trial_socket_fn mksocket;
+	trial_error_fn lasterr;
+	trial_close_fn closes;
+	char msg[256];
+	WSADATA wd;
+	SOCKET s;
+	size_t i;
+	void *h;
+	int null, e;
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	alarm(TRIAL_SECS);
+	if ((h = dlopen(lib, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(msg, sizeof(msg), "cannot load %s: %s", lib,
+		    dlerror());
+		goto fail;
+	}
+	startup = (trial_startup_fn)dlsym(h, "WSAStartup");
+	mksocket = (trial_socket_fn)dlsym(h, "WSASocketW");
+	lasterr = (trial_error_fn)dlsym(h, "WSAGetLastError");
+	closes = (trial_close_fn)dlsym(h, "closesocket");
+	if (startup == NULL || mksocket == NULL || lasterr == NULL ||
+	    closes == NULL) {
+		snprintf(msg, sizeof(msg), "%s lacks the Winsock API", lib);
+		goto fail;
+	}
+	if ((e = startup(0x0202, &wd)) != 0) {
+		snprintf(msg, sizeof(msg), "WSAStartup failed: %d", e);
+		goto fail;
+	}
+	for (i = 0; i < sizeof(trial_kinds) / sizeof(trial_kinds[0]); i++) {
+		s = mksocket(trial_kinds[i][0], trial_kinds[i][1],
+		    trial_kinds[i][2], NULL, 0, 0);
+		if (s != INVALID_SOCKET) {
+			closes(s);
+			continue;
+		}
+		/* Only a chain that cannot start counts (no IPv6 here is
+		 * no fault of the layer's). */
+		e = lasterr();
+		if (e == WSAEPROVIDERFAILEDINIT || e == WSAEINVALIDPROCTABLE ||
+		    e == WSAEINVALIDPROVIDER || e == WSASYSCALLFAILURE) {
+			snprintf(msg, sizeof(msg), "it failed to start "
+			    "(error %d; see WSPSHIM_LOG=2)", e);
+			goto fail;
+		}
+	}
+	_exit(0);
+fail:
+	if (write(fd, msg, strlen(msg)) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/*
+ * 0 when the layer spec (a WSPSHIM_LAYERS element: a path or name, and
+ * ":PARAMS") starts in a child process, or when it only fails to start
+ * (said in one warning line: its sockets will fail, the program will
+ * not); EXIT_REFUSED after one line when it crashes or hangs there; 1
+ * after one line when it cannot be tried (no temporary directory, no
+ * fork).  lib is the libwspshim.so to load; NULL when none was found
+ * (said, and nothing is tried: without it no layer can load).
+ */
+static int
+trial_start(const char *lib, const char *spec, const char *layer)
+{
+	char dir[PATH_MAX], cat[PATH_MAX + 8], msg[256];
+	const char *tmp = getenv("TMPDIR");
+	char *elem = NULL;
+	int p[2] = { -1, -1 }, st, rc = 0;
+	size_t n = 0;
+	ssize_t got;
+	pid_t pid;
+
+	if (lib == NULL) {
+		warnx_("cannot try %s's start: no libwspshim.so found",
+		    layer);
+		return 0;
+	}
+	/* A directory of its own, so that the catalog path surely names
+	 * no file: $TMPDIR, else /tmp. */
+	snprintf(dir, sizeof(dir), "%s/wspshim-trial.XXXXXX",
+	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < PATH_MAX - 32 ?
+	    tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		snprintf(dir, sizeof(dir), "/tmp/wspshim-trial.XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			goto fail;
+	}
+	if ((elem = malloc(2 * strlen(spec) + 1)) == NULL ||
+	    pipe2(p, O_CLOEXEC) != 0)
+		goto fail;
+	add_layer_elem(elem, &n, spec);
+	elem[n] = '\0';
+	/* The built-in catalog under the layer: nothing else can crash. */
+	snprintf(cat, sizeof(cat), "%s/none", dir);
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		goto fail;
+	if (pid == 0) {
+		close(p[0]);
+		if (setenv("WSPSHIM_LAYERS", elem, 1) != 0 ||
+		    setenv("WSPSHIM_CATALOG", cat, 1) != 0)
+			_exit(3);
+		unsetenv("WSPSHIM_FALLBACK");
+		unsetenv("LD_PRELOAD");
+		trial_child(lib, p[1]);
+	}
+	close(p[1]);
+	p[1] = -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			goto fail;
+	got = read(p[0], msg, sizeof(msg) - 1);
+	msg[got > 0 ? got : 0] = '\0';
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+		warnx_("refused: layer %s did not finish starting in %d s "
+		    "(tried in a child process)", layer, TRIAL_SECS);
+		rc = EXIT_REFUSED;
+	} else if (WIFSIGNALED(st)) {
+		warnx_("refused: layer %s crashed in its start (%s; tried in "
+		    "a child process)", layer, strsignal(WTERMSIG(st)));
+		rc = EXIT_REFUSED;
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		warnx_("warning: layer %s: %s", layer, *msg != '\0' ? msg :
+		    "its trial start failed");
+	}
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	rmdir(dir);
+	free(elem);
+	return rc;
+fail:
+	/* Untried is not tried: the layer is not taken. */
+	warnx_("cannot try %s's start: %s", layer, strerror(errno));
+	rc = 1;
+	goto out;
+}
+
 /* The exit status of "wspshim install". */
 static int
 cmd_install(int argc, char **argv)
@@ -699,7 +894,7 @@ cmd_install(int argc, char **argv)
 	const char *over = "all", *name = NULL, *params = NULL;
 	struct catfile_error err;
 	struct catalog_edit ed;
-	char *path = NULL, *dname = NULL, g[40];
+	char *path = NULL, *dname = NULL, *spec = NULL, g[40];
 	DWORD *ids = NULL, layer, xp1 = 0;
 	size_t n = 0, i;
 	GUID guid;
@@ -750,6 +945,16 @@ cmd_install(int argc, char **argv)
 		warnx_("out of memory");
 		goto out;
 	}
+	if (asprintf(&spec, "%s%s%s", path, params != NULL ? ":" : "",
+	    params != NULL ? params : "") < 0) {
+		spec = NULL;
+		warnx_("out of memory");
+		goto out;
+	}
+	if ((c = trial_start(find_library(NULL), spec, argv[optind])) != 0) {
+		rc = c;
+		goto out;
+	}
 	if (new_guid(&guid) != 0) {
 		warnx_("cannot make a GUID: %s", strerror(errno));
 		goto out;
@@ -770,6 +975,7 @@ out:
 	free(ids);
 	free(path);
 	free(dname);
+	free(spec);
 	return rc;
 }
 
@@ -1065,6 +1271,16 @@ cmd_run(int argc, char **argv)
 		warnx_("%s cannot go in LD_PRELOAD (a space or colon in the "
 		    "path)", lib);
 		goto fail;
+	}
+	for (i = 0; i < nl; i++) {
+		char lname[256];
+
+		snprintf(lname, sizeof(lname), "%.*s",
+		    (int)strcspn(l[i], ":"), l[i]);
+		if ((e = trial_start(lib, l[i], lname)) != 0) {
+			free(l);
+			return e;
+		}
 	}
 	if (nl > 0) {
 		if ((layers = malloc(len)) == NULL)

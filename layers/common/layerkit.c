@@ -32,6 +32,19 @@ static _Atomic(struct lk_inst *) lk_insts;
 static void *lk_conf;			/* the layer's configuration */
 static _Atomic int lk_starts;		/* over all instances */
 static WSPUPCALLTABLE up;
+/* The core's upcall table, stored once by the first WSPStartup
+ * (pthread_once: starts for other chains may run at the same time, and a
+ * child forked meanwhile must not find it half-written); the core hands
+ * every start the same table.  up_arg carries it into the once routine,
+ * which runs in the calling thread. */
+static pthread_once_t up_once = PTHREAD_ONCE_INIT;
+static __thread const WSPUPCALLTABLE *up_arg;
+
+static void
+up_store(void)
+{
+	up = *up_arg;
+}
 
 const char *const lk_op_names[LK_NOPS] = {
 	[LK_ACCEPT] = "accept",
@@ -1135,7 +1148,7 @@ static const WSPPROC_TABLE lk_procs = {
  * a mutex held by another thread when the program forks would stay
  * locked in the child.
  */
-static DWORD lk_self;
+static _Atomic DWORD lk_self;	/* every start stores it, maybe at once */
 static int lk_conf_error;
 static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
 
@@ -1233,10 +1246,8 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	}
 	atomic_fetch_add(&in->starts, 1);
 	atomic_fetch_add(&lk_starts, 1);
-	/* Keep the most recent upcall table; write it only when it changed,
-	 * since the data path reads it. */
-	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
-		up = upcalls;
+	up_arg = &upcalls;
+	pthread_once(&up_once, up_store);
 
 	/* "wspshim NAME" as UTF-16 (the name is ASCII). */
 	p = "wspshim ";

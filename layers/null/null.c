@@ -27,6 +27,7 @@
  * lpProtocolInfo.  An instance also keeps the struct its WSPSocket passes
  * below, asked of the core once when the chain starts.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,19 @@ static _Atomic(struct ninst *) instances;
 #define INST_BYID	16
 static _Atomic(struct ninst *) inst_byid[INST_BYID];
 static WSPUPCALLTABLE up;
+/* The core's upcall table, stored once by the first WSPStartup
+ * (pthread_once: starts for other chains may run at the same time, and a
+ * child forked meanwhile must not find it half-written); the core hands
+ * every start the same table.  up_arg carries it into the once routine,
+ * which runs in the calling thread. */
+static pthread_once_t up_once = PTHREAD_ONCE_INIT;
+static __thread const WSPUPCALLTABLE *up_arg;
+
+static void
+up_store(void)
+{
+	up = *up_arg;
+}
 
 /* The instance of chain id `chain', or NULL: the list walk. */
 static __attribute__((noinline)) struct ninst *
@@ -758,10 +772,8 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAENOBUFS;
 	}
 	atomic_fetch_add(&in->starts, 1);
-	/* Keep the most recent upcall table (written only when it changed:
-	 * the data path reads it). */
-	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
-		up = upcalls;
+	up_arg = &upcalls;
+	pthread_once(&up_once, up_store);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

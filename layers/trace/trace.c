@@ -91,7 +91,8 @@ static struct {
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
-static DWORD cf_self;		/* the layered entry, for configure() */
+static _Atomic DWORD cf_self;	/* the layered entry, for configure();
+				 * every start stores it, maybe at once */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
 static pid_t fork_parent;	/* set before fork(), read in the child */
 static uint64_t fork_ns;
@@ -119,6 +120,19 @@ static const WCHAR description[] = {
 
 static _Atomic(struct tinst *) instances;
 static WSPUPCALLTABLE up;
+/* The core's upcall table, stored once by the first WSPStartup
+ * (pthread_once: starts for other chains may run at the same time, and a
+ * child forked meanwhile must not find it half-written); the core hands
+ * every start the same table.  up_arg carries it into the once routine,
+ * which runs in the calling thread. */
+static pthread_once_t up_once = PTHREAD_ONCE_INIT;
+static __thread const WSPUPCALLTABLE *up_arg;
+
+static void
+up_store(void)
+{
+	up = *up_arg;
+}
 
 /* socketpair(): the first end, until its twin comes (per thread; a slot
  * is taken by a compare-and-swap of its thread id, no lock). */
@@ -890,6 +904,20 @@ park_fd(int fd, int keep)
 	return fd;
 }
 
+/* Nothing: the out= file opened before, if any, is closed (and no longer
+ * protected); lines go to stderr again until the next one opens. */
+static void
+close_out(void)
+{
+	int err;
+
+	if (cf.out == STDERR_FILENO)
+		return;
+	WSPShimProtectDescriptor(cf.out, FALSE, &err);
+	close(cf.out);
+	cf.out = STDERR_FILENO;
+}
+
 /* NULL after opening the out= file, or why not. */
 static const char *
 open_out(const char *pattern)
@@ -1052,6 +1080,8 @@ apply_key(const char *k, char *v, uint32_t *calls, int *have_calls)
 			return "s= takes a size";
 		cf.strsize = (size_t)n;
 	} else if (strcmp(k, "out") == 0 && v != NULL) {
+		/* The last out= wins; the one before must not leak. */
+		close_out();
 		return open_out(v);
 	} else if (strcmp(k, "e") == 0 && v != NULL) {
 		*have_calls = 1;
@@ -1089,9 +1119,7 @@ parse_params(char *s)
 			else if (strcmp(k, "out") == 0 && val != NULL) {
 				/* The comma was part of the file name. */
 				val[strlen(val)] = ',';
-				if (cf.out != STDERR_FILENO)
-					close(cf.out);
-				cf.out = STDERR_FILENO;
+				close_out();
 				why = open_out(val);
 			} else
 				why = "unknown key";
@@ -2171,10 +2199,8 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAENOBUFS;
 	}
 	atomic_fetch_add(&in->starts, 1);
-	/* The most recent upcall table (written only when it changed: the
-	 * data path reads it). */
-	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
-		up = upcalls;
+	up_arg = &upcalls;
+	pthread_once(&up_once, up_store);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

@@ -52,5 +52,7 @@ for name in null3 fault policy stats trace all; do
 	    "$PROBES/probe_signal" 2
 	check "a signal handler's send() amid a send() on a dup [$name]" \
 	    same "$name" "$PROBES/probe_sigfd" 1
+	check "16 threads mixing dup2/close/send and fork+exec [$name]" \
+	    same "$name" "$PROBES/probe_mix" 1
 done
 done_testing

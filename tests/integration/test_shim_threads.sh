@@ -21,6 +21,8 @@ check_modes "signal handler write() and close(): no deadlock" \
     "$PROBES/probe_signal" 2
 check_modes "socket()/dup()/close() churn against calls on the same numbers" \
     "$PROBES/probe_churn"
+check_modes "16 threads mixing socket/dup/dup2/dup3/close/send and fork+exec" \
+    "$PROBES/probe_mix" 1
 # A send on a duplicate, held open (by librace.so, below the shim) while
 # another thread closes the original and reuses its number.
 for mode in native $WSPSHIM_TEST_MODES; do

@@ -54,6 +54,19 @@ static const WCHAR description[] = {
 
 static _Atomic(struct ninst *) instances;
 static WSPUPCALLTABLE up;
+/* The core's upcall table, stored once by the first WSPStartup
+ * (pthread_once: starts for other chains may run at the same time, and a
+ * child forked meanwhile must not find it half-written); the core hands
+ * every start the same table.  up_arg carries it into the once routine,
+ * which runs in the calling thread. */
+static pthread_once_t up_once = PTHREAD_ONCE_INIT;
+static __thread const WSPUPCALLTABLE *up_arg;
+
+static void
+up_store(void)
+{
+	up = *up_arg;
+}
 
 /* What the layer counts, and where it writes the counts. */
 static _Atomic uint64_t sends, recvs, bytes_out, bytes_in;
@@ -840,10 +853,8 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAENOBUFS;
 	}
 	atomic_fetch_add(&in->starts, 1);
-	/* Keep the most recent upcall table (written only when it changed:
-	 * the data path reads it). */
-	if (memcmp(&up, &upcalls, sizeof(up)) != 0)
-		up = upcalls;
+	up_arg = &upcalls;
+	pthread_once(&up_once, up_store);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -219,6 +220,22 @@ peer_get(enum transport t, struct peer *p)
 	default:
 		fail("bad transport %d", (int)t);
 	}
+}
+
+int
+fd_count(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (dir == NULL)
+		fail_errno("opendir /proc/self/fd");
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n - 1;	/* the directory's own */
 }
 
 void

@@ -66,6 +66,10 @@ void	peer_get(enum transport t, struct peer *p);
  * (SOCK_NONBLOCK, SOCK_CLOEXEC). */
 int	peer_socket(const struct peer *p, int extra);
 
+/* The number of descriptors open in this process (fails when
+ * /proc/self/fd cannot be read). */
+int	fd_count(void);
+
 /* Set SO_RCVTIMEO and SO_SNDTIMEO of fd to PROBE_IO_TIMEOUT. */
 void	set_timeouts(int fd);
 

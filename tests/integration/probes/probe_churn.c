@@ -20,7 +20,6 @@
  * wrong number would show up as EBADF in a maker or a missing pipe).
  * Prints one line that does not depend on timing.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -40,23 +39,6 @@
 
 static _Atomic int published[NMAKER];
 static _Atomic int makers_left = NMAKER;
-
-/* The number of descriptors open in this process. */
-static int
-fd_count(void)
-{
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (dir == NULL)
-		fail_errno("opendir /proc/self/fd");
-	while ((d = readdir(dir)) != NULL)
-		if (d->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n - 1;
-}
 
 /* Close fd, which this thread made and owns: it must succeed. */
 static void

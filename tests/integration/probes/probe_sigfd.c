@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 
 static int hfd;				/* the handler sends here */
 static volatile sig_atomic_t nh, nhbad;
-static volatile int running = 1;
+static _Atomic int running = 1;	/* another thread clears it */
 static pthread_t main_thread;
 static long seconds = 2;
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 static int wfd;				/* the handler writes here */
 static int dups[NDUP];			/* ... and closes these */
 static volatile sig_atomic_t nsig, nclosed, nbad;
-static volatile int running = 1;
+static _Atomic int running = 1;	/* another thread clears it */
 static pthread_t main_thread;
 static long seconds = 2;
 

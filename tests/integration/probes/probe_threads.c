@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static const enum transport rota[] = {
 static struct peer peers[T_COUNT];
 static struct timespec deadline;
 static long counts[NTHREAD];
-static volatile int stop;
+static _Atomic int stop;		/* the forking thread sets it */
 
 static int
 expired(void)
@@ -91,7 +92,8 @@ worker(void *arg)
 	int id = (int)(long)arg;
 	long i;
 
-	for (i = 0; i < MAXITER && !expired() && !stop; i++)
+	/* At least one iteration, however late the thread got to run. */
+	for (i = 0; i < MAXITER && (i == 0 || !expired()) && !stop; i++)
 		iteration(id, i);
 	counts[id] = i;
 	return NULL;

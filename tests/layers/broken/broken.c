@@ -8,12 +8,16 @@
  *   startfail	WSPStartup fails with WSASYSNOTREADY
  *   nullmember	WSPStartup returns a proc table with a NULL member
  *   newer	WSPStartup says it speaks SPI 2.3
+ *   crash	WSPStartup dies of SIGSEGV (a write through NULL): it takes
+ *		the program down, so wspshim install and run must refuse it
+ *   hang	WSPStartup never returns
  *
  * The ones that start fill the table with a stub the core never gets to
  * call (it refuses them first) and a WSPCleanup that succeeds: a provider
  * refused after a successful WSPStartup is cleaned up once.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <wspshim/ws2spi.h>
 
@@ -23,6 +27,8 @@
 #define STARTFAIL	2
 #define NULLMEMBER	3
 #define NEWER		4
+#define CRASH		5
+#define HANG		6
 
 #if BROKEN == NOSTARTUP
 
@@ -63,12 +69,19 @@ broken_op(void)
 {
 }
 
+/* Where the crash kind writes: volatile, so the write is made. */
+static volatile int *volatile crash_at;
+
 EXPORT int WSPAPI
 WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
     WSPUPCALLTABLE upcalls, LPWSPPROC_TABLE procs)
 {
 	if (BROKEN == STARTFAIL)
 		return WSASYSNOTREADY;
+	if (BROKEN == CRASH)
+		*crash_at = 1;
+	while (BROKEN == HANG)
+		pause();
 	data->wVersion = WSPSHIM_SPI_VERSION;
 	data->wHighVersion = WSPSHIM_SPI_VERSION;
 	data->wLinuxTableVersion = 1;

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# ThreadSanitizer over the lock-free core: the threaded probes, built with
+# -fsanitize=thread together with libwspshim.so and the layers (a build
+# directory of their own, see scripts/test's run_tsan), run preloaded
+# under every layer stack.  Criterion cannot start under TSan, so this is
+# where the core's concurrency is checked by it.
+#
+#	WSPSHIM_BUILD=build-tsan bash tests/tsan/run.sh [STACK...]
+#
+# Each check passes when the probe exits 0, prints what it prints without
+# the preload, and TSan reported nothing (suppressions.txt, beside this
+# script, lists what is suppressed and why).  TSAN_SECONDS (default 1)
+# is how long the time-bounded probes run.
+# shellcheck disable=SC2317 # functions run through check
+# shellcheck source-path=SCRIPTDIR/../integration source=../integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR/../integration source=../integration/modes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/modes.sh"
+
+need_lib
+secs=${TSAN_SECONDS:-1}
+for l in null fault policy stats trace; do
+	[[ -f $WSPSHIM_BUILD/layers/$l/libwsp_$l.so ]] ||
+	    bail "the $l layer is built in $WSPSHIM_BUILD"
+done
+for p in probe_threads probe_signal probe_sigfd probe_churn probe_mix \
+    probe_race librace.so; do
+	[[ -f $PROBES/$p ]] || bail "$p is built in $WSPSHIM_BUILD"
+done
+[[ $(readelf -d "$WSPSHIM_LIB") == *libtsan* ]] ||
+    bail "$WSPSHIM_LIB is built with -fsanitize=thread"
+supp=$WSPSHIM_ROOT/tests/tsan/suppressions.txt
+[[ -f $supp ]] || bail "the suppressions file is there ($supp)"
+# Every report is counted (halt_on_error=0) and makes the exit status 66.
+export TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1
+    report_signal_unsafe=1 suppressions=$supp ${TSAN_OPTIONS:-}"
+CHECK_TIMEOUT=120
+echo_start
+
+# The stacks: WSPSHIM_* settings, by name (the modes of modes.sh, then
+# the shipped layers alone and together, as test_layer_threads.sh).
+declare -A stacks=(
+	[shim]=""
+	[base]="WSPSHIM_MANAGE=all"
+	[null3]="WSPSHIM_LAYERS=null,null,null"
+	[fault]="WSPSHIM_LAYERS=fault:delay=send:0ms"
+	[policy]="WSPSHIM_LAYERS=policy:deny connect 10.0.0.0/8"
+	[stats]="WSPSHIM_LAYERS=stats:out=$TEST_TMP/stats.%p.json"
+	[trace]="WSPSHIM_LAYERS=trace:out=$TEST_TMP/trace.%p.txt"
+	[all]="WSPSHIM_LAYERS=stats:out=$TEST_TMP/all.%p.json,fault:delay=recv:0ms,policy:deny bind port 1,null"
+)
+order=(shim base null3 fault policy stats trace all)
+(($# > 0)) && order=("$@")
+
+# Run CMD... in stack NAME (empty: natively), with EXTRA (a preload after
+# the shim, or nothing); stdout to $OUT.out, stderr to $OUT.err.  Returns
+# the exit status.
+stack_run() {
+	local name=$1 extra=$2 out=$3 pre=() set=()
+	shift 3
+	if [[ -n $name ]]; then
+		pre=("LD_PRELOAD=$WSPSHIM_LIB${extra:+:$extra}")
+		[[ -n ${stacks[$name]} ]] && set=("${stacks[$name]}")
+	elif [[ -n $extra ]]; then
+		pre=("LD_PRELOAD=$extra")
+	fi
+	mode_env native
+	env "${MODE_ENV[@]}" "${pre[@]}" "${set[@]}" \
+	    timeout -k 5 100 "$@" >"$out.out" 2>"$out.err"
+}
+
+# The check: PROBE ARGS... under stack NAME prints what it prints natively,
+# exits 0, and TSan says nothing.  EXTRA as for stack_run.
+tsan_check() {
+	local name=$1 extra=$2 ref rc=0
+	shift 2
+	ref=$TEST_TMP/native.$(basename "$1").${2:-none}
+	if [[ ! -f $ref.out ]]; then
+		stack_run "" "$extra" "$ref" "$@" ||
+		    { echo "the native run failed:"; cat "$ref.out" \
+		    "$ref.err"; rm -f "$ref.out"; return 1; }
+	fi
+	stack_run "$name" "$extra" "$TEST_TMP/run" "$@" || rc=$?
+	if grep -q 'WARNING: ThreadSanitizer\|ThreadSanitizer:' \
+	    "$TEST_TMP/run.err"; then
+		echo "TSan reports ($(grep -c 'WARNING: ThreadSanitizer' \
+		    "$TEST_TMP/run.err")):"
+		sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY/p' \
+		    "$TEST_TMP/run.err" | head -n 150
+		return 1
+	fi
+	if ((rc != 0)) || ! cmp -s "$ref.out" "$TEST_TMP/run.out"; then
+		echo "exit status $rc; native and $name differ:"
+		diff "$ref.out" "$TEST_TMP/run.out" | head -n 20
+		head -n 40 "$TEST_TMP/run.err"
+		return 1
+	fi
+}
+
+# probe_churn calls getsockopt and ioctl on numbers other threads close
+# and reuse.  Through the chain (every stack but shim) TSan reports what
+# issue 17 items 1 and 2 are about: such a call reads a wsock or a layer's
+# handle context that a close has freed and a new socket is filling
+# (ws->procs in shim/opt.c against core_insert; lk_wrap, nwrap and
+# tsock_fd against the layers' own calls).  That is the close/call
+# lifetime being reworked in spi/core.c and spi/handle.c, a real race,
+# so it is not suppressed: these checks are reported as skipped until
+# that work lands.  TSAN_KNOWN=1 runs them.
+known_churn() {
+	[[ ${TSAN_KNOWN:-0} != 1 && $1 != shim ]]
+}
+
+for name in "${order[@]}"; do
+	[[ -n ${stacks[$name]+set} ]] || bail "no stack named $name"
+	check "tsan: 16 threads for ${secs} s [$name]" tsan_check "$name" "" \
+	    "$PROBES/probe_threads" "$secs"
+	check "tsan: fork while 4 threads use sockets [$name]" \
+	    tsan_check "$name" "" "$PROBES/probe_threads" fork
+	check "tsan: a signal handler's write() and close() [$name]" \
+	    tsan_check "$name" "" "$PROBES/probe_signal" "$secs"
+	check "tsan: a signal handler's send() amid a send() on a dup [$name]" \
+	    tsan_check "$name" "" "$PROBES/probe_sigfd" "$secs"
+	if known_churn "$name"; then
+		skip "tsan: socket()/dup()/close() churn against calls [$name]" \
+		    "a call racing close reads freed state: issue 17 item 1"
+	else
+		check "tsan: socket()/dup()/close() churn against calls [$name]" \
+		    tsan_check "$name" "" "$PROBES/probe_churn"
+	fi
+	check "tsan: 16 threads mixing dup2/close/send/fork+exec [$name]" \
+	    tsan_check "$name" "" "$PROBES/probe_mix" "$secs"
+	check "tsan: a send on a dup racing close of the original [$name]" \
+	    tsan_check "$name" "$PROBES/librace.so" "$PROBES/probe_race"
+done
+done_testing
