@@ -45,6 +45,7 @@
 #include "tls.h"
 #include "catalog.h"
 #include "errmap.h"
+#include "ext.h"
 #include "handle.h"
 #include "libc.h"
 #include "pool.h"
@@ -1395,6 +1396,11 @@ base_setsockopt(SOCKET s, int level, int optname, const char *optval,
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
+	/* What a Winsock program sets after AcceptEx or ConnectEx: the
+	 * kernel socket is already complete (mswsock.h). */
+	if (level == SOL_SOCKET && (optname == SO_UPDATE_ACCEPT_CONTEXT ||
+	    optname == SO_UPDATE_CONNECT_CONTEXT))
+		return 0;
 	if (libc.setsockopt(base_fd(bs), level, optname, optval,
 	    (socklen_t)optlen) != 0)
 		return base_fail_errno(lpErrno);

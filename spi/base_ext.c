@@ -339,11 +339,13 @@ ext_put_addr(int fd, int peer, char *p, DWORD room)
 	INT n = 0;
 	int rc;
 
+	DWORD off = (DWORD)(ext_addr_at(p) - p);
+
 	rc = peer ? libc.getpeername(fd, (struct sockaddr *)&ss, &len) :
 	    libc.getsockname(fd, (struct sockaddr *)&ss, &len);
-	if (rc == 0 && len <= room - EXT_ADDR_OFF) {
+	if (rc == 0 && room >= off && len <= room - off) {
 		n = (INT)len;
-		memcpy(p + EXT_ADDR_OFF, &ss, len);
+		memcpy(ext_addr_at(p), &ss, len);
 	}
 	memcpy(p, &n, sizeof(n));
 }

@@ -2,6 +2,7 @@
  * ext.c - the extension functions' GUIDs (Windows' values) and the
  * AcceptEx output layout, shared by the core and the base.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "ext.h"
@@ -34,17 +35,18 @@ ext_index(const void *in, DWORD cbin)
 static void
 ext_addr(char *p, DWORD room, struct sockaddr **sa, LPINT len)
 {
+	DWORD off = p != NULL ? (DWORD)(ext_addr_at(p) - p) : 0;
 	INT n;
 
-	if (room < EXT_ADDR_OFF) {
+	if (p == NULL || room < off) {
 		n = 0;
 	} else {
 		memcpy(&n, p, sizeof(n));
-		if (n < 0 || (DWORD)n > room - EXT_ADDR_OFF)
+		if (n < 0 || (DWORD)n > room - off)
 			n = 0;
 	}
 	if (sa != NULL)
-		*sa = n > 0 ? (struct sockaddr *)(void *)(p + EXT_ADDR_OFF) :
+		*sa = n > 0 ? (struct sockaddr *)(void *)ext_addr_at(p) :
 		    NULL;
 	if (len != NULL)
 		*len = n;

@@ -43,11 +43,18 @@ int ext_index(const void *in, DWORD cbin);
 
 /*
  * Each address AcceptEx stores after the received data starts with its
- * length (an INT) and holds the sockaddr EXT_ADDR_OFF bytes in; Winsock
- * asks for 16 bytes more than the address, so this always fits.
+ * length (an INT) and holds the sockaddr at the next 8-byte aligned
+ * address after it (ext_addr_at: at most 11 bytes in); Winsock asks for 16
+ * bytes more than the address, so this always fits.
  */
-#define EXT_ADDR_OFF	8
 #define EXT_ADDR_EXTRA	16
+
+/* Where the sockaddr of the region starting at p lies. */
+static inline char *
+ext_addr_at(char *p)
+{
+	return (char *)(((uintptr_t)p + sizeof(INT) + 7) & ~(uintptr_t)7);
+}
 
 /* The sockaddr of AcceptEx output, for GetAcceptExSockaddrs. */
 void ext_getacceptexsockaddrs(PVOID buf, DWORD rxlen, DWORD locallen,

@@ -17,21 +17,13 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 export WSPSHIM_CATALOG=$TEST_TMP/no-catalog
 unset WSPSHIM_LAYERS WSPSHIM_LAYER_PATH WSPSHIM_FALLBACK WSPSHIM_MANAGE
 
-check "meson install into a DESTDIR" \
-    meson install -C "$WSPSHIM_BUILD" --destdir "$dest" --no-rebuild
-pc=$(find "$dest" -name wspshim.pc -print -quit 2>/dev/null || true)
-[[ -n $pc ]] || bail "wspshim.pc is installed"
-export PKG_CONFIG_PATH=${pc%/*}
-export PKG_CONFIG_SYSROOT_DIR=$dest
-unset PKG_CONFIG_LIBDIR
-# pkgconf puts the sysroot in front of the variables, pkg-config does not.
-indest() {
-	[[ $1 == "$dest"/* ]] && echo "$1" || echo "$dest$1"
-}
-libdir=$(indest "$(pkg-config --variable=libdir wspshim)")
-bindir=$(indest "$(pkg-config --variable=prefix wspshim)")/bin
+pc_install "$dest"
+libdir=$PC_LIBDIR
+bindir=$(pkg-config --variable=prefix wspshim)
+[[ $bindir == "$dest"/* ]] || bindir=$dest$bindir
+bindir=$bindir/bin
 lib=$libdir/libwspshim.so
-read -ra flags <<<"$(pkg-config --cflags --libs wspshim)"
+flags=("${PC_FLAGS[@]}")
 
 installed_layers() {
 	local l

@@ -107,6 +107,11 @@ tcp_exchange(void)
 	if (got != 5 || memcmp(buf, "hello", 5) != 0 ||
 	    local->sin_port != addr.sin_port)
 		return fail("AcceptEx data");
+	if (setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
+	    (char *)&listener, sizeof(listener)) == SOCKET_ERROR ||
+	    setsockopt(client, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL,
+	    0) == SOCKET_ERROR)
+		return fail("SO_UPDATE_ACCEPT_CONTEXT/SO_UPDATE_CONNECT_CONTEXT");
 	printf("AcceptEx got %lu: %.5s\n", (unsigned long)got, buf);
 	if (send(accepted, "world", 5, 0) != 5)
 		return fail("send");

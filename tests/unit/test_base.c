@@ -2907,3 +2907,21 @@ Test(misc, joinleaf_joins_an_ipv4_group)
 	    sizeof(mr)), 0);
 	cl(s);
 }
+
+Test(misc, update_context_options_are_accepted_and_do_nothing)
+{
+	SOCKET s = mk(AF_INET, SOCK_STREAM, 0);
+	int err = 0, one = 1;
+
+	/* mswsock.h's SO_UPDATE_ACCEPT_CONTEXT and SO_UPDATE_CONNECT_CONTEXT,
+	 * which Winsock programs set after AcceptEx and ConnectEx. */
+	cr_expect_eq(procs.lpWSPSetSockOpt(s, SOL_SOCKET, 0x700B,
+	    (const char *)&s, sizeof(s), &err), 0);
+	cr_expect_eq(procs.lpWSPSetSockOpt(s, SOL_SOCKET, 0x7010, NULL, 0,
+	    &err), 0);
+	/* Any other unknown option still reaches the kernel. */
+	cr_expect_eq(procs.lpWSPSetSockOpt(s, SOL_SOCKET, 0x700C,
+	    (const char *)&one, sizeof(one), &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAENOPROTOOPT);
+	cl(s);
+}
