@@ -77,14 +77,14 @@ check "trace: 4 processes, 4 files (fork per connection, one level more)" \
     per_process 1 2
 check "trace: a file per process at fork depth 4" per_process 2 4
 
-# The handed-off child's trace (the file with read(0, ...)): close(0)
+# handoff_closed MANAGE [WRAPPER]: the handed-off child's trace (the file with read(0, ...)): close(0)
 # leaves the socket open on fd 1, so the chain sees one close, close(1),
 # after both writes (two chain sockets would show close(0) too).
 handoff_closed() {
-	local d=$TEST_TMP/ho.${1:-layers} f
+	local d=$TEST_TMP/ho.${1:-layers}${2:+.nokcmp} f
 	mkdir -p "$d"
 	env ${1:+WSPSHIM_MANAGE=$1} timeout 60 "$TOOL" trace \
-	    --library "$WSPSHIM_LIB" -o "$d/t.%p" -- "$SERVE" handoff
+	    --library "$WSPSHIM_LIB" -o "$d/t.%p" -- ${2:+"$2"} "$SERVE" handoff
 	f=$(grep -l '^read(0, ' "$d"/t.*)
 	cat "$f"
 	trace_expect_none "$f" 'close(0) = *'
@@ -96,14 +96,14 @@ check "adoption: fds 0 and 1 of one socket share one chain socket" \
     handoff_closed ""
 check "adoption: the same with WSPSHIM_MANAGE=all" handoff_closed all
 
-# probe_serve scm: the received descriptor and the original are one
+# scm_closed MANAGE [WRAPPER]: probe_serve scm: the received descriptor and the original are one
 # socket: closing the original closes no chain socket; the last close
 # (of the received one) does.
 scm_closed() {
-	local d=$TEST_TMP/scm.${1:-layers} f fd r
+	local d=$TEST_TMP/scm.${1:-layers}${2:+.nokcmp} f fd r
 	mkdir -p "$d"
 	env ${1:+WSPSHIM_MANAGE=$1} timeout 60 "$TOOL" trace \
-	    --library "$WSPSHIM_LIB" -o "$d/t" -- "$SERVE" scm
+	    --library "$WSPSHIM_LIB" -o "$d/t" -- ${2:+"$2"} "$SERVE" scm
 	f=$d/t
 	cat "$f"
 	# The client's descriptor: the one connect() used.
@@ -119,6 +119,11 @@ scm_closed() {
 check "adoption: SCM_RIGHTS of a socket the process has shares its chain socket" \
     scm_closed ""
 check "adoption: the same with WSPSHIM_MANAGE=all" scm_closed all
+# Where kcmp is refused (a seccomp profile), the socket inode decides.
+check "adoption without kcmp: fds 0 and 1 share one chain socket" \
+    handoff_closed "" "$PROBES/nokcmp"
+check "adoption without kcmp: SCM_RIGHTS of a socket the process has" \
+    scm_closed all "$PROBES/nokcmp"
 
 # What no preload sees.  A send made with syscall(): tracecmp names it
 # as a call that never reached the chain (and so differs); "trace -v"
