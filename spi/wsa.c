@@ -299,11 +299,12 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
     LPWSAPROTOCOL_INFOW lpProtocolInfo)
 {
 	struct wsock *ws;
+	SOCKET b;
 	int err, rc;
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
-	if (core_hold(ws, wsa_fd(s)) == 0)
+	if (!core_hold(ws, wsa_fd(s), &b))
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPDuplicateSocket(ws->handle, dwProcessId,
@@ -481,11 +482,12 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
 	struct wsock *ws;
+	SOCKET b;
 	int err, rc;
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
-	if (core_hold(ws, wsa_fd(s)) == 0)
+	if (!core_hold(ws, wsa_fd(s), &b))
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,
