@@ -6,14 +6,13 @@
 
 #include "shim.h"
 
-WSPSHIM_EXPORT int
-bind(int fd, const struct sockaddr *addr, socklen_t len)
+/* bind on a managed socket. */
+static __attribute__((noinline)) int
+shim_bind_chain(struct wsock *ws, int fd, const struct sockaddr *addr,
+    socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd, "bind");
 	int err, rc;
 
-	if (ws == NULL)
-		return libc.bind(fd, addr, len);
 	if (!shim_enter(ws, fd))
 		return shim_closed();
 	rc = ws->procs->lpWSPBind(ws->handle, addr, (int)len, &err);
@@ -22,13 +21,22 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 WSPSHIM_EXPORT int
-connect(int fd, const struct sockaddr *addr, socklen_t len)
+bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd, "connect");
-	int err, rc;
+	struct wsock *ws = shim_sock(fd, "bind");
 
 	if (ws == NULL)
-		return libc.connect(fd, addr, len);
+		return libc.bind(fd, addr, len);
+	return shim_bind_chain(ws, fd, addr, len);
+}
+
+/* connect on a managed socket. */
+static __attribute__((noinline)) int
+shim_connect_chain(struct wsock *ws, int fd, const struct sockaddr *addr,
+    socklen_t len)
+{
+	int err, rc;
+
 	if (!shim_enter(ws, fd))
 		return shim_closed();
 	rc = ws->procs->lpWSPConnect(ws->handle, addr, (int)len, NULL, NULL,
@@ -38,18 +46,36 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 WSPSHIM_EXPORT int
-listen(int fd, int backlog)
+connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd, "listen");
-	int err, rc;
+	struct wsock *ws = shim_sock(fd, "connect");
 
 	if (ws == NULL)
-		return libc.listen(fd, backlog);
+		return libc.connect(fd, addr, len);
+	return shim_connect_chain(ws, fd, addr, len);
+}
+
+/* listen on a managed socket. */
+static __attribute__((noinline)) int
+shim_listen_chain(struct wsock *ws, int fd, int backlog)
+{
+	int err, rc;
+
 	if (!shim_enter(ws, fd))
 		return shim_closed();
 	rc = ws->procs->lpWSPListen(ws->handle, backlog, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+listen(int fd, int backlog)
+{
+	struct wsock *ws = shim_sock(fd, "listen");
+
+	if (ws == NULL)
+		return libc.listen(fd, backlog);
+	return shim_listen_chain(ws, fd, backlog);
 }
 
 /* accept4 through the chain: the new connection belongs to the listening
@@ -117,14 +143,12 @@ accept(int fd, struct sockaddr *addr, socklen_t *len)
 	return nfd;
 }
 
-WSPSHIM_EXPORT int
-shutdown(int fd, int how)
+/* shutdown on a managed socket. */
+static __attribute__((noinline)) int
+shim_shutdown_chain(struct wsock *ws, int fd, int how)
 {
-	struct wsock *ws = shim_sock(fd, "shutdown");
 	int err, rc;
 
-	if (ws == NULL)
-		return libc.shutdown(fd, how);
 	if (!shim_enter(ws, fd))
 		return shim_closed();
 	rc = ws->procs->lpWSPShutdown(ws->handle, how, &err);
@@ -133,13 +157,22 @@ shutdown(int fd, int how)
 }
 
 WSPSHIM_EXPORT int
-getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+shutdown(int fd, int how)
 {
-	struct wsock *ws = shim_sock(fd, "getsockname");
-	int err, rc;
+	struct wsock *ws = shim_sock(fd, "shutdown");
 
 	if (ws == NULL)
-		return libc.getsockname(fd, addr, len);
+		return libc.shutdown(fd, how);
+	return shim_shutdown_chain(ws, fd, how);
+}
+
+/* getsockname on a managed socket. */
+static __attribute__((noinline)) int
+shim_getsockname_chain(struct wsock *ws, int fd, struct sockaddr *addr,
+    socklen_t *len)
+{
+	int err, rc;
+
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
 	if (!shim_enter(ws, fd))
@@ -150,13 +183,22 @@ getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 }
 
 WSPSHIM_EXPORT int
-getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	struct wsock *ws = shim_sock(fd, "getpeername");
-	int err, rc;
+	struct wsock *ws = shim_sock(fd, "getsockname");
 
 	if (ws == NULL)
-		return libc.getpeername(fd, addr, len);
+		return libc.getsockname(fd, addr, len);
+	return shim_getsockname_chain(ws, fd, addr, len);
+}
+
+/* getpeername on a managed socket. */
+static __attribute__((noinline)) int
+shim_getpeername_chain(struct wsock *ws, int fd, struct sockaddr *addr,
+    socklen_t *len)
+{
+	int err, rc;
+
 	/* The length pointer goes down as it is: only the kernel judges
 	 * it, as without us. */
 	if (!shim_enter(ws, fd))
@@ -164,4 +206,14 @@ getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	rc = ws->procs->lpWSPGetPeerName(ws->handle, addr, (LPINT)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct wsock *ws = shim_sock(fd, "getpeername");
+
+	if (ws == NULL)
+		return libc.getpeername(fd, addr, len);
+	return shim_getpeername_chain(ws, fd, addr, len);
 }

@@ -167,9 +167,10 @@ static int
 shim_dup_hold(int fd)
 {
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
 	return fdtab_is_sock(ws) && wsp_tls.depth == 0 &&
-	    !shim_in_vfork_child() && core_hold(ws, fd) != 0;
+	    !shim_in_vfork_child() && core_hold(ws, fd, &b);
 }
 
 /* shim_dup_done(), then the end of the hold. */

@@ -164,6 +164,7 @@ struct shim_io_call {
 	DWORD		done;		/* bytes sent or received */
 	DWORD		fl;		/* a receive's flags, in and out */
 	int		err;
+	int		rc;		/* the chain's result */
 	int		fd;
 	int		flags;		/* as the program gave them */
 	socklen_t	alen;
@@ -196,6 +197,7 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
     socklen_t *palen)
 {
 	struct shim_io_call c;
+	SOCKET b;
 	int rc;
 
 	c.b = shim_buf(buf, n);
@@ -213,10 +215,11 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 	wsp_tls.depth = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	wsp_tls.call = shim_io_name[op];
-	if (unlikely((wsp_tls.call_base = core_hold(ws, fd)) == 0)) {
+	if (unlikely(!core_hold(ws, fd, &b))) {
 		wsp_tls.depth = 0;
 		return shim_closed();
 	}
+	wsp_tls.call_base = b;
 	wsp_tls.call_fd = fd;
 	errmap_clear_native();
 	switch (op) {
@@ -241,11 +244,14 @@ shim_io1_chain(enum shim_io_op op, struct wsock *ws, int fd, void *buf,
 		    NULL, NULL, NULL, &c.err);
 		break;
 	}
+	c.rc = rc;
 	wsp_tls.call_base = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	core_unhold(fd);
+	/* The descriptor and result from memory: nothing of the call is
+	 * kept in registers across it. */
+	core_unhold(wsp_tls.call_fd);
 	wsp_tls.depth = 0;
-	if (likely(rc == 0))
+	if (likely(c.rc == 0))
 		return (ssize_t)c.done;
 	return shim_io1_failed(op, &c);
 }

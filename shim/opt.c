@@ -84,20 +84,29 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	return rc == 0 ? 0 : shim_fail(err);
 }
 
-WSPSHIM_EXPORT int
-setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+/* setsockopt on a managed socket. */
+static __attribute__((noinline)) int
+shim_setsockopt_chain(struct wsock *ws, int fd, int level, int name,
+    const void *val, socklen_t len)
 {
-	struct wsock *ws = shim_sock(fd, "setsockopt");
 	int err, rc;
 
-	if (ws == NULL)
-		return libc.setsockopt(fd, level, name, val, len);
 	if (!shim_enter(ws, fd))
 		return shim_closed();
 	rc = ws->procs->lpWSPSetSockOpt(ws->handle, level, name, val,
 	    (int)len, &err);
 	shim_leave();
 	return rc == 0 ? 0 : shim_fail(err);
+}
+
+WSPSHIM_EXPORT int
+setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct wsock *ws = shim_sock(fd, "setsockopt");
+
+	if (ws == NULL)
+		return libc.setsockopt(fd, level, name, val, len);
+	return shim_setsockopt_chain(ws, fd, level, name, val, len);
 }
 
 WSPSHIM_EXPORT int

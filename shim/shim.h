@@ -79,7 +79,9 @@ shim_sock(int fd, const char *call)
  * ends on the socket it started on, never on one made under the same
  * number, and no provider's context of it is freed under it.  1, or 0
  * when fd was closed since the hook read the table: the call then fails
- * as one made after the close (shim_closed).
+ * as one made after the close (shim_closed).  The hold is out of line
+ * here, so that a hook's pass-through path keeps needing no frame; the
+ * one-buffer data calls inline it (shim_io1_chain).
  */
 static inline int
 shim_enter(struct wsock *ws, int fd)
@@ -88,7 +90,7 @@ shim_enter(struct wsock *ws, int fd)
 
 	wsp_tls.depth++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (unlikely((b = core_hold(ws, fd)) == 0)) {
+	if (unlikely(!core_hold_call(ws, fd, &b))) {
 		wsp_tls.depth--;
 		return 0;
 	}
@@ -106,7 +108,7 @@ shim_leave(void)
 {
 	wsp_tls.call_base = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	core_unhold(wsp_tls.call_fd);
+	core_unhold_call(wsp_tls.call_fd);
 	wsp_tls.depth--;
 }
 
@@ -124,7 +126,7 @@ shim_fail(int err)
 
 /* A call whose descriptor was closed before it reached the chain
  * (shim_enter gave 0): EBADF, as for a call made after the close. */
-static inline int
+static __attribute__((noinline, cold, unused)) int
 shim_closed(void)
 {
 	errmap_clear_native();

@@ -658,6 +658,18 @@ core_retire_idle(struct wsock *ws, int fd)
 }
 
 int
+core_hold_call(struct wsock *ws, int fd, SOCKET *base)
+{
+	return core_hold(ws, fd, base);
+}
+
+void
+core_unhold_call(int fd)
+{
+	core_unhold(fd);
+}
+
+int
 core_pending(int fd)
 {
 	sigset_t mask;

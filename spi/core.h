@@ -333,20 +333,21 @@ void core_idle(int fd);
 
 /*
  * A call on ws, which the program named as fd, holds fd from here to
- * core_unhold(fd): a close of fd meanwhile leaves the descriptor open (and
- * so the chain's WSPCloseSocket unrun, if it was the socket's last) until
- * the last call in flight on fd returns (the kernel keeps a file the same way while a
- * syscall uses it), so the call reaches the kernel on the socket it
- * started on, and every provider's socket context stays valid.  It
- * fails when fd no longer names ws (closed since the caller read the table, or
- * closed and made again, or not ready): the call is then one that
+ * core_unhold(fd): a close of fd meanwhile leaves the descriptor open
+ * (and so the chain's WSPCloseSocket unrun, if it was the socket's last)
+ * until the last call in flight on fd returns, as the kernel keeps a file
+ * while a syscall uses it.  So the call reaches the kernel on the socket
+ * it started on, and every provider's context of it stays valid.  It
+ * fails when fd no longer names ws (closed since the caller read the
+ * table, closed and made again, or not ready): the call is then one that
  * started after the close, and fails with WSAEBADF.  The count goes up
  * before the table is read again, and a close takes the slot before it
  * reads the count (both sequentially consistent), so of a call and a
- * close that race, at least one sees the other.
+ * close that race, at least one sees the other.  1 with ws's base handle
+ * in *base, or 0.
  */
-static inline SOCKET
-core_hold(struct wsock *ws, int fd)
+static inline int
+core_hold(struct wsock *ws, int fd, SOCKET *base)
 {
 	SOCKET b;
 
@@ -354,13 +355,22 @@ core_hold(struct wsock *ws, int fd)
 	if (__builtin_expect(atomic_load(&fdtab_slots[fd]) == ws, 1)) {
 		/* After the table: the fields of the life it names. */
 		b = atomic_load_explicit(&ws->base, memory_order_relaxed);
-		if (__builtin_expect((b & 1) == 0, 1))
-			return b;
+		if (__builtin_expect((b & 1) == 0, 1)) {
+			*base = b;
+			return 1;
+		}
 	}
 	if (atomic_fetch_sub(&fdtab_calls[fd], 1) == (FDTAB_DEFER | 1))
 		core_idle(fd);
 	return 0;
 }
+
+/* core_hold(), out of line: for the hooks whose own path to libc should
+ * not pay for the registers an inline hold needs. */
+int core_hold_call(struct wsock *ws, int fd, SOCKET *base);
+
+/* core_unhold(), out of line, for the same hooks. */
+void core_unhold_call(int fd);
 
 /* The end of a call core_hold() let in on fd: a close that waited for it
  * is done now if it was the last. */

@@ -303,12 +303,13 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
     LPWSAPROTOCOL_INFOW lpProtocolInfo)
 {
 	struct wsock *ws;
+	SOCKET b;
 	int err, rc;
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return SOCKET_ERROR;
 	wsp_tls.call = "WSADuplicateSocketW";
-	if (core_hold(ws, wsa_fd(s)) == 0)
+	if (!core_hold(ws, wsa_fd(s), &b))
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPDuplicateSocket(ws->handle, dwProcessId,
@@ -486,6 +487,7 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
 	struct wsock *ws;
+	SOCKET b;
 	int err, rc;
 
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
@@ -493,7 +495,7 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	/* lpOverlapped and lpCompletionRoutine go down as they are: the
 	 * provider decides what it can do with them. */
 	wsp_tls.call = "WSAIoctl";
-	if (core_hold(ws, wsa_fd(s)) == 0)
+	if (!core_hold(ws, wsa_fd(s), &b))
 		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,

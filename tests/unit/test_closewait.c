@@ -69,8 +69,9 @@ Test(closewait, close_waits_for_the_call_in_flight)
 {
 	int fd = api_socket(), err = 0;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
-	cr_assert_neq(core_hold(ws, fd), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0, "the close itself succeeds");
 	cr_assert(is_open(fd), "the call still uses the descriptor");
 	cr_assert(fdtab_is_pending(fdtab_get(fd)));
@@ -90,9 +91,10 @@ Test(closewait, close_waits_for_every_call)
 {
 	int fd = api_socket(), err;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
-	cr_assert_neq(core_hold(ws, fd), 0);
-	cr_assert_neq(core_hold(ws, fd), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0);
 	core_unhold(fd);
 	cr_assert(is_open(fd), "one call is still in flight");
@@ -104,14 +106,15 @@ Test(closewait, a_call_after_the_close_is_refused)
 {
 	int fd = api_socket(), err;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
-	cr_assert_neq(core_hold(ws, fd), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0);
-	cr_assert_eq(core_hold(ws, fd), 0, "the slot no longer names ws");
+	cr_assert_eq(core_hold(ws, fd, &b), 0, "the slot no longer names ws");
 	cr_assert(is_open(fd), "a refused call is no call in flight...");
 	core_unhold(fd);
 	cr_assert(!is_open(fd), "... and the one that was ends the close");
-	cr_assert_eq(core_hold(ws, fd), 0);
+	cr_assert_eq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(atomic_load(&fdtab_calls[fd]), 0);
 }
 
@@ -119,11 +122,12 @@ Test(closewait, a_close_of_a_dup_waits_only_for_calls_on_its_number)
 {
 	int fd = api_socket(), d, err;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
 	cr_assert_geq(d = dup(fd), 0);
 	core_dup(fd, d);
 	cr_assert_eq(fdtab_get(d), ws);
-	cr_assert_neq(core_hold(ws, d), 0);
+	cr_assert_neq(core_hold(ws, d, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0);
 	cr_assert(!is_open(fd), "no call uses fd's number");
 	cr_assert(is_open(d));
@@ -138,10 +142,11 @@ Test(closewait, the_last_descriptor_closes_after_a_pending_one)
 {
 	int fd = api_socket(), d, err;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
 	cr_assert_geq(d = dup(fd), 0);
 	core_dup(fd, d);
-	cr_assert_neq(core_hold(ws, fd), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0);
 	cr_assert(is_open(fd), "pending: a call uses it");
 	cr_assert_eq(core_close(d, &err), 0);
@@ -156,8 +161,9 @@ Test(closewait, a_dup_of_a_pending_descriptor_shares_its_socket)
 {
 	int fd = api_socket(), d, err;
 	struct wsock *ws = fdtab_get(fd);
+	SOCKET b;
 
-	cr_assert_neq(core_hold(ws, fd), 0);
+	cr_assert_neq(core_hold(ws, fd, &b), 0);
 	cr_assert_eq(core_close(fd, &err), 0);
 	/* A dup that was under way when the close came (the dup hooks hold
 	 * the descriptor, as a call does). */
@@ -178,10 +184,11 @@ caller(void *arg)
 {
 	int fd = *(int *)arg, i;
 	struct wsock *ws;
+	SOCKET b;
 
 	for (i = 0; i < 1000; i++) {
 		ws = fdtab_get(fd);
-		if (!fdtab_is_sock(ws) || core_hold(ws, fd) == 0)
+		if (!fdtab_is_sock(ws) || core_hold(ws, fd, &b) == 0)
 			break;
 		core_unhold(fd);
 	}
