@@ -17,9 +17,11 @@
 #include "catalog.h"
 #include "core.h"
 #include "errmap.h"
+#include "event.h"
 #include "export.h"
 #include "libc.h"
 #include "tls.h"
+#include "wsaapi.h"
 #include "wstr.h"
 
 #define WSA_LOW_VERSION		MAKEWORD(1, 0)
@@ -29,7 +31,7 @@
 static int wsa_starts;
 
 /* Fail with code: set the last error, return SOCKET_ERROR. */
-static int
+int
 wsa_fail(int code)
 {
 	wsp_tls.last_error = code;
@@ -37,7 +39,7 @@ wsa_fail(int code)
 }
 
 /* Whether WSAStartup is in force; sets WSANOTINITIALISED when not. */
-static int
+int
 wsa_started(void)
 {
 	if (__atomic_load_n(&wsa_starts, __ATOMIC_ACQUIRE) > 0)
@@ -485,7 +487,7 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,
 	    cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
-	    lpOverlapped, lpCompletionRoutine, NULL, &err);
+	    lpOverlapped, lpCompletionRoutine, apc_self_id(), &err);
 	wsp_tls.depth--;
 	if (rc != 0)
 		return wsa_fail(err);

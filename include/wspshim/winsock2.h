@@ -491,6 +491,64 @@ int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     LPDWORD lpcbBytesReturned, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
 
+/*
+ * --- Event objects and alertable waits (docs/overlapped.md) ---------------
+ *
+ * A WSAEVENT is a manual-reset event backed by a kernel eventfd: set, it
+ * stays set (and its descriptor polls readable) until WSAResetEvent.
+ * WSAEventDescriptor gives that descriptor, for poll() or epoll; it belongs
+ * to the event (never close it).  A closed event's handle is refused with
+ * WSA_INVALID_HANDLE, never taken for another object.
+ */
+#define WSA_MAXIMUM_WAIT_EVENTS	64
+#define WSA_INFINITE		((DWORD)0xFFFFFFFF)
+#define WSA_WAIT_EVENT_0	((DWORD)0)
+#define WSA_WAIT_IO_COMPLETION	((DWORD)0xC0)
+#define WSA_WAIT_TIMEOUT	((DWORD)258)
+#define WSA_WAIT_FAILED		((DWORD)0xFFFFFFFF)
+
+/* A new, reset event; WSA_INVALID_EVENT with WSANOTINITIALISED or
+ * WSA_NOT_ENOUGH_MEMORY (no descriptor or memory left). */
+WSAEVENT WSAAPI WSACreateEvent(void);
+
+/* Each: TRUE, or FALSE with WSANOTINITIALISED or WSA_INVALID_HANDLE. */
+BOOL WSAAPI WSACloseEvent(WSAEVENT hEvent);
+BOOL WSAAPI WSASetEvent(WSAEVENT hEvent);
+BOOL WSAAPI WSAResetEvent(WSAEVENT hEvent);
+
+/*
+ * Wait until one (fWaitAll FALSE) or all (TRUE) of cEvents events are set,
+ * or dwTimeout milliseconds pass (WSA_INFINITE: no limit).  Returns
+ * WSA_WAIT_EVENT_0 + i (wait-any: the lowest index set; wait-all: 0),
+ * WSA_WAIT_TIMEOUT, or, when fAlertable is TRUE and completion routines or
+ * queued APCs of this thread ran, WSA_WAIT_IO_COMPLETION.  On failure
+ * WSA_WAIT_FAILED, with WSANOTINITIALISED, WSA_INVALID_PARAMETER (cEvents
+ * 0 or above WSA_MAXIMUM_WAIT_EVENTS, lphEvents NULL) or
+ * WSA_INVALID_HANDLE (an entry is not a live event).  Signals do not end
+ * the wait.
+ */
+DWORD WSAAPI WSAWaitForMultipleEvents(DWORD cEvents,
+    const WSAEVENT *lphEvents, BOOL fWaitAll, DWORD dwTimeout,
+    BOOL fAlertable);
+
+/* libwspshim: the eventfd behind hEvent, or -1 (WSA_INVALID_HANDLE). */
+int WSAAPI WSAEventDescriptor(WSAEVENT hEvent);
+
+/*
+ * kernel32's SleepEx: sleep dwMilliseconds (WSA_INFINITE: no limit); when
+ * bAlertable, return early, after running them, as soon as completion
+ * routines or APCs are queued to this thread.  Returns 0 when the time
+ * passed, WSA_WAIT_IO_COMPLETION when routines ran.  Exported as
+ * WSPShimSleepEx, so the preloaded library does not put a kernel32 name in
+ * every process; define WSPSHIM_NO_SLEEPEX to keep the name SleepEx free.
+ */
+DWORD WSAAPI WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+#ifndef WSPSHIM_NO_SLEEPEX
+#define SleepEx	WSPShimSleepEx
+#endif
+
+/* --- end of event objects ---------------------------------------------- */
+
 #ifdef UNICODE
 #define WSASocket		WSASocketW
 #define WSAEnumProtocols	WSAEnumProtocolsW
