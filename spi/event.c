@@ -1,7 +1,7 @@
 /*
- * event.c - event objects and waits: the WPU event upcalls, WSACreateEvent
- * and friends, WSAWaitForMultipleEvents and the alertable sleep (see
- * event.h).
+ * event.c - event objects and waits: the WPU event upcalls and the wait
+ * that WSAWaitForMultipleEvents and the alertable sleep make (see
+ * event.h; the application API's calls are in wsaovl.c).
  *
  * A handle is gen << 24 | pool index << 2 | 3: 3 modulo 4, so it is never
  * NULL, a socket handle or a small descriptor, and the generation comes
@@ -27,7 +27,6 @@
 #include "libc.h"
 #include "pool.h"
 #include "tls.h"
-#include "wsaapi.h"
 
 #define EVENT_TAG		((uintptr_t)3)
 #define EVENT_IDX_SHIFT		2
@@ -271,95 +270,4 @@ event_wait_fds(const int *fds, DWORD n, int all, DWORD ms, int alertable)
 			return WSA_WAIT_FAILED;
 		}
 	}
-}
-
-/* --- the application API ---------------------------------------------- */
-
-WSPSHIM_EXPORT WSAEVENT WSAAPI
-WSACreateEvent(void)
-{
-	WSAEVENT h;
-	int err;
-
-	if (!wsa_started())
-		return WSA_INVALID_EVENT;
-	if ((h = event_create(&err)) == WSA_INVALID_EVENT)
-		wsp_tls.last_error = err;
-	return h;
-}
-
-/* TRUE, or FALSE with the last error set, for the three calls below. */
-static BOOL
-wsa_event_op(BOOL (WSPAPI *op)(WSAEVENT, LPINT), WSAEVENT h)
-{
-	int err;
-
-	if (!wsa_started())
-		return FALSE;
-	if (!op(h, &err)) {
-		wsp_tls.last_error = err;
-		return FALSE;
-	}
-	return TRUE;
-}
-
-WSPSHIM_EXPORT BOOL WSAAPI
-WSACloseEvent(WSAEVENT hEvent)
-{
-	return wsa_event_op(event_close, hEvent);
-}
-
-WSPSHIM_EXPORT BOOL WSAAPI
-WSASetEvent(WSAEVENT hEvent)
-{
-	return wsa_event_op(event_set, hEvent);
-}
-
-WSPSHIM_EXPORT BOOL WSAAPI
-WSAResetEvent(WSAEVENT hEvent)
-{
-	return wsa_event_op(event_reset, hEvent);
-}
-
-WSPSHIM_EXPORT int WSAAPI
-WSAEventDescriptor(WSAEVENT hEvent)
-{
-	int fd = event_fd(hEvent);
-
-	if (fd < 0)
-		wsp_tls.last_error = WSA_INVALID_HANDLE;
-	return fd;
-}
-
-WSPSHIM_EXPORT DWORD WSAAPI
-WSAWaitForMultipleEvents(DWORD cEvents, const WSAEVENT *lphEvents,
-    BOOL fWaitAll, DWORD dwTimeout, BOOL fAlertable)
-{
-	int fds[WSA_MAXIMUM_WAIT_EVENTS];
-	DWORD i;
-
-	if (!wsa_started())
-		return WSA_WAIT_FAILED;
-	if (cEvents == 0 || cEvents > WSA_MAXIMUM_WAIT_EVENTS ||
-	    lphEvents == NULL) {
-		wsp_tls.last_error = WSA_INVALID_PARAMETER;
-		return WSA_WAIT_FAILED;
-	}
-	for (i = 0; i < cEvents; i++) {
-		if ((fds[i] = event_fd(lphEvents[i])) < 0) {
-			wsp_tls.last_error = WSA_INVALID_HANDLE;
-			return WSA_WAIT_FAILED;
-		}
-	}
-	return event_wait_fds(fds, cEvents, fWaitAll != FALSE, dwTimeout,
-	    fAlertable != FALSE);
-}
-
-WSPSHIM_EXPORT DWORD WSAAPI
-WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable)
-{
-	DWORD r = event_wait_fds(NULL, 0, 0, dwMilliseconds,
-	    bAlertable != FALSE);
-
-	return r == WSA_WAIT_IO_COMPLETION ? r : 0;
 }

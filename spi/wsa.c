@@ -198,7 +198,7 @@ wsa_fd(SOCKET s)
 
 /* The chain socket of s, taking a plain socket in when needed; NULL with
  * the last error WSAENOTSOCK when s is no socket. */
-static struct wsock *
+struct wsock *
 wsa_sock(SOCKET s)
 {
 	struct wsock *ws;

@@ -484,7 +484,8 @@ INT WSAAPI WSAStringToAddressA(LPSTR AddressString, INT AddressFamily,
 
 /*
  * Control a socket: SIO_BASE_HANDLE (the kernel descriptor), FIONBIO,
- * FIONREAD, SIOCATMARK.  Overlapped requests are not supported.
+ * FIONREAD, SIOCATMARK.  The base answers every code at once: on an
+ * overlapped socket an overlapped request is reported complete at once.
  */
 int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
@@ -548,6 +549,60 @@ DWORD WSAAPI WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable);
 #endif
 
 /* --- end of event objects ---------------------------------------------- */
+
+/*
+ * --- Overlapped I/O (docs/overlapped.md) ----------------------------------
+ *
+ * On a socket made with WSA_FLAG_OVERLAPPED, a call with lpOverlapped not
+ * NULL is a request: it returns 0 when it completed at once (the count in
+ * *lpNumberOfBytes..., hEvent set, the routine queued), else SOCKET_ERROR
+ * with WSA_IO_PENDING, and completes later.  Completion stores the status
+ * (0 or a WSA code) in Internal and the count in InternalHigh, sets hEvent
+ * (if not NULL; it is reset when the request is made) and queues
+ * lpCompletionRoutine (if not NULL) to the calling thread, which runs it
+ * in an alertable wait.  Requests on one socket complete in posting order
+ * in each direction; closesocket completes what is pending with
+ * WSA_OPERATION_ABORTED.  Without WSA_FLAG_OVERLAPPED, lpOverlapped and
+ * lpCompletionRoutine are ignored and the call is synchronous.  The
+ * buffers, lpOverlapped and (WSARecvFrom) lpFrom and lpFromlen must stay
+ * valid until completion.  Errors besides the synchronous calls' own:
+ * WSANOTINITIALISED, WSAENOTSOCK, WSAEFAULT (a NULL buffer array or
+ * lpFlags), WSAEINVAL (more than IOV_MAX buffers), WSA_INVALID_HANDLE
+ * (hEvent is not an event), WSAENOBUFS.
+ */
+int WSAAPI WSASend(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSASendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSARecv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSARecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+
+/*
+ * The result of a request on s: TRUE with the count in *lpcbTransfer and
+ * the receive flags in *lpdwFlags; FALSE with WSA_IO_INCOMPLETE (still
+ * pending and fWait FALSE), the request's own error (WSA_OPERATION_ABORTED
+ * and others, with the count so far), WSAEFAULT (a NULL pointer),
+ * WSA_INVALID_HANDLE (fWait TRUE and hEvent not an event), WSAENOTSOCK or
+ * WSANOTINITIALISED.  fWait TRUE waits until the request completes.
+ */
+BOOL WSAAPI WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+    LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags);
+
+/* Whether request lpOverlapped has completed (Windows' macro). */
+#define HasOverlappedIoCompleted(lpOverlapped) \
+	(__atomic_load_n(&(lpOverlapped)->Internal, __ATOMIC_ACQUIRE) != \
+	    WSA_IO_PENDING)
+
+/* --- end of overlapped I/O --------------------------------------------- */
 
 #ifdef UNICODE
 #define WSASocket		WSASocketW
