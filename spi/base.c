@@ -762,6 +762,32 @@ base_unmade(SOCKET s)
 		wsp_tls.made_base = INVALID_SOCKET;
 }
 
+/* base_closesocket() of a socket detached or marked for ovl.c (out of
+ * line: the usual close pays nothing for it): what pending requests it
+ * had are aborted, then its descriptor is closed unless the kernel closed
+ * it.  0 or SOCKET_ERROR. */
+static __attribute__((noinline, cold)) int
+base_close_marked(SOCKET s, int fd, int detached, LPINT lpErrno)
+{
+	if (detached & BASE_OVL)
+		ovl_close(s);
+	if (detached & BASE_DETACHED)
+		return 0;
+	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* base_release() of a socket marked for ovl.c, out of line: its pending
+ * requests are aborted, then it is freed. */
+static __attribute__((noinline, cold)) void
+base_release_marked(SOCKET s, struct base_sock *bs)
+{
+	ovl_close(s);
+	base_unmade(s);
+	base_sock_put(bs);
+}
+
 /* Nothing: frees base socket s, leaving its descriptor open. */
 void
 base_release(SOCKET s)
@@ -771,8 +797,10 @@ base_release(SOCKET s)
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
 	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
 		if (__builtin_expect(atomic_load_explicit(&bs->detached,
-		    memory_order_acquire) & BASE_OVL, 0))
-			ovl_close(s);
+		    memory_order_relaxed) & BASE_OVL, 0)) {
+			base_release_marked(s, bs);
+			return;
+		}
 		base_unmade(s);
 		base_sock_put(bs);
 	}
@@ -795,12 +823,8 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 		return base_fail(lpErrno, WSAENOTSOCK);
 	base_unmade(s);
 	base_sock_put(bs);
-	if (__builtin_expect(detached != 0, 0)) {
-		if (detached & BASE_OVL)
-			ovl_close(s);
-		if (detached & BASE_DETACHED)
-			return 0;
-	}
+	if (__builtin_expect(detached != 0, 0))
+		return base_close_marked(s, fd, detached, lpErrno);
 	/* Linux frees the descriptor even when close() reports EINTR. */
 	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
 		return base_fail_errno(lpErrno);
@@ -1104,23 +1128,14 @@ base_data_fd(SOCKET s)
 static BASE_INLINE int
 base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-    int iTolen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-    LPWSATHREADID lpThreadId, LPINT lpErrno)
+    int iTolen, LPINT lpErrno)
 {
 	socklen_t tolen = lpTo != NULL ? (socklen_t)iTolen : 0;
 	ssize_t n;
-	int fd, type;
+	int fd;
 
 	if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	/* Without WSA_FLAG_OVERLAPPED the overlapped arguments are ignored
-	 * and the call is synchronous, as Winsock documents. */
-	if (__builtin_expect(lpOverlapped != NULL, 0) &&
-	    base_ovl_socket(s, &type))
-		return ovl_send(s, fd, type, lpBuffers, dwBufferCount,
-		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
-		    lpCompletionRoutine, lpThreadId, lpErrno);
 	if (lpNumberOfBytesSent == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
@@ -1143,6 +1158,29 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
+/*
+ * WSPSend and WSPSendTo with lpOverlapped set (out of line, so the usual
+ * calls do not carry the extra arguments): a request on an overlapped
+ * socket (ovl.c); on any other the overlapped arguments are ignored and
+ * the call is synchronous, as Winsock documents.
+ */
+static BASE_COLD int
+base_xmit_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	int fd, type;
+
+	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
+		return ovl_send(s, fd, type, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
+	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	    dwFlags, lpTo, iTolen, lpErrno);
+}
+
 /* WSPSend: 0 and the bytes sent, or SOCKET_ERROR. */
 static int WSPAPI
 base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1150,9 +1188,12 @@ base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, NULL, 0, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
-	    dwFlags, NULL, 0, lpOverlapped, lpCompletionRoutine, lpThreadId,
-	    lpErrno);
+	    dwFlags, NULL, 0, lpErrno);
 }
 
 /* WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
@@ -1163,9 +1204,12 @@ base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
-	    dwFlags, lpTo, iTolen, lpOverlapped, lpCompletionRoutine,
-	    lpThreadId, lpErrno);
+	    dwFlags, lpTo, iTolen, lpErrno);
 }
 
 /*
@@ -1207,13 +1251,11 @@ base_rcv_msg(int fd, LPWSABUF lpBuffers, DWORD dwBufferCount,
 static BASE_INLINE int
 base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
-    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
-    LPWSATHREADID lpThreadId, LPINT lpErrno)
+    LPINT lpFromlen, LPINT lpErrno)
 {
 	struct base_sock *bs = NULL;
 	ssize_t n;
-	int fd, type;
+	int fd;
 
 	if (lpFrom == NULL && dwBufferCount == 1) {
 		/* A plain recv() if it is a stream socket: its type is needed. */
@@ -1223,11 +1265,6 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		    atomic_load_explicit(&bs->fd, memory_order_relaxed);
 	} else if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (__builtin_expect(lpOverlapped != NULL, 0) &&
-	    base_ovl_socket(s, &type))
-		return ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
-		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
-		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 	if (lpNumberOfBytesRecvd == NULL || lpFlags == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
@@ -1257,6 +1294,24 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
+/* WSPRecv and WSPRecvFrom with lpOverlapped set: as base_xmit_ovl(). */
+static BASE_COLD int
+base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	int fd, type;
+
+	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
+		return ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
+		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
+	    lpFlags, lpFrom, lpFromlen, lpErrno);
+}
+
 /* WSPRecv: 0, the bytes received and the flags, or SOCKET_ERROR. */
 static int WSPAPI
 base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1265,9 +1320,12 @@ base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, NULL, NULL, lpOverlapped, lpCompletionRoutine, lpThreadId,
-	    lpErrno);
+	    lpFlags, NULL, NULL, lpErrno);
 }
 
 /* WSPRecvFrom: as WSPRecv, with the sender's address. */
@@ -1278,9 +1336,12 @@ base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
+		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, lpFrom, lpFromlen, lpOverlapped, lpCompletionRoutine,
-	    lpThreadId, lpErrno);
+	    lpFlags, lpFrom, lpFromlen, lpErrno);
 }
 
 /* WSPSendMsg (Linux member): 0 and the bytes sent, or SOCKET_ERROR. */
