@@ -58,6 +58,7 @@
 #include "base.h"
 #include "errmap.h"
 #include "event.h"
+#include "export.h"
 #include "libc.h"
 #include "log.h"
 #include "ovl.h"
@@ -933,4 +934,36 @@ ovl_wake_waiters(void)
 	pthread_mutex_lock(&ovl_lock);
 	pthread_cond_broadcast(&ovl_cond);
 	pthread_mutex_unlock(&ovl_lock);
+}
+
+/*
+ * WPUCompleteOverlappedRequest (ws2spi.h): a layer completes its client's
+ * request ov itself, as a Windows LSP does: status and count are stored
+ * (Internal last), the event is set and WSPGetOverlappedResult waiters
+ * wake.  A completion routine is the layer's to queue (WPUQueueApc), as
+ * on Windows.  0, or SOCKET_ERROR with WSAEFAULT (ov NULL) or
+ * WSA_INVALID_HANDLE (hEvent is not an event; the request is completed
+ * all the same).
+ */
+WSPSHIM_EXPORT int WSPAPI
+WPUCompleteOverlappedRequest(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+    DWORD dwError, DWORD cbTransferred, LPINT lpErrno)
+{
+	WSAEVENT ev;
+	int bad;
+
+	if (lpOverlapped == NULL) {
+		*lpErrno = WSAEFAULT;
+		return SOCKET_ERROR;
+	}
+	ev = lpOverlapped->hEvent;
+	bad = ev != WSA_INVALID_EVENT && event_fd(ev) < 0;
+	ovl_deliver(lpOverlapped, NULL, NULL, dwError, cbTransferred,
+	    lpOverlapped->Offset);
+	ovl_wake_waiters();
+	if (bad) {
+		*lpErrno = WSA_INVALID_HANDLE;
+		return SOCKET_ERROR;
+	}
+	return 0;
 }

@@ -24,6 +24,7 @@
 
 #include <wspshim/ws2spi.h>
 
+#include "event.h"
 #include "libc.h"
 #include "ovl.h"
 
@@ -593,6 +594,89 @@ Test(ovl, fork_child_inherits_no_pending_request)
 	cr_assert_eq(WSAGetOverlappedResult(s, &ov, &got, TRUE, &fl), TRUE);
 	cr_assert_eq(got, 3);
 	cr_assert_str_eq(buf, "mom");
+	closesocket(s);
+	close(peer);
+}
+
+/* --- a layer completing its client's request itself -------------------- */
+
+static WSAOVERLAPPED client_ov;
+static DWORD client_cb;
+
+static void WSPAPI
+client_routine_apc(DWORD_PTR ctx)
+{
+	routine(0, (DWORD)ctx, &client_ov, 0);
+}
+
+struct waiter {
+	SOCKET	s;
+	BOOL	ok;
+	DWORD	cb;
+};
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	DWORD fl;
+
+	w->ok = WSAGetOverlappedResult(w->s, &client_ov, &w->cb, TRUE, &fl);
+	return NULL;
+}
+
+/*
+ * What a layer does with WPUCompleteOverlappedRequest and WPUQueueApc,
+ * played by the test: it takes the client's request (client_ov, pending),
+ * issues its own below with its own WSAOVERLAPPED, and when its own
+ * completes, completes the client's: the client's waiter wakes, its event
+ * is set and its routine runs in its thread's alertable wait.
+ */
+Test(ovl, layer_completes_the_clients_request)
+{
+	WSAOVERLAPPED own = { 0 }, bad = { 0 };
+	char buf[16] = { 0 };
+	WSABUF b = { sizeof(buf), buf };
+	DWORD n, flags = 0, fl;
+	WSATHREADID tid;
+	struct waiter w;
+	pthread_t t;
+	SOCKET s;
+	int peer, err = 0;
+
+	tcp_pair(&s, &peer, WSA_FLAG_OVERLAPPED);
+	w.s = s;
+	client_ov.hEvent = new_event();
+	client_ov.Internal = WSA_IO_PENDING;	/* the layer took it */
+	cr_assert_eq(apc_open_current_thread(&tid, &err), 0);
+	cr_assert_eq(WSARecv(s, &b, 1, &n, &flags, &own, NULL), SOCKET_ERROR);
+	cr_assert_eq(WSAGetLastError(), WSA_IO_PENDING);
+	cr_assert_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
+	cr_assert_eq(send(peer, "layered", 7, 0), 7);
+	cr_assert_eq(WSAGetOverlappedResult(s, &own, &client_cb, TRUE, &fl),
+	    TRUE);
+	cr_assert_eq(WPUCompleteOverlappedRequest(s, &client_ov, 0, client_cb,
+	    &err), 0);
+	cr_assert_eq(apc_queue(&tid, client_routine_apc, client_cb, &err), 0);
+	pthread_join(t, NULL);
+	cr_assert(w.ok, "the client's waiter failed: %d", WSAGetLastError());
+	cr_assert_eq(w.cb, 7);
+	wait_event(client_ov.hEvent);
+	cr_assert_eq(SleepEx(WAIT_MS, TRUE), WSA_WAIT_IO_COMPLETION);
+	cr_assert_eq(routine_runs, 1);
+	cr_assert_eq(routine_cb, 7);
+	cr_assert(pthread_equal(routine_thread, pthread_self()));
+
+	cr_assert_eq(WPUCompleteOverlappedRequest(s, NULL, 0, 0, &err),
+	    SOCKET_ERROR);
+	cr_assert_eq(err, WSAEFAULT);
+	bad.hEvent = (WSAEVENT)(uintptr_t)0x777;
+	bad.Internal = WSA_IO_PENDING;
+	cr_assert_eq(WPUCompleteOverlappedRequest(s, &bad, WSAECONNRESET, 3,
+	    &err), SOCKET_ERROR);
+	cr_assert_eq(err, WSA_INVALID_HANDLE);
+	cr_assert_eq(bad.Internal, WSAECONNRESET, "completed all the same");
+	cr_assert_eq(bad.InternalHigh, 3);
 	closesocket(s);
 	close(peer);
 }
