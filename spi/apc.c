@@ -83,17 +83,6 @@ apc_drop(struct apc_node *n)
 	}
 }
 
-/* Nothing: the counter of eventfd fd is back to 0. */
-static void
-apc_drain(int fd)
-{
-	uint64_t v;
-	int saved = errno;
-
-	(void)libc.read(fd, &v, sizeof(v));
-	errno = saved;
-}
-
 /* The key destructor: the exiting thread's queue is retired. */
 static void
 apc_exit(void *arg)
@@ -109,7 +98,7 @@ apc_exit(void *arg)
 	apc_unlock(t);
 	apc_drop(n);
 	if (t->fd1 != 0)
-		apc_drain(t->fd1 - 1);
+		event_drain(t->fd1 - 1);
 	apc_me = NULL;
 	pool_put(&apc_pool, t);
 }
@@ -219,7 +208,7 @@ apc_run(void)
 	if ((n = t->head) != NULL) {
 		t->head = NULL;
 		t->tail = NULL;
-		apc_drain(t->fd1 - 1);
+		event_drain(t->fd1 - 1);
 	}
 	apc_unlock(t);
 	for (; n != NULL; n = next, count++) {

@@ -99,8 +99,7 @@ event_obj_fd(struct event_obj *e)
 	return atomic_load_explicit(&e->fd1, memory_order_relaxed) - 1;
 }
 
-/* Nothing: the counter of eventfd fd is back to 0. */
-static void
+void
 event_drain(int fd)
 {
 	uint64_t v;

@@ -29,6 +29,9 @@ BOOL WSPAPI event_reset(WSAEVENT h, LPINT lpErrno);
 /* The eventfd of live event h, or -1. */
 int event_fd(WSAEVENT h);
 
+/* Nothing: the counter of eventfd fd is back to 0 (errno kept). */
+void event_drain(int fd);
+
 /* 1 when live event h is set, 0 when it is not, -1 when h is no event. */
 int event_is_set(WSAEVENT h);
 
