@@ -48,6 +48,7 @@
 #include "ext.h"
 #include "handle.h"
 #include "libc.h"
+#include "ovl.h"
 #include "pool.h"
 #include "wstr.h"
 
@@ -68,6 +69,12 @@
 
 /* Room for any address string (an AF_UNIX path is at most 108 bytes). */
 #define BASE_ADDRSTR_MAX	256
+
+/* bs->detached: the socket has had overlapped operations (ovl.c), so
+ * closing it cancels what is pending.  A bit of a field the close path
+ * tests anyway, so sockets that never had one pay nothing. */
+#define BASE_DETACHED		1
+#define BASE_OVL		2
 
 /* Token layout: tag (5 bits) | generation (17) | slot index (10). */
 #define BASE_TOKEN_TAG		0xa8000000u
@@ -90,7 +97,8 @@ struct base_sock {
 	_Atomic uint32_t	pool_link;	/* the pool's while free: a stale
 						 * reader's fields stay whole */
 	_Atomic int		fd;		/* the kernel descriptor */
-	_Atomic int		detached;	/* the kernel closed fd */
+	_Atomic int		detached;	/* the kernel closed fd (bit 0);
+						 * overlapped state (BASE_OVL) */
 	_Atomic DWORD		flags;		/* WSPSocket dwFlags */
 	uint32_t		idx1;		/* pool index + 1, 0 until
 						 * known (it never changes) */
@@ -572,7 +580,8 @@ base_set_fd(SOCKET s, int fd)
 	if (bs == NULL)
 		return;
 	atomic_store_explicit(&bs->fd, fd, memory_order_release);
-	atomic_store_explicit(&bs->detached, 0, memory_order_release);
+	atomic_fetch_and_explicit(&bs->detached, ~BASE_DETACHED,
+	    memory_order_release);
 }
 
 /* Nothing: WSPCloseSocket will free the socket without close(). */
@@ -582,7 +591,33 @@ base_detach(SOCKET s)
 	struct base_sock *bs = base_get(s);
 
 	if (bs != NULL)
-		atomic_store_explicit(&bs->detached, 1, memory_order_release);
+		atomic_fetch_or_explicit(&bs->detached, BASE_DETACHED,
+		    memory_order_release);
+}
+
+/* 1 when live base socket s was made with WSA_FLAG_OVERLAPPED (its
+ * overlapped calls are overlapped), else 0; *type is its socket type. */
+int
+base_ovl_socket(SOCKET s, int *type)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs == NULL || (atomic_load_explicit(&bs->flags,
+	    memory_order_relaxed) & WSA_FLAG_OVERLAPPED) == 0)
+		return 0;
+	*type = bs->info->iSocketType;
+	return 1;
+}
+
+/* Nothing: closing or releasing s will call ovl_close() first. */
+void
+base_ovl_mark(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs != NULL)
+		atomic_fetch_or_explicit(&bs->detached, BASE_OVL,
+		    memory_order_release);
 }
 
 /* --- WSPSocket and WSPCloseSocket ------------------------------------- */
@@ -740,6 +775,32 @@ base_unmade(SOCKET s)
 		wsp_tls.made_base = INVALID_SOCKET;
 }
 
+/* base_closesocket() of a socket detached or marked for ovl.c (out of
+ * line: the usual close pays nothing for it): what pending requests it
+ * had are aborted, then its descriptor is closed unless the kernel closed
+ * it.  0 or SOCKET_ERROR. */
+static __attribute__((noinline, cold)) int
+base_close_marked(SOCKET s, int fd, int detached, LPINT lpErrno)
+{
+	if (detached & BASE_OVL)
+		ovl_close(s);
+	if (detached & BASE_DETACHED)
+		return 0;
+	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
+		return base_fail_errno(lpErrno);
+	return 0;
+}
+
+/* base_release() of a socket marked for ovl.c, out of line: its pending
+ * requests are aborted, then it is freed. */
+static __attribute__((noinline, cold)) void
+base_release_marked(SOCKET s, struct base_sock *bs)
+{
+	ovl_close(s);
+	base_unmade(s);
+	base_sock_put(bs);
+}
+
 /* Nothing: frees base socket s, leaving its descriptor open. */
 void
 base_release(SOCKET s)
@@ -748,6 +809,11 @@ base_release(SOCKET s)
 
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
 	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
+		if (__builtin_expect(atomic_load_explicit(&bs->detached,
+		    memory_order_relaxed) & BASE_OVL, 0)) {
+			base_release_marked(s, bs);
+			return;
+		}
 		base_unmade(s);
 		base_sock_put(bs);
 	}
@@ -770,8 +836,10 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 		return base_fail(lpErrno, WSAENOTSOCK);
 	base_unmade(s);
 	base_sock_put(bs);
+	if (__builtin_expect(detached != 0, 0))
+		return base_close_marked(s, fd, detached, lpErrno);
 	/* Linux frees the descriptor even when close() reports EINTR. */
-	if (!detached && fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
+	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
 		return base_fail_errno(lpErrno);
 	return 0;
 }
@@ -1080,8 +1148,7 @@ base_data_fd(SOCKET s)
 static BASE_INLINE int
 base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
-    int iTolen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
+    int iTolen, LPINT lpErrno)
 {
 	socklen_t tolen = lpTo != NULL ? (socklen_t)iTolen : 0;
 	ssize_t n;
@@ -1089,8 +1156,6 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 
 	if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
-		return base_fail(lpErrno, WSAEOPNOTSUPP);
 	if (lpNumberOfBytesSent == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
@@ -1113,6 +1178,29 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
+/*
+ * WSPSend and WSPSendTo with lpOverlapped set (out of line, so the usual
+ * calls do not carry the extra arguments): a request on an overlapped
+ * socket (ovl.c); on any other the overlapped arguments are ignored and
+ * the call is synchronous, as Winsock documents.
+ */
+static BASE_COLD int
+base_xmit_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	int fd, type;
+
+	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
+		return ovl_send(s, fd, type, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
+	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	    dwFlags, lpTo, iTolen, lpErrno);
+}
+
 /* WSPSend: 0 and the bytes sent, or SOCKET_ERROR. */
 static int WSPAPI
 base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1120,8 +1208,12 @@ base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, NULL, 0, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
-	    dwFlags, NULL, 0, lpOverlapped, lpCompletionRoutine, lpErrno);
+	    dwFlags, NULL, 0, lpErrno);
 }
 
 /* WSPSendTo: 0 and the bytes sent, or SOCKET_ERROR. */
@@ -1132,8 +1224,12 @@ base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
-	    dwFlags, lpTo, iTolen, lpOverlapped, lpCompletionRoutine, lpErrno);
+	    dwFlags, lpTo, iTolen, lpErrno);
 }
 
 /*
@@ -1175,8 +1271,7 @@ base_rcv_msg(int fd, LPWSABUF lpBuffers, DWORD dwBufferCount,
 static BASE_INLINE int
 base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
-    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine, LPINT lpErrno)
+    LPINT lpFromlen, LPINT lpErrno)
 {
 	struct base_sock *bs = NULL;
 	ssize_t n;
@@ -1190,8 +1285,6 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		    atomic_load_explicit(&bs->fd, memory_order_relaxed);
 	} else if ((fd = base_data_fd(s)) < 0)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
-		return base_fail(lpErrno, WSAEOPNOTSUPP);
 	if (lpNumberOfBytesRecvd == NULL || lpFlags == NULL ||
 	    (lpBuffers == NULL && dwBufferCount != 0))
 		return base_fail(lpErrno, WSAEFAULT);
@@ -1221,6 +1314,24 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
+/* WSPRecv and WSPRecvFrom with lpOverlapped set: as base_xmit_ovl(). */
+static BASE_COLD int
+base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
+    LPWSATHREADID lpThreadId, LPINT lpErrno)
+{
+	int fd, type;
+
+	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
+		return ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
+		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
+	    lpFlags, lpFrom, lpFromlen, lpErrno);
+}
+
 /* WSPRecv: 0, the bytes received and the flags, or SOCKET_ERROR. */
 static int WSPAPI
 base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1229,8 +1340,12 @@ base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, lpOverlapped,
+		    lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, NULL, NULL, lpOverlapped, lpCompletionRoutine, lpErrno);
+	    lpFlags, NULL, NULL, lpErrno);
 }
 
 /* WSPRecvFrom: as WSPRecv, with the sender's address. */
@@ -1241,9 +1356,12 @@ base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
+	if (__builtin_expect(lpOverlapped != NULL, 0))
+		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
+		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, lpFrom, lpFromlen, lpOverlapped, lpCompletionRoutine,
-	    lpErrno);
+	    lpFlags, lpFrom, lpFromlen, lpErrno);
 }
 
 /* WSPSendMsg (Linux member): 0 and the bytes sent, or SOCKET_ERROR. */
@@ -1479,12 +1597,10 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	struct base_sock *bs;
-	int fd, err;
+	int fd, err, type;
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if (lpOverlapped != NULL || lpCompletionRoutine != NULL)
-		return base_fail(lpErrno, WSAEOPNOTSUPP);
 	if (lpcbBytesReturned == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
 	fd = base_fd(bs);
@@ -1516,6 +1632,11 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	}
 	if (err != 0)
 		return base_fail(lpErrno, err);
+	/* Every code completes at once: an overlapped request is reported
+	 * as completed immediately (event set, routine queued). */
+	if (lpOverlapped != NULL && base_ovl_socket(s, &type))
+		ovl_complete_now(lpOverlapped, lpCompletionRoutine,
+		    lpThreadId, *lpcbBytesReturned, 0);
 	return 0;
 }
 
@@ -1736,15 +1857,6 @@ base_no_event_select(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
-/* WSPGetOverlappedResult: the base does no overlapped I/O. */
-static BOOL WSPAPI
-base_no_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
-    LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags, LPINT lpErrno)
-{
-	*lpErrno = WSAEOPNOTSUPP;
-	return FALSE;
-}
-
 /* WSPGetQOSByName: there is no QoS. */
 static BOOL WSPAPI
 base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
@@ -1770,7 +1882,7 @@ static const WSPPROC_TABLE base_procs = {
 	.lpWSPDuplicateSocket = base_duplicate_socket,
 	.lpWSPEnumNetworkEvents = base_no_enum_network_events,
 	.lpWSPEventSelect = base_no_event_select,
-	.lpWSPGetOverlappedResult = base_no_get_overlapped_result,
+	.lpWSPGetOverlappedResult = ovl_get_result,
 	.lpWSPGetPeerName = base_getpeername,
 	.lpWSPGetSockName = base_getsockname,
 	.lpWSPGetSockOpt = base_getsockopt,

@@ -107,6 +107,14 @@ void base_set_fd(SOCKET s, int fd);
  * WSPCloseSocket must free it without calling close(). */
 void base_detach(SOCKET s);
 
+/* For ovl.c: 1 when live base socket s was made with WSA_FLAG_OVERLAPPED,
+ * with its socket type in *type; else 0 (its overlapped arguments are
+ * ignored). */
+int base_ovl_socket(SOCKET s, int *type);
+
+/* For ovl.c: closing or releasing s calls ovl_close() first. */
+void base_ovl_mark(SOCKET s);
+
 /*
  * A duplicate-socket token that makes the next WSPSocket receiving it take
  * over fd as it is (adoption of a socket the core did not see created).

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <liburing.h>
 
 #include "libc.h"
 
@@ -117,6 +118,10 @@ FB(fcntl)(int fd, int cmd, ...)
 	return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
+/* Not a syscall: liburing's own function (it makes the raw calls). */
+static int FB(io_uring_queue_init_params)(unsigned e, struct io_uring *r,
+    struct io_uring_params *p)
+{ return io_uring_queue_init_params(e, r, p); }
 static const struct libc_table fallback = {
 #define LIBC_FN(ret, name, params, args) .name = FB(name),
 #include "libc.def"

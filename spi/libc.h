@@ -15,6 +15,9 @@
 #include <sys/uio.h>
 #include <time.h>
 
+struct io_uring;
+struct io_uring_params;
+
 struct libc_table {
 #define LIBC_FN(ret, name, params, args) ret (*name) params;
 #include "libc.def"

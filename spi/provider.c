@@ -21,13 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "base.h"
 #include "catfile.h"
 #include "core.h"
+#include "event.h"
 #include "handle.h"
 #include "libc.h"
 #include "log.h"
@@ -610,64 +610,9 @@ provider_atfork_child(void)
 }
 
 /*
- * The upcalls.  Events are eventfd descriptors (a handle is the descriptor
- * plus one, so no valid event is NULL); there are no window messages, APCs
- * or blocking hooks on Linux, and those upcalls say so.
+ * The upcalls.  Events and APC queues are event.c's and apc.c's; there are
+ * no window messages or blocking hooks on Linux, and those upcalls say so.
  */
-static WSAEVENT WSPAPI
-upcall_create_event(LPINT lpErrno)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-	if (fd < 0) {
-		*lpErrno = WSAENOBUFS;
-		return WSA_INVALID_EVENT;
-	}
-	return (WSAEVENT)(intptr_t)(fd + 1);
-}
-
-static int
-event_fd(WSAEVENT h)
-{
-	return (int)(intptr_t)h - 1;
-}
-
-static BOOL WSPAPI
-upcall_close_event(WSAEVENT h, LPINT lpErrno)
-{
-	if (h == WSA_INVALID_EVENT || libc.close(event_fd(h)) != 0) {
-		*lpErrno = WSA_INVALID_HANDLE;
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static BOOL WSPAPI
-upcall_set_event(WSAEVENT h, LPINT lpErrno)
-{
-	uint64_t one = 1;
-
-	if (h == WSA_INVALID_EVENT ||
-	    libc.write(event_fd(h), &one, sizeof(one)) != sizeof(one)) {
-		*lpErrno = WSA_INVALID_HANDLE;
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static BOOL WSPAPI
-upcall_reset_event(WSAEVENT h, LPINT lpErrno)
-{
-	uint64_t v;
-
-	if (h == WSA_INVALID_EVENT ||
-	    (libc.read(event_fd(h), &v, sizeof(v)) < 0 && errno != EAGAIN)) {
-		*lpErrno = WSA_INVALID_HANDLE;
-		return FALSE;
-	}
-	return TRUE;
-}
-
 /* WPUFDIsSet: whether s is in the Winsock set (a count and an array). */
 static int WSPAPI
 upcall_fd_is_set(SOCKET s, fd_set *set)
@@ -694,40 +639,10 @@ upcall_query_blocking_callback(DWORD id, LPBLOCKINGCALLBACK *cb,
 	return 0;
 }
 
-static int WSPAPI
-upcall_queue_apc(LPWSATHREADID tid, LPWSAUSERAPC apc, DWORD_PTR ctx,
-    LPINT lpErrno)
-{
-	*lpErrno = WSAEOPNOTSUPP;
-	return SOCKET_ERROR;
-}
-
-static int WSPAPI
-upcall_open_current_thread(LPWSATHREADID tid, LPINT lpErrno)
-{
-	if (tid == NULL) {
-		*lpErrno = WSAEFAULT;
-		return SOCKET_ERROR;
-	}
-	tid->ThreadHandle = (HANDLE)pthread_self();
-	tid->Reserved = 0;
-	return 0;
-}
-
-static int WSPAPI
-upcall_close_thread(LPWSATHREADID tid, LPINT lpErrno)
-{
-	if (tid == NULL) {
-		*lpErrno = WSAEFAULT;
-		return SOCKET_ERROR;
-	}
-	return 0;
-}
-
 const WSPUPCALLTABLE provider_upcalls = {
-	.lpWPUCloseEvent = upcall_close_event,
+	.lpWPUCloseEvent = event_close,
 	.lpWPUCloseSocketHandle = handle_close,
-	.lpWPUCreateEvent = upcall_create_event,
+	.lpWPUCreateEvent = event_create,
 	.lpWPUCreateSocketHandle = handle_create,
 	.lpWPUFDIsSet = upcall_fd_is_set,
 	.lpWPUGetProviderPath = WSCGetProviderPath,
@@ -735,11 +650,11 @@ const WSPUPCALLTABLE provider_upcalls = {
 	.lpWPUPostMessage = upcall_post_message,
 	.lpWPUQueryBlockingCallback = upcall_query_blocking_callback,
 	.lpWPUQuerySocketHandleContext = handle_query,
-	.lpWPUQueueApc = upcall_queue_apc,
-	.lpWPUResetEvent = upcall_reset_event,
-	.lpWPUSetEvent = upcall_set_event,
-	.lpWPUOpenCurrentThread = upcall_open_current_thread,
-	.lpWPUCloseThread = upcall_close_thread,
+	.lpWPUQueueApc = apc_queue,
+	.lpWPUResetEvent = event_reset,
+	.lpWPUSetEvent = event_set,
+	.lpWPUOpenCurrentThread = apc_open_current_thread,
+	.lpWPUCloseThread = apc_close_thread,
 };
 
 /* The position of id in a chain, or -1. */

@@ -17,10 +17,12 @@
 #include "catalog.h"
 #include "core.h"
 #include "errmap.h"
+#include "event.h"
 #include "export.h"
 #include "libc.h"
 #include "tls.h"
 #include "wsa.h"
+#include "wsaapi.h"
 #include "wstr.h"
 
 #define WSA_LOW_VERSION		MAKEWORD(1, 0)
@@ -500,7 +502,7 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,
 	    cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
-	    lpOverlapped, lpCompletionRoutine, NULL, &err);
+	    lpOverlapped, lpCompletionRoutine, apc_self_id(), &err);
 	wsp_tls.depth--;
 	core_unhold(wsa_fd(s));
 	if (rc != 0)

@@ -555,7 +555,8 @@ INT WSAAPI WSAStringToAddressA(LPSTR AddressString, INT AddressFamily,
  * descriptor), FIONBIO, FIONREAD, SIOCATMARK, and
  * SIO_GET_EXTENSION_FUNCTION_POINTER (mswsock.h), whose answer is a
  * function taking SOCKETs.  lpOverlapped and lpCompletionRoutine go down
- * unchanged; the base refuses them (WSAEOPNOTSUPP).
+ * unchanged; the base answers every code at once: on an overlapped
+ * socket an overlapped request is reported complete at once.
  */
 int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     DWORD cbInBuffer, LPVOID lpvOutBuffer, DWORD cbOutBuffer,
@@ -748,6 +749,118 @@ int WSAAPI WSAHtons(SOCKET s, u_short hostshort, u_short *lpnetshort);
 int WSAAPI WSANtohl(SOCKET s, u_long netlong, u_long *lphostlong);
 int WSAAPI WSANtohs(SOCKET s, u_short netshort, u_short *lphostshort);
 /* --- end of more of the application API --- */
+
+/*
+ * --- Event objects and alertable waits (docs/overlapped.md) ---------------
+ *
+ * A WSAEVENT is a manual-reset event backed by a kernel eventfd: set, it
+ * stays set (and its descriptor polls readable) until WSAResetEvent.
+ * WSAEventDescriptor gives that descriptor, for poll() or epoll; it belongs
+ * to the event (never close it).  A closed event's handle is refused with
+ * WSA_INVALID_HANDLE, never taken for another object.
+ */
+#define WSA_MAXIMUM_WAIT_EVENTS	64
+#define WSA_INFINITE		((DWORD)0xFFFFFFFF)
+#define WSA_WAIT_EVENT_0	((DWORD)0)
+#define WSA_WAIT_IO_COMPLETION	((DWORD)0xC0)
+#define WSA_WAIT_TIMEOUT	((DWORD)258)
+#define WSA_WAIT_FAILED		((DWORD)0xFFFFFFFF)
+
+/* A new, reset event; WSA_INVALID_EVENT with WSANOTINITIALISED or
+ * WSA_NOT_ENOUGH_MEMORY (no descriptor or memory left). */
+WSAEVENT WSAAPI WSACreateEvent(void);
+
+/* Each: TRUE, or FALSE with WSANOTINITIALISED or WSA_INVALID_HANDLE. */
+BOOL WSAAPI WSACloseEvent(WSAEVENT hEvent);
+BOOL WSAAPI WSASetEvent(WSAEVENT hEvent);
+BOOL WSAAPI WSAResetEvent(WSAEVENT hEvent);
+
+/*
+ * Wait until one (fWaitAll FALSE) or all (TRUE) of cEvents events are set,
+ * or dwTimeout milliseconds pass (WSA_INFINITE: no limit).  Returns
+ * WSA_WAIT_EVENT_0 + i (wait-any: the lowest index set; wait-all: 0),
+ * WSA_WAIT_TIMEOUT, or, when fAlertable is TRUE and completion routines or
+ * queued APCs of this thread ran, WSA_WAIT_IO_COMPLETION.  On failure
+ * WSA_WAIT_FAILED, with WSANOTINITIALISED, WSA_INVALID_PARAMETER (cEvents
+ * 0 or above WSA_MAXIMUM_WAIT_EVENTS, lphEvents NULL) or
+ * WSA_INVALID_HANDLE (an entry is not a live event).  Signals do not end
+ * the wait.
+ */
+DWORD WSAAPI WSAWaitForMultipleEvents(DWORD cEvents,
+    const WSAEVENT *lphEvents, BOOL fWaitAll, DWORD dwTimeout,
+    BOOL fAlertable);
+
+/* libwspshim: the eventfd behind hEvent, or -1 (WSA_INVALID_HANDLE). */
+int WSAAPI WSAEventDescriptor(WSAEVENT hEvent);
+
+/*
+ * kernel32's SleepEx: sleep dwMilliseconds (WSA_INFINITE: no limit); when
+ * bAlertable, return early, after running them, as soon as completion
+ * routines or APCs are queued to this thread.  Returns 0 when the time
+ * passed, WSA_WAIT_IO_COMPLETION when routines ran.  Exported as
+ * WSPShimSleepEx, so the preloaded library does not put a kernel32 name in
+ * every process; define WSPSHIM_NO_SLEEPEX to keep the name SleepEx free.
+ */
+DWORD WSAAPI WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+#ifndef WSPSHIM_NO_SLEEPEX
+#define SleepEx	WSPShimSleepEx
+#endif
+
+/* --- end of event objects ---------------------------------------------- */
+
+/*
+ * --- Overlapped I/O (docs/overlapped.md) ----------------------------------
+ *
+ * On a socket made with WSA_FLAG_OVERLAPPED, a call with lpOverlapped not
+ * NULL is a request: it returns 0 when it completed at once (the count in
+ * *lpNumberOfBytes..., hEvent set, the routine queued), else SOCKET_ERROR
+ * with WSA_IO_PENDING, and completes later.  Completion stores the status
+ * (0 or a WSA code) in Internal and the count in InternalHigh, sets hEvent
+ * (if not NULL; it is reset when the request is made) and queues
+ * lpCompletionRoutine (if not NULL) to the calling thread, which runs it
+ * in an alertable wait.  Requests on one socket complete in posting order
+ * in each direction; closesocket completes what is pending with
+ * WSA_OPERATION_ABORTED.  Without WSA_FLAG_OVERLAPPED, lpOverlapped and
+ * lpCompletionRoutine are ignored and the call is synchronous.  The
+ * buffers, lpOverlapped and (WSARecvFrom) lpFrom and lpFromlen must stay
+ * valid until completion.  Errors besides the synchronous calls' own:
+ * WSANOTINITIALISED, WSAENOTSOCK, WSAEFAULT (a NULL buffer array or
+ * lpFlags), WSAEINVAL (more than IOV_MAX buffers), WSA_INVALID_HANDLE
+ * (hEvent is not an event), WSAENOBUFS.
+ */
+int WSAAPI WSASend(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSASendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
+    int iTolen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSARecv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+    LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int WSAAPI WSARecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+
+/*
+ * The result of a request on s: TRUE with the count in *lpcbTransfer and
+ * the receive flags in *lpdwFlags; FALSE with WSA_IO_INCOMPLETE (still
+ * pending and fWait FALSE), the request's own error (WSA_OPERATION_ABORTED
+ * and others, with the count so far), WSAEFAULT (a NULL pointer),
+ * WSA_INVALID_HANDLE (fWait TRUE and hEvent not an event), WSAENOTSOCK or
+ * WSANOTINITIALISED.  fWait TRUE waits until the request completes.
+ */
+BOOL WSAAPI WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+    LPDWORD lpcbTransfer, BOOL fWait, LPDWORD lpdwFlags);
+
+/* Whether request lpOverlapped has completed (Windows' macro). */
+#define HasOverlappedIoCompleted(lpOverlapped) \
+	(__atomic_load_n(&(lpOverlapped)->Internal, __ATOMIC_ACQUIRE) != \
+	    WSA_IO_PENDING)
+
+/* --- end of overlapped I/O --------------------------------------------- */
 
 #ifdef UNICODE
 #define WSASocket		WSASocketW

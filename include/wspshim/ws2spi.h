@@ -315,6 +315,22 @@ int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
     LPWSPPROC_TABLE lpProcTable);
 
 /*
+ * WPUCompleteOverlappedRequest: a layer that took its client's overlapped
+ * request (and issued its own below) completes the client's: Internal
+ * becomes dwError (0 or a WSA code), InternalHigh cbTransferred, hEvent is
+ * set, and WSPGetOverlappedResult waiters wake.  As on Windows it queues
+ * no completion routine: a layer queues the client's routine itself with
+ * WPUQueueApc(lpThreadId, ...), lpThreadId being the one the request came
+ * with.  0, or SOCKET_ERROR with WSAEFAULT (lpOverlapped NULL) or
+ * WSA_INVALID_HANDLE (hEvent is not an event; the request is completed
+ * all the same).  Not in the upcall table (a separate export, as in
+ * Winsock).
+ */
+int WSPAPI WPUCompleteOverlappedRequest(SOCKET s,
+    LPWSAOVERLAPPED lpOverlapped, DWORD dwError, DWORD cbTransferred,
+    LPINT lpErrno);
+
+/*
  * Catalog calls.  WSCEnumProtocols is WSAEnumProtocolsW with hidden and
  * layered entries included, reporting through *lpErrno.
  */

@@ -38,7 +38,7 @@ wsp_sources_newer() {
 }
 
 # The Debian packages a build needs.
-WSP_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libbsd-dev)
+WSP_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libbsd-dev liburing-dev)
 
 # Install the build packages that are missing, with apt-get (sudo when not
 # root), so that the first `scripts/wspshim run` works on a fresh Debian

@@ -1065,31 +1065,29 @@ Test(io, too_many_buffers_is_einval)
 	cl(b);
 }
 
-Test(io, overlapped_is_opnotsupp)
+/* An overlapped socket: an unconnected UDP send fails at once; a
+ * receive with nothing queued is pending until closesocket aborts it. */
+Test(io, overlapped_fails_at_once_or_pends)
 {
-	WSAOVERLAPPED ov;
+	WSAOVERLAPPED ov, ov2;
 	WSABUF b = { 1, "x" };
 	DWORD n, flags = 0;
 	SOCKET s = mk(AF_INET, SOCK_DGRAM, WSA_FLAG_OVERLAPPED);
 	int err = 0;
 
 	memset(&ov, 0, sizeof(ov));
+	memset(&ov2, 0, sizeof(ov2));
 	cr_expect_eq(procs.lpWSPSend(s, &b, 1, &n, 0, &ov, NULL, NULL, &err),
 	    SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
+	cr_expect_eq(err, WSAEDESTADDRREQ);
 	err = 0;
-	cr_expect_eq(procs.lpWSPRecv(s, &b, 1, &n, &flags, &ov, NULL, NULL,
+	cr_expect_eq(procs.lpWSPRecv(s, &b, 1, &n, &flags, &ov2, NULL, NULL,
 	    &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
-	err = 0;
-	cr_expect_eq(procs.lpWSPSendTo(s, &b, 1, &n, 0, NULL, 0, &ov, NULL,
-	    NULL, &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
-	err = 0;
-	cr_expect_eq(procs.lpWSPRecvFrom(s, &b, 1, &n, &flags, NULL, NULL,
-	    &ov, NULL, NULL, &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
+	cr_expect_eq(err, WSA_IO_PENDING);
+	cr_expect_eq(ov2.Internal, WSA_IO_PENDING);
 	cl(s);
+	cr_expect_eq(ov2.Internal, WSA_OPERATION_ABORTED,
+	    "closesocket aborts what is pending");
 }
 
 Test(io, missing_out_pointers_are_efault)
@@ -1950,17 +1948,19 @@ Test(ioctl, unknown_code_is_einval)
 	cl(s);
 }
 
-Test(ioctl, overlapped_and_missing_count)
+Test(ioctl, non_overlapped_socket_ignores_ov_and_missing_count)
 {
 	SOCKET s = mk(AF_INET, SOCK_DGRAM, 0);
 	WSAOVERLAPPED ov;
 	DWORD ret;
 	int fd, err = 0;
 
+	/* Not an overlapped socket: ov is ignored. */
 	memset(&ov, 0, sizeof(ov));
+	ov.InternalHigh = 77;
 	cr_expect_eq(procs.lpWSPIoctl(s, SIO_BASE_HANDLE, NULL, 0, &fd,
-	    sizeof(fd), &ret, &ov, NULL, NULL, &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
+	    sizeof(fd), &ret, &ov, NULL, NULL, &err), 0);
+	cr_expect_eq(ov.InternalHigh, 77);
 	err = 0;
 	cr_expect_eq(ioc(s, SIO_BASE_HANDLE, NULL, 0, &fd, sizeof(fd), NULL,
 	    &err), SOCKET_ERROR);
@@ -2801,10 +2801,8 @@ Test(misc, stubs_are_opnotsupp)
 {
 	SOCKET s = mk(AF_INET, SOCK_STREAM, 0);
 	WSANETWORKEVENTS ev;
-	WSAOVERLAPPED ov;
 	WSABUF b = { 0, NULL };
 	QOS q;
-	DWORD n, fl;
 	int err;
 
 #define OPNOTSUPP(call, fail) do {					\
@@ -2817,8 +2815,6 @@ Test(misc, stubs_are_opnotsupp)
 	OPNOTSUPP(procs.lpWSPEnumNetworkEvents(s, NULL, &ev, &err),
 	    SOCKET_ERROR);
 	OPNOTSUPP(procs.lpWSPEventSelect(s, NULL, 0, &err), SOCKET_ERROR);
-	OPNOTSUPP(procs.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &fl,
-	    &err), FALSE);
 	OPNOTSUPP(procs.lpWSPGetQOSByName(s, &b, &q, &err), FALSE);
 	/* Disconnect data: no built-in protocol carries it. */
 	b.len = 4;

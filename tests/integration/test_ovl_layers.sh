@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Overlapped I/O through the chain: probe_ovl (128 receives and 128 sends
+# in flight on one TCP socket, UDP with addresses, cancellation by
+# closesocket) prints the same through no layer, three null layers and
+# trace as through the base alone, and on the poll fallback.
+# shellcheck disable=SC2317 # functions run through check
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need_lib
+export WSPSHIM_CATALOG=$TEST_TMP/no-catalog
+unset WSPSHIM_LAYERS WSPSHIM_LAYER_PATH WSPSHIM_FALLBACK WSPSHIM_MANAGE
+probe=$WSPSHIM_BUILD/tests/integration/probe_ovl
+[[ -x $probe ]] || bail "probe_ovl is built ($probe)"
+
+# The reference: the base alone, no preload (the probe links the library).
+timeout 60 "$probe" >"$TEST_TMP/ref" 2>"$TEST_TMP/ref.err" ||
+    bail "probe_ovl runs: $(tail -3 "$TEST_TMP/ref.err")"
+
+# Run the probe with environment words "$@" and compare with the reference.
+same_as_base() {
+	env "$@" timeout 60 "$probe" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
+	    { tail -5 "$TEST_TMP/err"; return 1; }
+	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
+}
+
+check "the base alone moves every byte in posting order" \
+    grep -q "same bytes, order posting, bytes 524288" "$TEST_TMP/ref"
+check "UDP reports the sender's address" \
+    grep -q 'udp: 5 bytes "hello" from 127.0.0.1, address length 16' \
+    "$TEST_TMP/ref"
+check "closesocket aborts both pending requests" \
+    test "$(grep -c 'status 995$' "$TEST_TMP/ref")" = 2
+check "the engine is io_uring, logged once" \
+    test "$(grep -c 'overlapped I/O: io_uring$' "$TEST_TMP/ref.err")" = 1
+check "preloaded, managed: the same" \
+    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
+check "through three null layers: the same" \
+    same_as_base WSPSHIM_LAYERS=null,null,null
+check "through trace: the same" \
+    same_as_base WSPSHIM_LAYERS=trace
+check "through trace and two null layers, preloaded: the same" \
+    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+done_testing
