@@ -367,7 +367,42 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  *
  * A layer may instead do it the Windows way (WSCEnumProtocols,
  * WSCGetProviderPath, dlopen and dlsym("WSPStartup")): libwspshim.so
- * exports the base provider's WSPStartup under that name.
+ * exports the base provider's WSPStartup under that name.  A layer so
+ * loaded, by a layer above it rather than by the core, is not one the
+ * core loaded: WSPShimSelfCatalogEntryId gives it 0, and it finds its
+ * entry with WSPShimFindSelf.
+ *
+ * WSPShimFindSelf: the layered entry id the calling module serves in the
+ * chain of lpProtocolInfo, found the way a Windows LSP finds its position
+ * (its catalog ids searched for in lpProtocolInfo->ProtocolChain), for a
+ * module loaded by anyone.  The module's catalog ids are the layered
+ * entries the core loaded it for and those whose provider file is the
+ * module's file (same device and inode).  When the module's file is at
+ * several positions of the chain, the answer during a WSPStartup is the
+ * first position below the provider that is starting it: the core
+ * remembers, on this thread, which position of the chain it is starting,
+ * and each WSPShimFindSelf during that start-up moves it down to the
+ * position it answered, so a layer that loads and starts the next
+ * provider itself need not say anything.  Outside a start-up: the entry
+ * the core loaded the module for, else the first.  0, with *lpErrno
+ * WSAEINVAL (no position of the chain, its last excepted, names the
+ * module, or ChainLen is not 2 to 7) or WSAEFAULT (lpProtocolInfo NULL).
+ * Call it from the layer's own code, as WSPShimSelfCatalogEntryId.
+ *
+ * WSPShimStartCopy: for a module asked to start for a second layered
+ * entry (a layer above dlopened the file the module was loaded from for
+ * another entry, and got this same module, with its globals): the core
+ * loads a separate copy of the module for dwSelfCatalogEntryId (as it
+ * does for a file named at several positions) and starts it with
+ * lpProtocolInfo; *lpWSPData and *lpProcTable get what the copy's
+ * WSPStartup gave, for the caller's WSPStartup to return as its own, so
+ * the layer above talks to the copy directly (its WSPCleanup included).
+ * 0, or SOCKET_ERROR with WSAEFAULT, WSAEINVAL (dwSelfCatalogEntryId is not
+ * a layered entry above the last position of the chain, or the copy would
+ * be the caller itself) or what loading or starting the copy gave
+ * (WSAEPROVIDERFAILEDINIT, WSAEINVALIDPROCTABLE, its WSPStartup's error).
+ * The shipped layers and the layer kit do this; docs/writing-a-layer.md
+ * ("Started by another layer") shows the few lines.
  */
 int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpNextProtocolInfo,
@@ -379,6 +414,28 @@ int WSPAPI WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSPPROC_TABLE lpNextProcTable,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
 DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
+DWORD WSPAPI WSPShimFindSelf(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    LPINT lpErrno);
+int WSPAPI WSPShimStartCopy(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPDATA lpWSPData,
+    LPWSPPROC_TABLE lpProcTable, LPINT lpErrno);
+
+/*
+ * WSPShimClaimSelf: whether a module serves layered entry
+ * dwSelfCatalogEntryId, with *lpdwServed a variable of the module's own,
+ * 0 at load: the first entry claimed is the module's, and only that one.
+ * A layer's WSPStartup that gets FALSE calls WSPShimStartCopy.  Inline and
+ * lock-free.
+ */
+static inline BOOL
+WSPShimClaimSelf(DWORD *lpdwServed, DWORD dwSelfCatalogEntryId)
+{
+	DWORD none = 0;
+
+	return __atomic_compare_exchange_n(lpdwServed, &none,
+	    dwSelfCatalogEntryId, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+	    none == dwSelfCatalogEntryId;
+}
 
 /*
  * WSPShimCreateSocketHandleEx: WPUCreateSocketHandle with the context's
