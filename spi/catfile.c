@@ -309,6 +309,7 @@ enum catfile_type {
 	FT_GUID,
 	FT_PATH,	/* a string of bytes, required */
 	FT_PARAMS,	/* a string of bytes, optional */
+	FT_OPTHEX,	/* a DWORD in hex, optional, written when not 0 */
 	FT_CHAIN,	/* ProtocolChain: length, then ids */
 	FT_HEX,		/* a DWORD, written in hex */
 	FT_DWORD,	/* a DWORD, written in decimal */
@@ -348,6 +349,7 @@ static const struct catfile_field catfile_fields[] = {
 	{ "iSecurityScheme", FT_INT, INFO(iSecurityScheme) },
 	{ "dwMessageSize", FT_DWORD, INFO(dwMessageSize) },
 	{ "dwProviderReserved", FT_HEX, INFO(dwProviderReserved) },
+	{ "LspCategories", FT_OPTHEX, ENTRY(lsp_categories) },
 };
 
 #define CATFILE_NFIELDS \
@@ -551,6 +553,10 @@ buf_field(struct catfile_buf *b, const struct catalog_entry *e,
 		for (i = 0; i < n; i++)
 			buf_printf(b, " %u", pc->ChainEntries[i]);
 		break;
+	case FT_OPTHEX:
+		if (*(const DWORD *)FIELD(e, f) == 0)
+			return;
+		/* FALLTHROUGH */
 	case FT_HEX:
 		buf_printf(b, "\t%s 0x%08x", f->name,
 		    *(const DWORD *)FIELD(e, f));
@@ -860,6 +866,7 @@ parse_field(struct catfile_parser *ps, struct catfile_pent *pe,
 	case FT_CHAIN:
 		return parse_chain(ps, v, n, FIELD(&pe->e, f));
 	case FT_HEX:
+	case FT_OPTHEX:
 	case FT_DWORD:
 		if (parse_num(v, n, 0, UINT32_MAX, &x) != 0)
 			return catfile_corrupt(ps->err, ps->line, "%s: bad "
@@ -918,6 +925,7 @@ entry_complete(struct catfile_parser *ps, const struct catfile_pent *pe)
 
 	for (k = 0; k < CATFILE_NFIELDS; k++)
 		if (catfile_fields[k].type != FT_PARAMS &&
+		    catfile_fields[k].type != FT_OPTHEX &&
 		    (pe->seen & (1u << k)) == 0)
 			return catfile_corrupt(ps->err, pe->line, "entry %u "
 			    "has no %s", pe->e.info.dwCatalogEntryId,

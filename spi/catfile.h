@@ -166,6 +166,16 @@ int wsc_write_order(const char *file, const DWORD *ids, size_t n,
 int wsc_set_params(const char *file, DWORD id, const char *params,
     struct catfile_error *err);
 
+/* Replace provider id's entries (WSCUpdateProvider). */
+int wsc_update_provider(const char *file, const GUID *id, const char *path,
+    const WSAPROTOCOL_INFOW *list, size_t n, struct catfile_error *err);
+
+/* Set, or read from the file, a provider's LSP categories. */
+int wsc_set_categories(const char *file, const GUID *id, DWORD cats,
+    struct catfile_error *err);
+int wsc_get_categories(const char *file, const GUID *id, DWORD *cats,
+    struct catfile_error *err);
+
 /* Format a GUID as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} into buf (39
  * bytes at least); returns buf. */
 char *catfile_guid_str(const GUID *g, char *buf, size_t len);

@@ -505,6 +505,15 @@ WSCEnumProtocols(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
 	    lpProtocolBuffer, lpdwBufferLength, lpErrno);
 }
 
+/* The one catalog is also the "32-bit" one (ws2spi.h). */
+WSPSHIM_EXPORT int WSPAPI
+WSCEnumProtocols32(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
+    LPDWORD lpdwBufferLength, LPINT lpErrno)
+{
+	return WSCEnumProtocols(lpiProtocols, lpProtocolBuffer,
+	    lpdwBufferLength, lpErrno);
+}
+
 WSPSHIM_EXPORT int WSPAPI
 WSCGetProviderPath(LPGUID lpProviderId, WCHAR *lpszProviderDllPath,
     LPINT lpProviderDllPathLen, LPINT lpErrno)

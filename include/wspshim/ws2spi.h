@@ -286,7 +286,8 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
  * WSCInstallProvider: append the dwNumberOfEntries entries, each with the
  * next catalog entry id, ProviderId *lpProviderId and the provider path.
  * A chain's ChainEntries must name installed entries and end on a base
- * entry.  WSAEINVAL when the GUID is already installed.
+ * entry and may not name one entry twice.  WSAEINVAL when the GUID is
+ * already installed, or for such a chain.
  */
 int WSPAPI WSCInstallProvider(LPGUID lpProviderId,
     const WCHAR *lpszProviderDllPath,
@@ -309,9 +310,11 @@ int WSPAPI WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId,
  * Install a layer: a hidden layered entry (ChainLen 0) named lpszLspName
  * for the provider, and a chain with the layer on top over each protocol
  * in lpProtocolInfoList, named "NAME over [BASE]", first in catalog order.
- * A listed struct whose dwCatalogEntryId names a base or chain entry
- * stands for that entry; any other stands for every base entry with its
- * iAddressFamily, iSocketType and iProtocol.  dwServiceFlags may be 0 or
+ * As on Windows, a listed struct is looked at only for its iAddressFamily,
+ * iSocketType and iProtocol: it stands for every base entry with those
+ * three (WSAEINVAL when none has them).  To put a layer over a chain, use
+ * WSCInstallProvider with a chain entry, as Windows installers do, or
+ * `wspshim install --over ID`.  dwServiceFlags may be 0 or
  * XP1_IFS_HANDLES (the layer hands out the handles of the provider below
  * it); without it, XP1_IFS_HANDLES is cleared in the new entries.  The
  * layered entry's id goes to *lpdwCatalogEntryId (may be NULL).
@@ -320,6 +323,89 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
     const LPWSTR lpszProviderDllPath, const LPWSTR lpszLspName,
     DWORD dwServiceFlags, LPWSAPROTOCOL_INFOW lpProtocolInfoList,
     DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno);
+
+/*
+ * WSCUpdateProvider: change the entries of an installed provider: each
+ * listed struct replaces the provider's entry with its dwCatalogEntryId
+ * (ProviderId and the id are kept; a base entry's ChainEntries[0] stays
+ * its id), and every entry of the provider gets the new path.  Order and
+ * layer parameters are kept.  WSAEINVAL when the GUID is not installed,
+ * when dwNumberOfEntries is not the provider's number of entries, when a
+ * struct names an id that is not the provider's or names one twice, turns
+ * a base, layered or chain entry into another kind, or has a chain
+ * WSCInstallProvider would refuse.
+ */
+int WSPAPI WSCUpdateProvider(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno);
+
+/*
+ * The 64_32 and 32 forms of x64 Windows installers.  Windows keeps a
+ * 32-bit and a 64-bit catalog on a 64-bit machine; here there is one, so
+ * each is its native call.  lpszProviderDllPath32 must not be NULL
+ * (WSAEFAULT), as on Windows, and is not stored: the one path stored is
+ * lpszProviderDllPath.
+ */
+int WSPAPI WSCInstallProvider64_32(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno);
+int WSPAPI WSCInstallProviderAndChains64_32(LPGUID lpProviderId,
+    const LPWSTR lpszProviderDllPath, const LPWSTR lpszProviderDllPath32,
+    const LPWSTR lpszLspName, DWORD dwServiceFlags,
+    LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPDWORD lpdwCatalogEntryId, LPINT lpErrno);
+int WSPAPI WSCDeinstallProvider32(LPGUID lpProviderId, LPINT lpErrno);
+int WSPAPI WSCEnumProtocols32(LPINT lpiProtocols,
+    LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength,
+    LPINT lpErrno);
+
+/* LSP categories (WSCSetProviderInfo with ProviderInfoLspCategories). */
+#define LSP_SYSTEM		0x80000000
+#define LSP_INSPECTOR		0x00000001
+#define LSP_REDIRECTOR		0x00000002
+#define LSP_PROXY		0x00000004
+#define LSP_FIREWALL		0x00000008
+#define LSP_INBOUND_MODIFY	0x00000010
+#define LSP_OUTBOUND_MODIFY	0x00000020
+#define LSP_CRYPTO_COMPRESS	0x00000040
+#define LSP_LOCAL_CACHE		0x00000080
+
+#ifndef ERROR_CALL_NOT_IMPLEMENTED
+#define ERROR_CALL_NOT_IMPLEMENTED	120
+#endif
+
+typedef enum _WSC_PROVIDER_INFO_TYPE {
+	ProviderInfoLspCategories,
+	ProviderInfoAudit
+} WSC_PROVIDER_INFO_TYPE;
+
+typedef struct _WSC_PROVIDER_AUDIT_INFO {
+	DWORD	RecordSize;
+	void	*Reserved;	/* PVOID */
+} WSC_PROVIDER_AUDIT_INFO;
+
+typedef BYTE *PBYTE;
+
+/*
+ * WSCGetProviderInfo, WSCSetProviderInfo: a provider's information class.
+ * ProviderInfoLspCategories, a DWORD of LSP_* bits, is kept in the catalog
+ * file on every entry of the provider (0 until set); the library itself
+ * does nothing with it.  Get reads the file.  Flags must be 0.  0, or
+ * SOCKET_ERROR with *lpErrno: ERROR_CALL_NOT_IMPLEMENTED for
+ * ProviderInfoAudit (as Windows); WSAEINVAL for another class, Flags not 0,
+ * (Set) an InfoSize other than 4 or unknown category bits; WSAEFAULT for a
+ * NULL lpProviderId, InfoSize or lpErrno, a NULL Info or one smaller than
+ * a DWORD (Get sets *InfoSize to 4); WSAEINVALIDPROVIDER when no entry has
+ * the GUID; WSAEACCES, WSANO_RECOVERY, WSAENOBUFS as above.
+ */
+int WSPAPI WSCGetProviderInfo(LPGUID lpProviderId,
+    WSC_PROVIDER_INFO_TYPE InfoType, PBYTE Info, size_t *InfoSize,
+    DWORD Flags, LPINT lpErrno);
+int WSPAPI WSCSetProviderInfo(LPGUID lpProviderId,
+    WSC_PROVIDER_INFO_TYPE InfoType, PBYTE Info, size_t InfoSize,
+    DWORD Flags, LPINT lpErrno);
 
 /*
  * libwspshim helpers for layer authors (not in Winsock).
