@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,8 @@ catfile_path(char *buf, size_t len)
 		return catfile_override;
 	return catfile_locate(buf, len, catfile_secure()) == 0 ? buf : NULL;
 }
+
+void (*catfile_changed)(void);
 
 /* --- the fields of an entry ----------------------------------------------- */
 
@@ -1451,6 +1454,8 @@ catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 	}
 	flock(lfd, LOCK_UN);
 	libc.close(lfd);
+	if (rc == 0 && catfile_changed != NULL)
+		catfile_changed();
 	return rc;
 }
 
@@ -1551,24 +1556,99 @@ catfile_startup_catalog(const char *path, int fallback)
 	return catfile_closed();
 }
 
-/* Nothing: the catalog file (by the rules) becomes the catalog in force. */
-void
-catfile_load(void (*unusable)(DWORD id, const char *path))
+/*
+ * What the catalog in force was loaded from: the file's path and identity
+ * (device, inode, size, modification time; all 0 for a file that was
+ * missing).  Writers replace the file by rename, so a change gives a new
+ * inode; the time and size catch an editor writing in place.
+ */
+struct catfile_id {
+	char		path[PATH_MAX];
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtim;
+};
+
+static struct catfile_id catfile_loaded;
+static _Atomic int catfile_reloading;
+
+/* Nothing: *id becomes the identity of the file at path now. */
+static void
+catfile_id_of(const char *path, struct catfile_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (path == NULL)
+		return;
+	snprintf(id->path, sizeof(id->path), "%s", path);
+	if (stat(path, &st) == 0) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+		id->size = st.st_size;
+		id->mtim = st.st_mtim;
+	}
+}
+
+/* The catalog the catalog file (by the rules) gives a process starting
+ * now, never NULL; its identity into *id. */
+static const struct catalog *
+catfile_rules_catalog(struct catfile_id *id)
 {
 	char path[PATH_MAX];
-	const struct catalog *c;
-	const char *fb;
+	const char *fb, *p;
 	int secure = catfile_secure();
 
 	/* Under secure execution nothing the environment says counts,
 	 * WSPSHIM_FALLBACK included: it would turn a failure closed into
 	 * one open. */
 	fb = secure ? NULL : getenv("WSPSHIM_FALLBACK");
-	c = catfile_startup_catalog(catfile_locate(path, sizeof(path),
-	    secure) == 0 ? path : NULL, fb != NULL && strcmp(fb, "1") == 0);
+	p = catfile_locate(path, sizeof(path), secure) == 0 ? path : NULL;
+	/* The identity first: a change made while it is read is seen by
+	 * the next check. */
+	catfile_id_of(p, id);
+	return catfile_startup_catalog(p, fb != NULL && strcmp(fb, "1") == 0);
+}
+
+/* Nothing: the catalog file (by the rules) becomes the catalog in force. */
+void
+catfile_load(void (*unusable)(DWORD id, const char *path))
+{
+	const struct catalog *c = catfile_rules_catalog(&catfile_loaded);
+
 	if (c == catfile_closed() && unusable != NULL)
 		unusable(c->entries[0].info.dwCatalogEntryId,
 		    CATFILE_CLOSED_PATH);
 	if (c != catalog_builtin())
 		catalog_set_current(c);
+}
+
+/* The catalog file's catalog if it changed since it was loaded (or when
+ * force is set), else NULL; see catfile.h. */
+const struct catalog *
+catfile_reload(int force, void (*unusable)(DWORD id, const char *path))
+{
+	char path[PATH_MAX];
+	struct catfile_id now;
+	const struct catalog *c;
+	int expected = 0;
+
+	if (!force) {
+		catfile_id_of(catfile_locate(path, sizeof(path),
+		    catfile_secure()) == 0 ? path : NULL, &now);
+		if (memcmp(&now, &catfile_loaded, sizeof(now)) == 0)
+			return NULL;
+	}
+	/* One reload at a time; a thread that finds one running leaves the
+	 * publishing to it (no lock: this runs in WSAStartup). */
+	if (!atomic_compare_exchange_strong(&catfile_reloading, &expected, 1))
+		return NULL;
+	c = catfile_rules_catalog(&now);
+	catfile_loaded = now;
+	if (c == catfile_closed() && unusable != NULL)
+		unusable(c->entries[0].info.dwCatalogEntryId,
+		    CATFILE_CLOSED_PATH);
+	atomic_store(&catfile_reloading, 0);
+	return c;
 }

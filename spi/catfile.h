@@ -127,6 +127,24 @@ const struct catalog *catfile_startup_catalog(const char *path,
 void catfile_load(void (*unusable)(DWORD id, const char *path));
 
 /*
+ * The catalog a process starting now would load, when the catalog file
+ * (by the rules) is not the one the catalog in force came from (another
+ * path, or another device, inode, size or modification time: writers
+ * rename a new file over it) or when force is set; NULL when it is
+ * unchanged, or another thread is reloading.  A stat, no read, when
+ * nothing changed.  Nothing is published (the caller adds WSPSHIM_LAYERS
+ * and publishes; see core_catalog_refresh).  unusable as for
+ * catfile_load.
+ */
+const struct catalog *catfile_reload(int force,
+    void (*unusable)(DWORD id, const char *path));
+
+/* Called after every catfile_update that changed the file, in this
+ * process (NULL: nothing); core_init sets it so the process sees its own
+ * installs at once. */
+extern void (*catfile_changed)(void);
+
+/*
  * The fail-closed catalog: every built-in base entry with a provider that
  * cannot load (CATFILE_CLOSED_PATH), and a chain over each from a layered
  * entry that cannot load either, first in order.  Every socket the

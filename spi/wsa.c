@@ -84,6 +84,10 @@ WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData)
 		return WSAEFAULT;
 	if (wsa_core_init() != 0)
 		return WSASYSNOTREADY;
+	/* Catalog changes of other processes count from here on, as
+	 * Windows processes see them when they look again. */
+	if (wsp_tls.depth == 0)
+		core_catalog_refresh(0);
 	if (wsa_version_key(v) > wsa_version_key(WSA_HIGH_VERSION))
 		v = WSA_HIGH_VERSION;
 	memset(lpWSAData, 0, sizeof(*lpWSAData));
@@ -501,6 +505,10 @@ WSCEnumProtocols(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
 
 	if (lpErrno == NULL)
 		lpErrno = &dummy;
+	/* An installer sees the file as it is now (a layer enumerating in
+	 * its WSPStartup sees the catalog its chain is starting from). */
+	if (wsp_tls.depth == 0)
+		core_catalog_refresh(0);
 	return catalog_enum(catalog_current(), lpiProtocols, 1,
 	    lpProtocolBuffer, lpdwBufferLength, lpErrno);
 }

@@ -13,7 +13,9 @@
  * base's own catalog entry: base providers never see chains).  Its
  * sockets are its own handles from WPUCreateSocketHandle, whose context
  * holds the handle below; every one of the 30 Winsock members and the 3
- * Linux members of table version 1 is filled by hand and calls down.
+ * Linux members of table version 1 is filled by hand and calls down
+ * (getsockopt SO_PROTOCOL_INFOW answers the chain's struct, as the
+ * sample's does).
  *
  * It appends one line per WSPStartup, WSPCleanup, WSPSocket, WSPAccept
  * and WSPCloseSocket to the file WSP_LSP_LOG names (a Windows LSP would
@@ -358,6 +360,19 @@ lsp_getsockopt(SOCKET s, int level, int name, char *val, LPINT len,
     LPINT err)
 {
 	SOCK(s, err, ls);
+	/* The socket's protocol is our chain, as the SDK sample answers. */
+	if (level == SOL_SOCKET && name == SO_PROTOCOL_INFOW) {
+		if (val == NULL || len == NULL ||
+		    *len < (int)sizeof(WSAPROTOCOL_INFOW)) {
+			if (len != NULL)
+				*len = (int)sizeof(WSAPROTOCOL_INFOW);
+			*err = WSAEFAULT;
+			return SOCKET_ERROR;
+		}
+		memcpy(val, &ls->in->info, sizeof(WSAPROTOCOL_INFOW));
+		*len = (int)sizeof(WSAPROTOCOL_INFOW);
+		return 0;
+	}
 	return ls->in->next.lpWSPGetSockOpt(ls->lower, level, name, val, len,
 	    err);
 }
