@@ -5,9 +5,10 @@
  *
  * Each one is a single locked read-change-write of the catalog file
  * (catfile_update), so it is all or nothing and two installers never lose
- * each other's entries.  They change the file only: a running process
- * keeps the catalog it loaded at start-up, as Windows processes keep the
- * catalog they read in WSAStartup until they look again.
+ * each other's entries.  A change reloads this process's catalog
+ * (catfile_changed, set by core_init); other processes see it at their
+ * next WSAStartup (docs/catalog-file.md, "A live catalog").  Also the 64_32
+ * and 32 forms, WSCUpdateProvider and WSCGet/SetProviderInfo.
  */
 #include <limits.h>
 #include <stdarg.h>

@@ -257,7 +257,8 @@ int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,
 
 /*
  * Catalog calls.  WSCEnumProtocols is WSAEnumProtocolsW with hidden and
- * layered entries included, reporting through *lpErrno.
+ * layered entries included, reporting through *lpErrno; called outside a
+ * provider, it first reloads the catalog file if it changed.
  */
 int WSPAPI WSCEnumProtocols(LPINT lpiProtocols,
     LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength,
@@ -273,8 +274,9 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
 
 /*
  * Installer calls.  They change the catalog FILE (docs/catalog-file.md)
- * under its lock, atomically; a process already running keeps the catalog
- * it loaded at start-up, and the next process started sees the change.
+ * under its lock, atomically, and the calling process reloads it at once
+ * (its next enumeration and socket see the change); other running
+ * processes see it at their next WSAStartup or WSCEnumProtocols.
  * The file changed is the one the process would load: WSPSHIM_CATALOG,
  * else the per-user file if there is one, else the system file.  Each
  * returns 0, or SOCKET_ERROR with *lpErrno: WSAEFAULT (a NULL pointer),
