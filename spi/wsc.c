@@ -665,26 +665,36 @@ wsc_utf8(const WCHAR *w)
 	return s;
 }
 
-/* 0, or SOCKET_ERROR and *lpErrno (ws2spi.h). */
-WSPSHIM_EXPORT int WSPAPI
-WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
-    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
-    LPINT lpErrno)
+/* WSCInstallProvider (update 0) or WSCUpdateProvider (update 1): 0, or
+ * SOCKET_ERROR and *lpErrno. */
+static int
+wsc_provider_call(const char *fn, int update, LPGUID id, const WCHAR *wpath,
+    const WSAPROTOCOL_INFOW *list, DWORD n, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
 	char buf[PATH_MAX], *path;
 	const char *file = catfile_path(buf, sizeof(buf));
 	int rc;
 
-	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
-	    lpProtocolInfoList == NULL || lpErrno == NULL)
-		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
-		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
-	rc = wsc_install_provider(file, lpProviderId, path, lpProtocolInfoList,
-	    dwNumberOfEntries, NULL, &err);
+	if (id == NULL || wpath == NULL || list == NULL || lpErrno == NULL)
+		return wsc_result(fn, WSAEFAULT, &err, lpErrno);
+	if ((path = wsc_utf8(wpath)) == NULL)
+		return wsc_result(fn, WSAENOBUFS, &err, lpErrno);
+	rc = update ? wsc_update_provider(file, id, path, list, n, &err) :
+	    wsc_install_provider(file, id, path, list, n, NULL, &err);
 	free(path);
-	return wsc_result(__func__, rc, &err, lpErrno);
+	return wsc_result(fn, rc, &err, lpErrno);
+}
+
+/* 0, or SOCKET_ERROR and *lpErrno (ws2spi.h). */
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno)
+{
+	return wsc_provider_call(__func__, 0, lpProviderId,
+	    lpszProviderDllPath, lpProtocolInfoList, dwNumberOfEntries,
+	    lpErrno);
 }
 
 /* 0 and *lpdwCatalogEntryId, or SOCKET_ERROR and *lpErrno. */
@@ -777,20 +787,9 @@ WSCUpdateProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
     const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
     LPINT lpErrno)
 {
-	struct catfile_error err = { 0, "" };
-	char buf[PATH_MAX], *path;
-	const char *file = catfile_path(buf, sizeof(buf));
-	int rc;
-
-	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
-	    lpProtocolInfoList == NULL || lpErrno == NULL)
-		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
-		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
-	rc = wsc_update_provider(file, lpProviderId, path, lpProtocolInfoList,
-	    dwNumberOfEntries, &err);
-	free(path);
-	return wsc_result(__func__, rc, &err, lpErrno);
+	return wsc_provider_call(__func__, 1, lpProviderId,
+	    lpszProviderDllPath, lpProtocolInfoList, dwNumberOfEntries,
+	    lpErrno);
 }
 
 /*

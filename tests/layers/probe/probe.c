@@ -4,9 +4,9 @@
  * Its parameter string (WSPSHIM_LAYERS=probe:FILE) names a file to which
  * it appends one line per WSPStartup, WSPCleanup, WSPSocket, WSPAccept
  * and WSPCloseSocket call: its own layered entry id (from
- * WSPShimFindSelf, so it may be loaded by a layer above it), its position in the chain, the struct it
- * received (dwCatalogEntryId, ChainLen, ChainEntries and a hash of all
- * 628 bytes) and the struct it passed down, and the result.
+ * WSPShimFindSelf, so it may be loaded by a layer above it), its
+ * position in the chain, the struct it received (dwCatalogEntryId,
+ * ChainLen, ChainEntries and a hash of all 628 bytes) and the struct it passed down, and the result.
  * test_layers_env.sh reads those lines to check the propagation rule.
  *
  * It is non-IFS: each socket is a WPUCreateSocketHandle handle whose
