@@ -1634,16 +1634,20 @@ catfile_reload(int force, void (*unusable)(DWORD id, const char *path))
 	const struct catalog *c;
 	int expected = 0;
 
+	/* One check or reload at a time (catfile_loaded is read and written
+	 * under the flag); a thread that finds one running leaves it to
+	 * that one.  No lock: this runs in WSAStartup, and in a child
+	 * forked meanwhile the flag is the parent thread's to clear. */
+	if (!atomic_compare_exchange_strong(&catfile_reloading, &expected, 1))
+		return NULL;
 	if (!force) {
 		catfile_id_of(catfile_locate(path, sizeof(path),
 		    catfile_secure()) == 0 ? path : NULL, &now);
-		if (memcmp(&now, &catfile_loaded, sizeof(now)) == 0)
+		if (memcmp(&now, &catfile_loaded, sizeof(now)) == 0) {
+			atomic_store(&catfile_reloading, 0);
 			return NULL;
+		}
 	}
-	/* One reload at a time; a thread that finds one running leaves the
-	 * publishing to it (no lock: this runs in WSAStartup). */
-	if (!atomic_compare_exchange_strong(&catfile_reloading, &expected, 1))
-		return NULL;
 	c = catfile_rules_catalog(&now);
 	catfile_loaded = now;
 	if (c == catfile_closed() && unusable != NULL)
@@ -1651,4 +1655,12 @@ catfile_reload(int force, void (*unusable)(DWORD id, const char *path))
 		    CATFILE_CLOSED_PATH);
 	atomic_store(&catfile_reloading, 0);
 	return c;
+}
+
+/* Nothing: in a child after fork(), no reload is running (the thread
+ * that ran one in the parent is not here). */
+void
+catfile_atfork_child(void)
+{
+	atomic_store(&catfile_reloading, 0);
 }

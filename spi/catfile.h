@@ -139,6 +139,9 @@ void catfile_load(void (*unusable)(DWORD id, const char *path));
 const struct catalog *catfile_reload(int force,
     void (*unusable)(DWORD id, const char *path));
 
+/* fork() child handler: clears catfile_reload's running flag. */
+void catfile_atfork_child(void);
+
 /* Called after every catfile_update that changed the file, in this
  * process (NULL: nothing); core_init sets it so the process sees its own
  * installs at once. */

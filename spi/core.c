@@ -176,6 +176,7 @@ core_atfork_child(void)
 {
 	provider_atfork_child();
 	pthread_mutex_init(&life_lock, NULL);
+	catfile_atfork_child();
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
