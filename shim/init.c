@@ -13,6 +13,18 @@
 static pid_t shim_pid;
 static int any_managed;
 
+/* Nothing: a catalog reloaded with chains makes sockets manageable from
+ * then on (it never goes back: sockets already managed stay so). */
+static void
+shim_catalog_changed(const struct catalog *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->count && !any_managed; i++)
+		if (c->entries[i].info.ProtocolChain.ChainLen > 1)
+			__atomic_store_n(&any_managed, 1, __ATOMIC_RELEASE);
+}
+
 /* Start the core as soon as the library is loaded.  Hooks that run
  * earlier (other libraries' constructors) pass through to libc; sockets
  * they made are found and adopted on first use. */
@@ -30,6 +42,7 @@ shim_init(void)
 	for (i = 0; i < c->count && !any_managed; i++)
 		if (c->entries[i].info.ProtocolChain.ChainLen > 1)
 			any_managed = 1;
+	core_catalog_hook = shim_catalog_changed;
 }
 
 static void

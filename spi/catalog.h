@@ -21,6 +21,7 @@ struct catalog_entry {
 	WSAPROTOCOL_INFOW	info;
 	const char		*path;		/* provider file, UTF-8 */
 	const char		*params;	/* layer parameters, or NULL */
+	DWORD			lsp_categories;	/* LSP_* (WSCSetProviderInfo) */
 };
 
 struct catalog {

@@ -118,6 +118,7 @@ catedit_begin(struct catalog_edit *ed, const struct catalog *c,
 		ed->e[i].info = s->info;
 		ed->e[i].path = catedit_strdup(s->path, &fail);
 		ed->e[i].params = catedit_strdup(s->params, &fail);
+		ed->e[i].lsp_categories = s->lsp_categories;
 		ed->cat.count = i + 1;
 		if (s->info.dwCatalogEntryId > high)
 			high = s->info.dwCatalogEntryId;
@@ -440,6 +441,7 @@ catedit_publish(struct catalog_edit *ed)
 		e[i].info = ed->e[i].info;
 		e[i].path = catedit_str_put(&at, ed->e[i].path);
 		e[i].params = catedit_str_put(&at, ed->e[i].params);
+		e[i].lsp_categories = ed->e[i].lsp_categories;
 	}
 	f->cat.count = ed->cat.count;
 	f->cat.entries = e;

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,8 @@ catfile_path(char *buf, size_t len)
 	return catfile_locate(buf, len, catfile_mode()) == 0 ? buf : NULL;
 }
 
+void (*catfile_changed)(void);
+
 /* --- the fields of an entry ----------------------------------------------- */
 
 enum catfile_type {
@@ -333,6 +336,7 @@ enum catfile_type {
 	FT_GUID,
 	FT_PATH,	/* a string of bytes, required */
 	FT_PARAMS,	/* a string of bytes, optional */
+	FT_OPTHEX,	/* a DWORD in hex, optional, written when not 0 */
 	FT_CHAIN,	/* ProtocolChain: length, then ids */
 	FT_HEX,		/* a DWORD, written in hex */
 	FT_DWORD,	/* a DWORD, written in decimal */
@@ -372,6 +376,7 @@ static const struct catfile_field catfile_fields[] = {
 	{ "iSecurityScheme", FT_INT, INFO(iSecurityScheme) },
 	{ "dwMessageSize", FT_DWORD, INFO(dwMessageSize) },
 	{ "dwProviderReserved", FT_HEX, INFO(dwProviderReserved) },
+	{ "LspCategories", FT_OPTHEX, ENTRY(lsp_categories) },
 };
 
 #define CATFILE_NFIELDS \
@@ -575,6 +580,10 @@ buf_field(struct catfile_buf *b, const struct catalog_entry *e,
 		for (i = 0; i < n; i++)
 			buf_printf(b, " %u", pc->ChainEntries[i]);
 		break;
+	case FT_OPTHEX:
+		if (*(const DWORD *)FIELD(e, f) == 0)
+			return;
+		/* FALLTHROUGH */
 	case FT_HEX:
 		buf_printf(b, "\t%s 0x%08x", f->name,
 		    *(const DWORD *)FIELD(e, f));
@@ -891,6 +900,7 @@ parse_field(struct catfile_parser *ps, struct catfile_pent *pe,
 	case FT_CHAIN:
 		return parse_chain(ps, v, n, FIELD(&pe->e, f));
 	case FT_HEX:
+	case FT_OPTHEX:
 	case FT_DWORD:
 		if (parse_num(v, n, 0, UINT32_MAX, &x) != 0)
 			return catfile_corrupt(ps->err, ps->line, "%s: bad "
@@ -949,6 +959,7 @@ entry_complete(struct catfile_parser *ps, const struct catfile_pent *pe)
 
 	for (k = 0; k < CATFILE_NFIELDS; k++)
 		if (catfile_fields[k].type != FT_PARAMS &&
+		    catfile_fields[k].type != FT_OPTHEX &&
 		    (pe->seen & (1u << k)) == 0)
 			return catfile_corrupt(ps->err, pe->line, "entry %u "
 			    "has no %s", pe->e.info.dwCatalogEntryId,
@@ -1496,6 +1507,8 @@ catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 	}
 	flock(lfd, LOCK_UN);
 	libc.close(lfd);
+	if (rc == 0 && catfile_changed != NULL)
+		catfile_changed();
 	return rc;
 }
 
@@ -1597,32 +1610,123 @@ catfile_startup_catalog(const char *path, int fallback)
 	return catfile_closed();
 }
 
-/* Nothing: the catalog file (by the rules) becomes the catalog in force. */
-void
-catfile_load(void (*unusable)(DWORD id, const char *path))
+/*
+ * What the catalog in force was loaded from: the file's path and identity
+ * (device, inode, size, modification time; all 0 for a file that was
+ * missing).  Writers replace the file by rename, so a change gives a new
+ * inode; the time and size catch an editor writing in place.
+ */
+struct catfile_id {
+	char		path[PATH_MAX];
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtim;
+};
+
+static struct catfile_id catfile_loaded;
+static _Atomic int catfile_reloading;
+
+/* Nothing: *id becomes the identity of the file at path now. */
+static void
+catfile_id_of(const char *path, struct catfile_id *id)
 {
-	char path[PATH_MAX], user[PATH_MAX];
-	const struct catalog *c;
-	const char *fb;
 	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (path == NULL)
+		return;
+	snprintf(id->path, sizeof(id->path), "%s", path);
+	if (stat(path, &st) == 0) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+		id->size = st.st_size;
+		id->mtim = st.st_mtim;
+	}
+}
+
+/* The catalog the catalog file (by the rules) gives a process starting
+ * now, never NULL; its identity into *id. */
+static const struct catalog *
+catfile_rules_catalog(struct catfile_id *id)
+{
+	char path[PATH_MAX];
+	const char *fb, *p;
 	int mode = catfile_mode();
 
 	/* Under secure execution nothing the environment says counts,
 	 * WSPSHIM_FALLBACK included: it would turn a failure closed into
 	 * one open. */
 	fb = mode & CATFILE_SECURE ? NULL : getenv("WSPSHIM_FALLBACK");
-	if (catfile_locate(path, sizeof(path), mode) == 0 &&
-	    mode == CATFILE_ROOT && catfile_env("WSPSHIM_CATALOG") == NULL &&
+	p = catfile_locate(path, sizeof(path), mode) == 0 ? path : NULL;
+	/* The identity first: a change made while it is read is seen by
+	 * the next check. */
+	catfile_id_of(p, id);
+	return catfile_startup_catalog(p, fb != NULL && strcmp(fb, "1") == 0);
+}
+
+/* Nothing: the catalog file (by the rules) becomes the catalog in force;
+ * a root process is told once that a per-user catalog is not read. */
+void
+catfile_load(void (*unusable)(DWORD id, const char *path))
+{
+	char path[PATH_MAX], user[PATH_MAX];
+	const struct catalog *c;
+	struct stat st;
+
+	if (catfile_mode() == CATFILE_ROOT &&
+	    catfile_locate(path, sizeof(path), CATFILE_ROOT) == 0 &&
+	    catfile_env("WSPSHIM_CATALOG") == NULL &&
 	    catfile_user_path(user, sizeof(user)) == 0 &&
 	    stat(user, &st) == 0)
 		log_msg("catalog file %s ignored: a root process reads the "
 		    "system catalog %s unless WSPSHIM_CATALOG names one",
 		    user, path);
-	c = catfile_startup_catalog(catfile_locate(path, sizeof(path),
-	    mode) == 0 ? path : NULL, fb != NULL && strcmp(fb, "1") == 0);
+	c = catfile_rules_catalog(&catfile_loaded);
 	if (c == catfile_closed() && unusable != NULL)
 		unusable(c->entries[0].info.dwCatalogEntryId,
 		    CATFILE_CLOSED_PATH);
 	if (c != catalog_builtin())
 		catalog_set_current(c);
+}
+
+/* The catalog file's catalog if it changed since it was loaded (or when
+ * force is set), else NULL; see catfile.h. */
+const struct catalog *
+catfile_reload(int force, void (*unusable)(DWORD id, const char *path))
+{
+	char path[PATH_MAX];
+	struct catfile_id now;
+	const struct catalog *c;
+	int expected = 0;
+
+	/* One check or reload at a time (catfile_loaded is read and written
+	 * under the flag); a thread that finds one running leaves it to
+	 * that one.  No lock: this runs in WSAStartup, and in a child
+	 * forked meanwhile the flag is the parent thread's to clear. */
+	if (!atomic_compare_exchange_strong(&catfile_reloading, &expected, 1))
+		return NULL;
+	if (!force) {
+		catfile_id_of(catfile_locate(path, sizeof(path),
+		    catfile_mode()) == 0 ? path : NULL, &now);
+		if (memcmp(&now, &catfile_loaded, sizeof(now)) == 0) {
+			atomic_store(&catfile_reloading, 0);
+			return NULL;
+		}
+	}
+	c = catfile_rules_catalog(&now);
+	catfile_loaded = now;
+	if (c == catfile_closed() && unusable != NULL)
+		unusable(c->entries[0].info.dwCatalogEntryId,
+		    CATFILE_CLOSED_PATH);
+	atomic_store(&catfile_reloading, 0);
+	return c;
+}
+
+/* Nothing: in a child after fork(), no reload is running (the thread
+ * that ran one in the parent is not here). */
+void
+catfile_atfork_child(void)
+{
+	atomic_store(&catfile_reloading, 0);
 }

@@ -142,6 +142,27 @@ const struct catalog *catfile_startup_catalog(const char *path,
 void catfile_load(void (*unusable)(DWORD id, const char *path));
 
 /*
+ * The catalog a process starting now would load, when the catalog file
+ * (by the rules) is not the one the catalog in force came from (another
+ * path, or another device, inode, size or modification time: writers
+ * rename a new file over it) or when force is set; NULL when it is
+ * unchanged, or another thread is reloading.  A stat, no read, when
+ * nothing changed.  Nothing is published (the caller adds WSPSHIM_LAYERS
+ * and publishes; see core_catalog_refresh).  unusable as for
+ * catfile_load.
+ */
+const struct catalog *catfile_reload(int force,
+    void (*unusable)(DWORD id, const char *path));
+
+/* fork() child handler: clears catfile_reload's running flag. */
+void catfile_atfork_child(void);
+
+/* Called after every catfile_update that changed the file, in this
+ * process (NULL: nothing); core_init sets it so the process sees its own
+ * installs at once. */
+extern void (*catfile_changed)(void);
+
+/*
  * The fail-closed catalog: every built-in base entry with a provider that
  * cannot load (CATFILE_CLOSED_PATH), and a chain over each from a layered
  * entry that cannot load either, first in order.  Every socket the
@@ -179,6 +200,16 @@ int wsc_write_order(const char *file, const DWORD *ids, size_t n,
 
 /* Set (or with NULL, clear) a layered entry's parameter string. */
 int wsc_set_params(const char *file, DWORD id, const char *params,
+    struct catfile_error *err);
+
+/* Replace provider id's entries (WSCUpdateProvider). */
+int wsc_update_provider(const char *file, const GUID *id, const char *path,
+    const WSAPROTOCOL_INFOW *list, size_t n, struct catfile_error *err);
+
+/* Set, or read from the file, a provider's LSP categories. */
+int wsc_set_categories(const char *file, const GUID *id, DWORD cats,
+    struct catfile_error *err);
+int wsc_get_categories(const char *file, const GUID *id, DWORD *cats,
     struct catfile_error *err);
 
 /* Format a GUID as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} into buf (39

@@ -224,6 +224,7 @@ core_atfork_child(void)
 	for (i = 0; i < hi; i++)
 		atomic_fetch_and(&fdtab_calls[i], FDTAB_DEFER);
 	pthread_mutex_init(&adopt_lock, NULL);
+	catfile_atfork_child();
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
@@ -269,6 +270,8 @@ core_mark_inherited(void)
 	closedir(dir);
 }
 
+static void core_catalog_changed(void);
+
 int
 core_init(void)
 {
@@ -289,8 +292,10 @@ core_init(void)
 	trust_note_startdir();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
-	/* The catalog file, before anything reads the catalog in force. */
+	/* The catalog file, before anything reads the catalog in force;
+	 * this process's own installs reload it at once. */
 	catfile_load(provider_set_unusable);
+	catfile_changed = core_catalog_changed;
 	/* WSPSHIM_LAYERS goes over the catalog in force (the catalog
 	 * file's, loaded first), before any socket is made through the core;
 	 * a layer it cannot find fails its chains through the loader. */
@@ -304,6 +309,32 @@ core_init(void)
 	wsp_tls.depth--;
 	__atomic_store_n(&core_state, 2, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void (*core_catalog_hook)(const struct catalog *c);
+
+void
+core_catalog_refresh(int force)
+{
+	const struct catalog *c;
+
+	if (__atomic_load_n(&core_state, __ATOMIC_ACQUIRE) != 2 ||
+	    (c = catfile_reload(force, provider_set_unusable)) == NULL)
+		return;
+	/* WSPSHIM_LAYERS goes over the new file's catalog, and the two are
+	 * published at once: no socket sees one without the other.  The
+	 * old catalog stays (sockets and chains of it hold its entries). */
+	c = layerenv_apply(c, provider_set_unusable);
+	catalog_set_current(c);
+	if (core_catalog_hook != NULL)
+		core_catalog_hook(c);
+}
+
+/* Nothing: catfile_update changed the file in this process. */
+static void
+core_catalog_changed(void)
+{
+	core_catalog_refresh(1);
 }
 
 int

@@ -205,6 +205,18 @@ fdtab_high(void)
  * call from any hook; returns 0 when ready. */
 int core_init(void);
 
+/*
+ * Reload the catalog in force from the catalog file when the file changed
+ * since it was loaded (a stat; always with force), WSPSHIM_LAYERS applied
+ * over it, published as one new catalog: sockets made from then on select
+ * from it, sockets open keep their chains.  Called at WSAStartup, by
+ * WSCEnumProtocols outside a provider, and (forced) after each WSC* change
+ * of this process; never on socket()'s path.  core_catalog_hook (set by
+ * the shim) is told of the new catalog.
+ */
+void core_catalog_refresh(int force);
+extern void (*core_catalog_hook)(const struct catalog *c);
+
 extern int core_state;		/* 0 new, 1 starting, 2 ready */
 
 /* Whether core_init() has finished. */

@@ -390,23 +390,25 @@ layerenv_lib_dir(void)
 	return strndup(info.dli_fname, (size_t)(slash - info.dli_fname));
 }
 
-/* Nothing: publishes the run catalog WSPSHIM_LAYERS asks for. */
-void
-layerenv_init(void (*unusable)(DWORD layer_id, const char *path))
+/* The run catalog WSPSHIM_LAYERS asks for over base: base itself when it
+ * asks for nothing (or cannot be applied, said in the log). */
+const struct catalog *
+layerenv_apply(const struct catalog *base,
+    void (*unusable)(DWORD layer_id, const char *path))
 {
 	struct layerenv_opts o = { 0 };
 	struct catalog_edit ed;
-	const struct catalog *c;
+	const struct catalog *c = base;
 	const char *spec, *fb;
 	char *lib_dir;
 	int err, n;
 
 	spec = getenv("WSPSHIM_LAYERS");
 	if (spec == NULL || *spec == '\0')
-		return;
+		return base;
 	if (getauxval(AT_SECURE)) {
 		log_msg("WSPSHIM_LAYERS ignored: secure execution (AT_SECURE)");
-		return;
+		return base;
 	}
 	fb = getenv("WSPSHIM_FALLBACK");
 	o.fallback = fb != NULL && strcmp(fb, "1") == 0;
@@ -414,20 +416,29 @@ layerenv_init(void (*unusable)(DWORD layer_id, const char *path))
 	o.install_dir = WSPSHIM_LAYERDIR;
 	o.lib_dir = lib_dir = layerenv_lib_dir();
 	o.unusable = unusable;
-	if (catedit_begin(&ed, catalog_current(), 0) != 0) {
+	if (catedit_begin(&ed, base, 0) != 0) {
 		err = WSAENOBUFS;
 		goto fail;
 	}
 	err = layerenv_build(&ed, spec, &o, &n);
-	if (err == 0 && n > 0) {
-		if ((c = catedit_publish(&ed)) == NULL)
-			err = WSAENOBUFS;
-		else
-			catalog_set_current(c);
+	if (err == 0 && n > 0 && (c = catedit_publish(&ed)) == NULL) {
+		c = base;
+		err = WSAENOBUFS;
 	}
 	catedit_free(&ed);
 fail:
 	free(lib_dir);
 	if (err != 0)
 		log_msg("WSPSHIM_LAYERS ignored: out of memory");
+	return c;
+}
+
+/* Nothing: publishes the run catalog WSPSHIM_LAYERS asks for. */
+void
+layerenv_init(void (*unusable)(DWORD layer_id, const char *path))
+{
+	const struct catalog *base = catalog_current(), *c;
+
+	if ((c = layerenv_apply(base, unusable)) != base)
+		catalog_set_current(c);
 }

@@ -61,6 +61,11 @@ char *layerenv_resolve(const char *name, const struct layerenv_opts *o,
 int layerenv_build(struct catalog_edit *ed, const char *spec,
     const struct layerenv_opts *o, int *installed);
 
+/* The catalog WSPSHIM_LAYERS makes of base (base itself when it names no
+ * layer); nothing is published.  A reload of the catalog file uses it. */
+const struct catalog *layerenv_apply(const struct catalog *base,
+    void (*unusable)(DWORD layer_id, const char *path));
+
 /* Apply WSPSHIM_LAYERS to the catalog in force; called by core_init,
  * which passes the loader's provider_set_unusable as unusable. */
 void layerenv_init(void (*unusable)(DWORD layer_id, const char *path));

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -99,18 +100,6 @@ provider_find_failed(const char *path)
 		if (p->error != 0 && strcmp(p->path, path) == 0)
 			return p;
 	return NULL;
-}
-
-/* Whether a loaded instance already has this dlopen handle. */
-static int
-provider_has_dl(void *dl)
-{
-	struct provider *p;
-
-	for (p = provider_first(); p != NULL; p = p->next)
-		if (p->dl == dl)
-			return 1;
-	return 0;
 }
 
 /* dl_iterate_phdr callback: 1 when the object is named *(char **)arg. */
@@ -243,7 +232,7 @@ provider_open(struct provider *p)
 	char why[PATH_MAX + 160];
 	Dl_info info;
 	void *dl, *sym;
-	int fd;
+	int fd, loaded;
 
 	if ((fd = trust_open(p->path, catfile_mode() != 0, why,
 	    sizeof(why))) < 0) {
@@ -251,9 +240,16 @@ provider_open(struct provider *p)
 		    "refused" : "cannot load", why);
 		return WSAEPROVIDERFAILEDINIT;
 	}
-	dl = provider_dlopen_fd(&fd, p->path);
-	if (dl != NULL && provider_has_dl(dl)) {
-		/* The module serves another catalog entry already. */
+	/* A module already in the process, loaded by the core for another
+	 * entry or by a layer that loads the one below it itself, serves
+	 * that entry: this one gets a copy of its own.  (A dlopen by path
+	 * finds such a module whatever name it was loaded under: glibc
+	 * matches the file's device and inode too.) */
+	loaded = (dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL |
+	    RTLD_NOLOAD)) != NULL;
+	if (!loaded)
+		dl = provider_dlopen_fd(&fd, p->path);
+	if (dl != NULL && (loaded || provider_has_dl(dl))) {
 		dlclose(dl);
 		dl = provider_open_copy(fd, p->path);
 	}
@@ -345,10 +341,30 @@ provider_set_unusable(DWORD id, const char *path)
 }
 
 
+/* Nothing: the start-up context of this thread becomes (info's chain,
+ * above), the old one saved in *old. */
+static void
+start_context_set(struct wsp_start *old, const WSAPROTOCOL_INFOW *info,
+    int above)
+{
+	const WSAPROTOCOLCHAIN *pc = &info->ProtocolChain;
+	int i;
+
+	*old = wsp_tls.start;
+	wsp_tls.start.chain = info->dwCatalogEntryId;
+	wsp_tls.start.len = pc->ChainLen >= 0 &&
+	    pc->ChainLen <= MAX_PROTOCOL_CHAIN ? pc->ChainLen : 0;
+	for (i = 0; i < MAX_PROTOCOL_CHAIN; i++)
+		wsp_tls.start.entries[i] = i < wsp_tls.start.len ?
+		    pc->ChainEntries[i] : 0;
+	wsp_tls.start.above = above;
+}
+
 int
 provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
-    struct provider **out)
+    int above, struct provider **out)
 {
+	struct wsp_start saved;
 	struct provider *p;
 	WSPPROC_TABLE t;
 	WSPDATA d;
@@ -358,9 +374,12 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 		return err;
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
-	/* Whatever the provider calls goes straight to libc. */
+	/* Whatever the provider calls goes straight to libc.  A layer it
+	 * loads itself learns from the context where it stands. */
 	wsp_tls.depth++;
+	start_context_set(&saved, info, above);
 	err = p->startup(WSPSHIM_SPI_VERSION, &d, info, provider_upcalls, &t);
+	wsp_tls.start = saved;
 	wsp_tls.depth--;
 	if (err != 0) {
 		log_msg("provider %s: WSPStartup failed: %d", p->path, err);
@@ -459,7 +478,7 @@ chain_start(struct chain *c)
 	}
 	/* The answers its layers' WSPShimNextProtocol calls will want. */
 	next_row_build(c->entry);
-	err = provider_start(top, &info, &c->top);
+	err = provider_start(top, &info, -1, &c->top);
 	if (err != 0) {
 		/* A provider that cannot start fails its sockets, clearly. */
 		if (err != WSAEINVALIDPROCTABLE)
@@ -971,7 +990,9 @@ next_start(LPWSAPROTOCOL_INFOW lpProtocolInfo, DWORD dwSelfCatalogEntryId,
 	    lpNextProtocolInfo);
 	if (err != 0)
 		goto fail;
-	err = provider_start(e, lpNextProtocolInfo, &p);
+	err = provider_start(e, lpNextProtocolInfo,
+	    chain_position(&lpProtocolInfo->ProtocolChain,
+	    dwSelfCatalogEntryId), &p);
 	if (err != 0)
 		goto fail;
 	memcpy(lpNextProcTable, &p->procs, n);
@@ -1008,6 +1029,154 @@ WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	return next_start(lpProtocolInfo, dwSelfCatalogEntryId,
 	    lpNextProcTable, WSPSHIM_PROC_COUNT(1) * sizeof(void (*)(void)),
 	    lpNextProtocolInfo, lpErrno);
+
+/* Whether the files at a and b are one file (device and inode). */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a != NULL && b != NULL && *a != '\0' && *b != '\0' &&
+	    stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Whether the module at base (file name fname) serves layered entry e:
+ * the core loaded it for e, or it is the file e names. */
+static int
+module_serves(const void *base, const char *fname,
+    const struct catalog_entry *e)
+{
+	struct provider *p;
+
+	if (e == NULL || e->info.ProtocolChain.ChainLen != LAYERED_PROTOCOL)
+		return 0;
+	for (p = provider_first(); p != NULL; p = p->next)
+		if (p->error == 0 && p->dl != NULL && p->base == base &&
+		    p->entry_id == e->info.dwCatalogEntryId)
+			return 2;
+	return same_file(e->path, fname);
+}
+
+/* Whether the start-up context of this thread is for info's chain. */
+static int
+start_context_is(const WSAPROTOCOL_INFOW *info)
+{
+	const WSAPROTOCOLCHAIN *pc = &info->ProtocolChain;
+	int i;
+
+	if (wsp_tls.start.len == 0 ||
+	    wsp_tls.start.chain != info->dwCatalogEntryId ||
+	    wsp_tls.start.len != pc->ChainLen)
+		return 0;
+	for (i = 0; i < pc->ChainLen; i++)
+		if (wsp_tls.start.entries[i] != pc->ChainEntries[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The layered entry the module at base serves in info's chain (see
+ * ws2spi.h): its position, or -1.  The positions it could be are those
+ * whose entry it serves; during a start-up of this chain on this thread,
+ * the first below the deepest one starting (which then becomes this one);
+ * otherwise the one the core loaded it for, else the first.
+ */
+static int
+find_self(const WSAPROTOCOL_INFOW *info, const void *base, const char *fname)
+{
+	const WSAPROTOCOLCHAIN *pc = &info->ProtocolChain;
+	const struct catalog *c = catalog_current();
+	int i, how, first = -1, loaded = -1, below = -1, ctx;
+
+	if (pc->ChainLen < 2 || pc->ChainLen > MAX_PROTOCOL_CHAIN)
+		return -1;
+	ctx = start_context_is(info);
+	for (i = 0; i + 1 < pc->ChainLen; i++) {
+		how = module_serves(base, fname,
+		    catalog_by_id(c, pc->ChainEntries[i]));
+		if (how == 0)
+			continue;
+		if (first < 0)
+			first = i;
+		if (how == 2 && loaded < 0)
+			loaded = i;
+		if (ctx && below < 0 && i > wsp_tls.start.above)
+			below = i;
+	}
+	if (below >= 0) {
+		wsp_tls.start.above = below;
+		return below;
+	}
+	return loaded >= 0 ? loaded : first;
+}
+
+/* The layered entry id of the calling module in the chain of
+ * lpProtocolInfo, or 0 with *lpErrno.  Not inlined: the return address
+ * must be the caller's. */
+WSPSHIM_EXPORT __attribute__((noinline)) DWORD WSPAPI
+WSPShimFindSelf(LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
+{
+	void *from = __builtin_extract_return_addr(__builtin_return_address(0));
+	Dl_info info;
+	int i, err = WSAEINVAL;
+
+	if (lpProtocolInfo == NULL) {
+		err = WSAEFAULT;
+	} else if (dladdr(from, &info) != 0 && info.dli_fbase != NULL &&
+	    (i = find_self(lpProtocolInfo, info.dli_fbase,
+	    info.dli_fname)) >= 0) {
+		return lpProtocolInfo->ProtocolChain.ChainEntries[i];
+	}
+	if (lpErrno != NULL)
+		*lpErrno = err;
+	return 0;
+}
+
+/* 0 with a separate copy of the calling module started for layered entry
+ * dwSelfCatalogEntryId of lpProtocolInfo's chain, its WSPDATA and table in
+ * *lpWSPData and *lpProcTable; or SOCKET_ERROR with *lpErrno.  Not
+ * inlined: the return address must be the caller's. */
+WSPSHIM_EXPORT __attribute__((noinline)) int WSPAPI
+WSPShimStartCopy(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPDATA lpWSPData,
+    LPWSPPROC_TABLE lpProcTable, LPINT lpErrno)
+{
+	void *from = __builtin_extract_return_addr(__builtin_return_address(0));
+	const struct catalog_entry *e;
+	struct provider *p;
+	Dl_info info;
+	int err, pos;
+
+	if (lpProtocolInfo == NULL || lpWSPData == NULL ||
+	    lpProcTable == NULL) {
+		err = WSAEFAULT;
+		goto fail;
+	}
+	e = catalog_by_id(catalog_current(), dwSelfCatalogEntryId);
+	pos = chain_position(&lpProtocolInfo->ProtocolChain,
+	    dwSelfCatalogEntryId);
+	if (e == NULL || e->info.ProtocolChain.ChainLen != LAYERED_PROTOCOL ||
+	    pos < 0 || pos + 1 >= lpProtocolInfo->ProtocolChain.ChainLen ||
+	    dladdr(from, &info) == 0) {
+		err = WSAEINVAL;
+		goto fail;
+	}
+	/* The copy must not be the caller itself. */
+	if ((p = provider_find(dwSelfCatalogEntryId, e->path)) != NULL &&
+	    p->base == info.dli_fbase) {
+		err = WSAEINVAL;
+		goto fail;
+	}
+	if ((err = provider_start(e, lpProtocolInfo, pos - 1, &p)) != 0)
+		goto fail;
+	*lpWSPData = p->data;
+	*lpProcTable = p->procs;
+	return 0;
+fail:
+	if (lpErrno != NULL)
+		*lpErrno = err;
+	return SOCKET_ERROR;
 }
 
 /* The layered entry id of the instance whose code called, or 0.  Not

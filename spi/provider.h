@@ -60,9 +60,11 @@ extern const WSPUPCALLTABLE provider_upcalls;
 struct chain *chain_get(const struct catalog_entry *e, int *err);
 
 /* Start (load if needed) the provider of a catalog entry, calling its
- * WSPStartup with info.  0 and *out, or a WSA code. */
+ * WSPStartup with info; above is the position in info's chain of the
+ * provider that starts it (-1 for the top), which WSPShimFindSelf reads
+ * while the WSPStartup runs.  0 and *out, or a WSA code. */
 int provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
-    struct provider **out);
+    int above, struct provider **out);
 
 /* Undo one successful provider_start (WSPCleanup). */
 void provider_cleanup(struct provider *p);

@@ -19,6 +19,16 @@ struct wsp_tls {
 	int	call_fd;	/* ... and the descriptor the program used */
 	unsigned made;		/* base sockets made on this thread (wraps) */
 	uintptr_t made_base;	/* ... and the handle of the last one */
+	/* While a provider's WSPStartup runs on this thread: the chain it
+	 * is started for (the struct's id and ChainEntries) and the deepest
+	 * position known to be starting, so that a layer loaded by the one
+	 * above it finds itself below (WSPShimFindSelf). */
+	struct wsp_start {
+		uint32_t chain;
+		int	len;
+		uint32_t entries[7];
+		int	above;
+	} start;
 };
 
 extern __thread struct wsp_tls wsp_tls

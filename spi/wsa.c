@@ -87,6 +87,10 @@ WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData)
 		return WSAEFAULT;
 	if (wsa_core_init() != 0)
 		return WSASYSNOTREADY;
+	/* Catalog changes of other processes count from here on, as
+	 * Windows processes see them when they look again. */
+	if (wsp_tls.depth == 0)
+		core_catalog_refresh(0);
 	if (wsa_version_key(v) > wsa_version_key(WSA_HIGH_VERSION))
 		v = WSA_HIGH_VERSION;
 	memset(lpWSAData, 0, sizeof(*lpWSAData));
@@ -526,8 +530,21 @@ WSCEnumProtocols(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
 
 	if (lpErrno == NULL)
 		lpErrno = &dummy;
+	/* An installer sees the file as it is now (a layer enumerating in
+	 * its WSPStartup sees the catalog its chain is starting from). */
+	if (wsp_tls.depth == 0)
+		core_catalog_refresh(0);
 	return catalog_enum(catalog_current(), lpiProtocols, 1,
 	    lpProtocolBuffer, lpdwBufferLength, lpErrno);
+}
+
+/* The one catalog is also the "32-bit" one (ws2spi.h). */
+WSPSHIM_EXPORT int WSPAPI
+WSCEnumProtocols32(LPINT lpiProtocols, LPWSAPROTOCOL_INFOW lpProtocolBuffer,
+    LPDWORD lpdwBufferLength, LPINT lpErrno)
+{
+	return WSCEnumProtocols(lpiProtocols, lpProtocolBuffer,
+	    lpdwBufferLength, lpErrno);
 }
 
 WSPSHIM_EXPORT int WSPAPI

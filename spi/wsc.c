@@ -5,9 +5,10 @@
  *
  * Each one is a single locked read-change-write of the catalog file
  * (catfile_update), so it is all or nothing and two installers never lose
- * each other's entries.  They change the file only: a running process
- * keeps the catalog it loaded at start-up, as Windows processes keep the
- * catalog they read in WSAStartup until they look again.
+ * each other's entries.  A change reloads this process's catalog
+ * (catfile_changed, set by core_init); other processes see it at their
+ * next WSAStartup (docs/catalog-file.md, "A live catalog").  Also the 64_32
+ * and 32 forms, WSCUpdateProvider and WSCGet/SetProviderInfo.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -120,11 +121,19 @@ wsc_check_chain(const struct catalog_edit *ed, const WSAPROTOCOLCHAIN *pc,
 		    "0 to %d", k, pc->ChainLen, MAX_PROTOCOL_CHAIN);
 	if (pc->ChainLen < 2)
 		return 0;
-	for (i = 0; i < pc->ChainLen; i++)
+	for (i = 0; i < pc->ChainLen; i++) {
 		if (wsc_find(ed, pc->ChainEntries[i]) < 0)
 			return wsc_say(err, WSAEINVAL, "entry %zu: its chain "
 			    "names entry %u, which is not installed", k,
 			    pc->ChainEntries[i]);
+		/* One layer at two positions could not tell them apart
+		 * (the core's catedit_add_layer refuses it too). */
+		for (j = 0; j < i; j++)
+			if (pc->ChainEntries[j] == pc->ChainEntries[i])
+				return wsc_say(err, WSAEINVAL, "entry %zu: its "
+				    "chain names entry %u twice", k,
+				    pc->ChainEntries[i]);
+	}
 	j = wsc_find(ed, pc->ChainEntries[pc->ChainLen - 1]);
 	if (ed->e[j].info.ProtocolChain.ChainLen != BASE_PROTOCOL)
 		return wsc_say(err, WSAEINVAL, "entry %zu: its chain ends on "
@@ -244,10 +253,10 @@ wsc_add_id(DWORD *ids, size_t *n, DWORD id)
 }
 
 /*
- * The ids to layer over for the protocols in infos: an entry whose
- * dwCatalogEntryId names a base or chain entry of ed is that entry;
- * otherwise every base entry with the same family, type and protocol.
- * 0 and *out (malloc'd, *nout ids), or a WSA code with err.
+ * The ids to layer over for the protocols in infos: every base entry with
+ * the same family, type and protocol, as Windows picks them (its other
+ * members, dwCatalogEntryId included, are not looked at).  0 and *out
+ * (malloc'd, *nout ids), or a WSA code with err.
  */
 static int
 wsc_resolve_infos(const struct catalog_edit *ed,
@@ -257,18 +266,11 @@ wsc_resolve_infos(const struct catalog_edit *ed,
 	const WSAPROTOCOL_INFOW *p, *e;
 	size_t i, j, m = 0, before;
 	DWORD *ids;
-	long k;
 
 	if ((ids = calloc(ed->cat.count + 1, sizeof(*ids))) == NULL)
 		return WSAENOBUFS;
 	for (i = 0; i < n; i++) {
 		p = &infos[i];
-		k = wsc_find(ed, p->dwCatalogEntryId);
-		if (k >= 0 && ed->e[k].info.ProtocolChain.ChainLen >=
-		    BASE_PROTOCOL) {
-			wsc_add_id(ids, &m, p->dwCatalogEntryId);
-			continue;
-		}
 		before = m;
 		for (j = 0; j < ed->cat.count; j++) {
 			e = &ed->e[j].info;
@@ -280,10 +282,9 @@ wsc_resolve_infos(const struct catalog_edit *ed,
 		}
 		if (m == before) {
 			free(ids);
-			return wsc_say(err, WSAEINVAL, "protocol %zu (entry "
-			    "%u, family %d, type %d, protocol %d) matches no "
-			    "base or chain entry", i, p->dwCatalogEntryId,
-			    p->iAddressFamily, p->iSocketType,
+			return wsc_say(err, WSAEINVAL, "protocol %zu (family "
+			    "%d, type %d, protocol %d) matches no base entry",
+			    i, p->iAddressFamily, p->iSocketType,
 			    p->iProtocol);
 		}
 	}
@@ -518,6 +519,154 @@ wsc_set_params(const char *file, DWORD id, const char *params,
 	return catfile_update(file, wsc_params_edit, &a, err);
 }
 
+/* --- WSCUpdateProvider, provider information ----------------------------- */
+
+struct wsc_update_arg {
+	const GUID		*id;
+	const char		*path;
+	const WSAPROTOCOL_INFOW	*list;
+	size_t			 n;
+};
+
+/* 0 once the provider's entries are the listed ones, or a WSA code. */
+static int
+wsc_update_edit(struct catalog_edit *ed, void *varg,
+    struct catfile_error *err)
+{
+	struct wsc_update_arg *a = varg;
+	const WSAPROTOCOL_INFOW *p;
+	struct catalog_entry *v;
+	char g[40];
+	size_t i, j, mine = 0;
+	long k;
+	int rc;
+
+	for (i = 0; i < ed->cat.count; i++)
+		mine += wsc_guid_eq(&ed->e[i].info.ProviderId, a->id);
+	if (mine == 0)
+		return wsc_say(err, WSAEINVAL, "provider %s is not installed",
+		    catfile_guid_str(a->id, g, sizeof(g)));
+	if (a->n != mine)
+		return wsc_say(err, WSAEINVAL, "provider %s has %zu entries, "
+		    "%zu given", catfile_guid_str(a->id, g, sizeof(g)), mine,
+		    a->n);
+	for (i = 0; i < a->n; i++) {
+		p = &a->list[i];
+		k = wsc_find(ed, p->dwCatalogEntryId);
+		if (k < 0 || !wsc_guid_eq(&ed->e[k].info.ProviderId, a->id))
+			return wsc_say(err, WSAEINVAL, "entry %zu: %u is not "
+			    "an entry of the provider", i,
+			    p->dwCatalogEntryId);
+		for (j = 0; j < i; j++)
+			if (a->list[j].dwCatalogEntryId == p->dwCatalogEntryId)
+				return wsc_say(err, WSAEINVAL, "entry %u is "
+				    "listed twice", p->dwCatalogEntryId);
+		if ((p->ProtocolChain.ChainLen > 1) !=
+		    (ed->e[k].info.ProtocolChain.ChainLen > 1) ||
+		    (p->ProtocolChain.ChainLen == BASE_PROTOCOL) !=
+		    (ed->e[k].info.ProtocolChain.ChainLen == BASE_PROTOCOL))
+			return wsc_say(err, WSAEINVAL, "entry %u: a base, "
+			    "layered or chain entry stays one",
+			    p->dwCatalogEntryId);
+		if ((rc = wsc_check_chain(ed, &p->ProtocolChain, i, err)) != 0)
+			return rc;
+	}
+	if ((v = calloc(ed->cat.count, sizeof(*v))) == NULL)
+		return WSAENOBUFS;
+	memcpy(v, ed->e, ed->cat.count * sizeof(*v));
+	for (i = 0; i < a->n; i++) {
+		k = wsc_find(ed, a->list[i].dwCatalogEntryId);
+		v[k].info = a->list[i];
+		v[k].info.ProviderId = *a->id;
+		if (v[k].info.ProtocolChain.ChainLen == BASE_PROTOCOL)
+			v[k].info.ProtocolChain.ChainEntries[0] =
+			    v[k].info.dwCatalogEntryId;
+	}
+	for (i = 0; i < ed->cat.count; i++)
+		if (wsc_guid_eq(&v[i].info.ProviderId, a->id))
+			v[i].path = a->path;
+	rc = wsc_rebuild(ed, v, ed->cat.count, ed->next_id);
+	free(v);
+	return rc;
+}
+
+/* 0 once provider id's entries are the n at list, with path; or a WSA
+ * code with err. */
+int
+wsc_update_provider(const char *file, const GUID *id, const char *path,
+    const WSAPROTOCOL_INFOW *list, size_t n, struct catfile_error *err)
+{
+	struct wsc_update_arg a = { id, path, list, n };
+
+	if (id == NULL || path == NULL || (list == NULL && n > 0))
+		return wsc_say(err, WSAEFAULT, "a NULL argument");
+	if (*path == '\0')
+		return wsc_say(err, WSAEINVAL, "an empty provider path");
+	return catfile_update(file, wsc_update_edit, &a, err);
+}
+
+struct wsc_cat_arg {
+	const GUID	*id;
+	DWORD		 cats;
+};
+
+/* 0 once every entry of the provider has the categories, or
+ * WSAEINVALIDPROVIDER. */
+static int
+wsc_cat_edit(struct catalog_edit *ed, void *varg, struct catfile_error *err)
+{
+	struct wsc_cat_arg *a = varg;
+	char g[40];
+	size_t i, n = 0;
+
+	for (i = 0; i < ed->cat.count; i++)
+		if (wsc_guid_eq(&ed->e[i].info.ProviderId, a->id)) {
+			ed->e[i].lsp_categories = a->cats;
+			n++;
+		}
+	if (n == 0)
+		return wsc_say(err, WSAEINVALIDPROVIDER, "provider %s is not "
+		    "installed", catfile_guid_str(a->id, g, sizeof(g)));
+	return 0;
+}
+
+/* 0 once provider id has LSP categories cats, or a WSA code with err. */
+int
+wsc_set_categories(const char *file, const GUID *id, DWORD cats,
+    struct catfile_error *err)
+{
+	struct wsc_cat_arg a = { id, cats };
+
+	return catfile_update(file, wsc_cat_edit, &a, err);
+}
+
+/* 0 and provider id's LSP categories from the file, or a WSA code. */
+int
+wsc_get_categories(const char *file, const GUID *id, DWORD *cats,
+    struct catfile_error *err)
+{
+	struct catalog_edit ed;
+	char g[40];
+	size_t i;
+	int rc;
+
+	if (file == NULL)
+		return wsc_say(err, WSAEACCES, "the catalog file's path is "
+		    "too long");
+	if ((rc = catfile_read(file, &ed, NULL, err)) != 0)
+		return rc;
+	rc = wsc_say(err, WSAEINVALIDPROVIDER, "provider %s is not installed",
+	    catfile_guid_str(id, g, sizeof(g)));
+	for (i = 0; i < ed.cat.count; i++)
+		if (wsc_guid_eq(&ed.e[i].info.ProviderId, id)) {
+			*cats = ed.e[i].lsp_categories;
+			rc = 0;
+			break;
+		}
+	catedit_free(&ed);
+	return rc;
+}
+
 /* --- the exported calls --------------------------------------------------- */
 
 /* 0, or SOCKET_ERROR with *lpErrno = rc (logged when it is the file's
@@ -549,26 +698,36 @@ wsc_utf8(const WCHAR *w)
 	return s;
 }
 
-/* 0, or SOCKET_ERROR and *lpErrno (ws2spi.h). */
-WSPSHIM_EXPORT int WSPAPI
-WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
-    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
-    LPINT lpErrno)
+/* WSCInstallProvider (update 0) or WSCUpdateProvider (update 1): 0, or
+ * SOCKET_ERROR and *lpErrno. */
+static int
+wsc_provider_call(const char *fn, int update, LPGUID id, const WCHAR *wpath,
+    const WSAPROTOCOL_INFOW *list, DWORD n, LPINT lpErrno)
 {
 	struct catfile_error err = { 0, "" };
 	char buf[PATH_MAX], *path;
 	const char *file = catfile_path(buf, sizeof(buf));
 	int rc;
 
-	if (lpProviderId == NULL || lpszProviderDllPath == NULL ||
-	    lpProtocolInfoList == NULL || lpErrno == NULL)
-		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
-	if ((path = wsc_utf8(lpszProviderDllPath)) == NULL)
-		return wsc_result(__func__, WSAENOBUFS, &err, lpErrno);
-	rc = wsc_install_provider(file, lpProviderId, path, lpProtocolInfoList,
-	    dwNumberOfEntries, NULL, &err);
+	if (id == NULL || wpath == NULL || list == NULL || lpErrno == NULL)
+		return wsc_result(fn, WSAEFAULT, &err, lpErrno);
+	if ((path = wsc_utf8(wpath)) == NULL)
+		return wsc_result(fn, WSAENOBUFS, &err, lpErrno);
+	rc = update ? wsc_update_provider(file, id, path, list, n, &err) :
+	    wsc_install_provider(file, id, path, list, n, NULL, &err);
 	free(path);
-	return wsc_result(__func__, rc, &err, lpErrno);
+	return wsc_result(fn, rc, &err, lpErrno);
+}
+
+/* 0, or SOCKET_ERROR and *lpErrno (ws2spi.h). */
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno)
+{
+	return wsc_provider_call(__func__, 0, lpProviderId,
+	    lpszProviderDllPath, lpProtocolInfoList, dwNumberOfEntries,
+	    lpErrno);
 }
 
 /* 0 and *lpdwCatalogEntryId, or SOCKET_ERROR and *lpErrno. */
@@ -653,4 +812,125 @@ WSPShimSetLayerParams(DWORD dwCatalogEntryId, const char *lpszParams,
 		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
 	return wsc_result(__func__, wsc_set_params(file, dwCatalogEntryId,
 	    lpszParams, &err), &err, lpErrno);
+}
+
+/* 0, or SOCKET_ERROR and *lpErrno. */
+WSPSHIM_EXPORT int WSPAPI
+WSCUpdateProvider(LPGUID lpProviderId, const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno)
+{
+	return wsc_provider_call(__func__, 1, lpProviderId,
+	    lpszProviderDllPath, lpProtocolInfoList, dwNumberOfEntries,
+	    lpErrno);
+}
+
+/*
+ * The 64_32 and 32 forms: Windows keeps a 32-bit and a 64-bit catalog on
+ * a 64-bit machine; here there is one catalog, so each is its native
+ * call (the 32-bit provider path of the 64_32 forms must be given, as on
+ * Windows, and is not stored).  WSCEnumProtocols32 is beside
+ * WSCEnumProtocols, in wsa.c.
+ */
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProvider64_32(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno)
+{
+	return WSCInstallProvider(lpProviderId, lpszProviderDllPath,
+	    lpProtocolInfoList, dwNumberOfEntries, lpErrno);
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCInstallProviderAndChains64_32(LPGUID lpProviderId,
+    const LPWSTR lpszProviderDllPath, const LPWSTR lpszProviderDllPath32,
+    const LPWSTR lpszLspName, DWORD dwServiceFlags,
+    LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPDWORD lpdwCatalogEntryId, LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+
+	if (lpszProviderDllPath32 == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	return WSCInstallProviderAndChains(lpProviderId, lpszProviderDllPath,
+	    lpszLspName, dwServiceFlags, lpProtocolInfoList,
+	    dwNumberOfEntries, lpdwCatalogEntryId, lpErrno);
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSCDeinstallProvider32(LPGUID lpProviderId, LPINT lpErrno)
+{
+	return WSCDeinstallProvider(lpProviderId, lpErrno);
+}
+
+/* The LSP_* category bits Windows defines. */
+#define WSC_LSP_KNOWN	(LSP_SYSTEM | LSP_INSPECTOR | LSP_REDIRECTOR | \
+	LSP_PROXY | LSP_FIREWALL | LSP_INBOUND_MODIFY | LSP_OUTBOUND_MODIFY | \
+	LSP_CRYPTO_COMPRESS | LSP_LOCAL_CACHE)
+
+/* 0 if the request names a class this library has, else a WSA code:
+ * ERROR_CALL_NOT_IMPLEMENTED for ProviderInfoAudit, as on Windows. */
+static int
+wsc_info_class(const GUID *id, WSC_PROVIDER_INFO_TYPE type, DWORD flags)
+{
+	if (id == NULL)
+		return WSAEFAULT;
+	if (type == ProviderInfoAudit)
+		return ERROR_CALL_NOT_IMPLEMENTED;
+	if (type != ProviderInfoLspCategories || flags != 0)
+		return WSAEINVAL;
+	return 0;
+}
+
+/* 0 and the provider's LSP categories in *Info, or SOCKET_ERROR and
+ * *lpErrno. */
+WSPSHIM_EXPORT int WSPAPI
+WSCGetProviderInfo(LPGUID lpProviderId, WSC_PROVIDER_INFO_TYPE InfoType,
+    PBYTE Info, size_t *InfoSize, DWORD Flags, LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+	char buf[PATH_MAX];
+	DWORD cats;
+	int rc;
+
+	if (lpErrno == NULL || InfoSize == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	if ((rc = wsc_info_class(lpProviderId, InfoType, Flags)) != 0)
+		return wsc_result(__func__, rc, &err, lpErrno);
+	if (Info == NULL || *InfoSize < sizeof(DWORD)) {
+		*InfoSize = sizeof(DWORD);
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	}
+	rc = wsc_get_categories(catfile_path(buf, sizeof(buf)), lpProviderId,
+	    &cats, &err);
+	if (rc == 0) {
+		memcpy(Info, &cats, sizeof(cats));
+		*InfoSize = sizeof(cats);
+	}
+	return wsc_result(__func__, rc, &err, lpErrno);
+}
+
+/* 0, or SOCKET_ERROR and *lpErrno. */
+WSPSHIM_EXPORT int WSPAPI
+WSCSetProviderInfo(LPGUID lpProviderId, WSC_PROVIDER_INFO_TYPE InfoType,
+    PBYTE Info, size_t InfoSize, DWORD Flags, LPINT lpErrno)
+{
+	struct catfile_error err = { 0, "" };
+	char buf[PATH_MAX];
+	DWORD cats;
+	int rc;
+
+	if (lpErrno == NULL)
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	if ((rc = wsc_info_class(lpProviderId, InfoType, Flags)) != 0)
+		return wsc_result(__func__, rc, &err, lpErrno);
+	if (Info == NULL || InfoSize < sizeof(DWORD))
+		return wsc_result(__func__, WSAEFAULT, &err, lpErrno);
+	memcpy(&cats, Info, sizeof(cats));
+	if (InfoSize != sizeof(DWORD) || (cats & ~(DWORD)WSC_LSP_KNOWN) != 0)
+		return wsc_result(__func__, WSAEINVAL, &err, lpErrno);
+	rc = wsc_set_categories(catfile_path(buf, sizeof(buf)), lpProviderId,
+	    cats, &err);
+	return wsc_result(__func__, rc, &err, lpErrno);
 }

@@ -92,7 +92,7 @@ static const char usage_catalog[] =
 static const char usage_install[] =
 "usage: wspshim install [--over ID|KIND[,...]] [--name NAME] "
 "[--params STR]\n"
-"                       [--ifs] [--catalog FILE] LAYER\n"
+"                       [--ifs] [--guid GUID] [--catalog FILE] LAYER\n"
 "\n"
 "Install LAYER (a plugin file, or a short name found as WSPSHIM_LAYERS\n"
 "finds it) as a hidden layered entry, with a chain over each entry named\n"
@@ -109,6 +109,9 @@ static const char usage_install[] =
 "  --params STR  the parameter string the layer reads\n"
 "  --ifs         the layer hands out the handles of the provider below it\n"
 "                (XP1_IFS_HANDLES)\n"
+"  --guid GUID   the provider GUID the layer's own code expects (a layer\n"
+"                written the Windows way finds its entry by it); default:\n"
+"                a new random one\n"
 "\n"
 "Prints the new layered entry's id and provider GUID.\n";
 
@@ -887,11 +890,12 @@ cmd_install(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "params", required_argument, NULL, 'p' },
 		{ "ifs", no_argument, NULL, 'i' },
+		{ "guid", required_argument, NULL, 'g' },
 		{ "catalog", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *over = "all", *name = NULL, *params = NULL;
+	const char *over = "all", *name = NULL, *params = NULL, *gopt = NULL;
 	struct catfile_error err;
 	struct catalog_edit ed;
 	char *path = NULL, *dname = NULL, *spec = NULL, g[40];
@@ -914,6 +918,9 @@ cmd_install(int argc, char **argv)
 		case 'i':
 			xp1 = XP1_IFS_HANDLES;
 			break;
+		case 'g':
+			gopt = optarg;
+			break;
 		case 'c':
 			catalog_opt = optarg;
 			break;
@@ -930,6 +937,9 @@ cmd_install(int argc, char **argv)
 		    argv[optind + 1]);
 	if (name != NULL && *name == '\0')
 		return usage_error(usage_install, "--name is empty");
+	if (gopt != NULL && catfile_guid_parse(gopt, &guid) != 0)
+		return usage_error(usage_install, "--guid %s is not a GUID "
+		    "({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx})", gopt);
 	if (read_catalog(&ed, NULL) != 0)
 		return 1;
 	if ((ids = calloc(ed.cat.count + 1, sizeof(*ids))) == NULL) {
@@ -955,7 +965,7 @@ cmd_install(int argc, char **argv)
 		rc = c;
 		goto out;
 	}
-	if (new_guid(&guid) != 0) {
+	if (gopt == NULL && new_guid(&guid) != 0) {
 		warnx_("cannot make a GUID: %s", strerror(errno));
 		goto out;
 	}

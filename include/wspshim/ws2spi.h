@@ -332,7 +332,8 @@ int WSPAPI WPUCompleteOverlappedRequest(SOCKET s,
 
 /*
  * Catalog calls.  WSCEnumProtocols is WSAEnumProtocolsW with hidden and
- * layered entries included, reporting through *lpErrno.
+ * layered entries included, reporting through *lpErrno; called outside a
+ * provider, it first reloads the catalog file if it changed.
  */
 int WSPAPI WSCEnumProtocols(LPINT lpiProtocols,
     LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength,
@@ -348,8 +349,9 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
 
 /*
  * Installer calls.  They change the catalog FILE (docs/catalog-file.md)
- * under its lock, atomically; a process already running keeps the catalog
- * it loaded at start-up, and the next process started sees the change.
+ * under its lock, atomically, and the calling process reloads it at once
+ * (its next enumeration and socket see the change); other running
+ * processes see it at their next WSAStartup or WSCEnumProtocols.
  * The file changed is the one the process would load: WSPSHIM_CATALOG,
  * else the per-user file if there is one, else the system file.  Each
  * returns 0, or SOCKET_ERROR with *lpErrno: WSAEFAULT (a NULL pointer),
@@ -361,7 +363,8 @@ int WSPAPI WSCGetProviderPath(LPGUID lpProviderId,
  * WSCInstallProvider: append the dwNumberOfEntries entries, each with the
  * next catalog entry id, ProviderId *lpProviderId and the provider path.
  * A chain's ChainEntries must name installed entries and end on a base
- * entry.  WSAEINVAL when the GUID is already installed.
+ * entry and may not name one entry twice.  WSAEINVAL when the GUID is
+ * already installed, or for such a chain.
  */
 int WSPAPI WSCInstallProvider(LPGUID lpProviderId,
     const WCHAR *lpszProviderDllPath,
@@ -384,9 +387,11 @@ int WSPAPI WSCWriteProviderOrder(LPDWORD lpwdCatalogEntryId,
  * Install a layer: a hidden layered entry (ChainLen 0) named lpszLspName
  * for the provider, and a chain with the layer on top over each protocol
  * in lpProtocolInfoList, named "NAME over [BASE]", first in catalog order.
- * A listed struct whose dwCatalogEntryId names a base or chain entry
- * stands for that entry; any other stands for every base entry with its
- * iAddressFamily, iSocketType and iProtocol.  dwServiceFlags may be 0 or
+ * As on Windows, a listed struct is looked at only for its iAddressFamily,
+ * iSocketType and iProtocol: it stands for every base entry with those
+ * three (WSAEINVAL when none has them).  To put a layer over a chain, use
+ * WSCInstallProvider with a chain entry, as Windows installers do, or
+ * `wspshim install --over ID`.  dwServiceFlags may be 0 or
  * XP1_IFS_HANDLES (the layer hands out the handles of the provider below
  * it); without it, XP1_IFS_HANDLES is cleared in the new entries.  The
  * layered entry's id goes to *lpdwCatalogEntryId (may be NULL).
@@ -395,6 +400,89 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
     const LPWSTR lpszProviderDllPath, const LPWSTR lpszLspName,
     DWORD dwServiceFlags, LPWSAPROTOCOL_INFOW lpProtocolInfoList,
     DWORD dwNumberOfEntries, LPDWORD lpdwCatalogEntryId, LPINT lpErrno);
+
+/*
+ * WSCUpdateProvider: change the entries of an installed provider: each
+ * listed struct replaces the provider's entry with its dwCatalogEntryId
+ * (ProviderId and the id are kept; a base entry's ChainEntries[0] stays
+ * its id), and every entry of the provider gets the new path.  Order and
+ * layer parameters are kept.  WSAEINVAL when the GUID is not installed,
+ * when dwNumberOfEntries is not the provider's number of entries, when a
+ * struct names an id that is not the provider's or names one twice, turns
+ * a base, layered or chain entry into another kind, or has a chain
+ * WSCInstallProvider would refuse.
+ */
+int WSPAPI WSCUpdateProvider(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno);
+
+/*
+ * The 64_32 and 32 forms of x64 Windows installers.  Windows keeps a
+ * 32-bit and a 64-bit catalog on a 64-bit machine; here there is one, so
+ * each is its native call.  lpszProviderDllPath32 must not be NULL
+ * (WSAEFAULT), as on Windows, and is not stored: the one path stored is
+ * lpszProviderDllPath.
+ */
+int WSPAPI WSCInstallProvider64_32(LPGUID lpProviderId,
+    const WCHAR *lpszProviderDllPath,
+    const LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPINT lpErrno);
+int WSPAPI WSCInstallProviderAndChains64_32(LPGUID lpProviderId,
+    const LPWSTR lpszProviderDllPath, const LPWSTR lpszProviderDllPath32,
+    const LPWSTR lpszLspName, DWORD dwServiceFlags,
+    LPWSAPROTOCOL_INFOW lpProtocolInfoList, DWORD dwNumberOfEntries,
+    LPDWORD lpdwCatalogEntryId, LPINT lpErrno);
+int WSPAPI WSCDeinstallProvider32(LPGUID lpProviderId, LPINT lpErrno);
+int WSPAPI WSCEnumProtocols32(LPINT lpiProtocols,
+    LPWSAPROTOCOL_INFOW lpProtocolBuffer, LPDWORD lpdwBufferLength,
+    LPINT lpErrno);
+
+/* LSP categories (WSCSetProviderInfo with ProviderInfoLspCategories). */
+#define LSP_SYSTEM		0x80000000
+#define LSP_INSPECTOR		0x00000001
+#define LSP_REDIRECTOR		0x00000002
+#define LSP_PROXY		0x00000004
+#define LSP_FIREWALL		0x00000008
+#define LSP_INBOUND_MODIFY	0x00000010
+#define LSP_OUTBOUND_MODIFY	0x00000020
+#define LSP_CRYPTO_COMPRESS	0x00000040
+#define LSP_LOCAL_CACHE		0x00000080
+
+#ifndef ERROR_CALL_NOT_IMPLEMENTED
+#define ERROR_CALL_NOT_IMPLEMENTED	120
+#endif
+
+typedef enum _WSC_PROVIDER_INFO_TYPE {
+	ProviderInfoLspCategories,
+	ProviderInfoAudit
+} WSC_PROVIDER_INFO_TYPE;
+
+typedef struct _WSC_PROVIDER_AUDIT_INFO {
+	DWORD	RecordSize;
+	void	*Reserved;	/* PVOID */
+} WSC_PROVIDER_AUDIT_INFO;
+
+typedef BYTE *PBYTE;
+
+/*
+ * WSCGetProviderInfo, WSCSetProviderInfo: a provider's information class.
+ * ProviderInfoLspCategories, a DWORD of LSP_* bits, is kept in the catalog
+ * file on every entry of the provider (0 until set); the library itself
+ * does nothing with it.  Get reads the file.  Flags must be 0.  0, or
+ * SOCKET_ERROR with *lpErrno: ERROR_CALL_NOT_IMPLEMENTED for
+ * ProviderInfoAudit (as Windows); WSAEINVAL for another class, Flags not 0,
+ * (Set) an InfoSize other than 4 or unknown category bits; WSAEFAULT for a
+ * NULL lpProviderId, InfoSize or lpErrno, a NULL Info or one smaller than
+ * a DWORD (Get sets *InfoSize to 4); WSAEINVALIDPROVIDER when no entry has
+ * the GUID; WSAEACCES, WSANO_RECOVERY, WSAENOBUFS as above.
+ */
+int WSPAPI WSCGetProviderInfo(LPGUID lpProviderId,
+    WSC_PROVIDER_INFO_TYPE InfoType, PBYTE Info, size_t *InfoSize,
+    DWORD Flags, LPINT lpErrno);
+int WSPAPI WSCSetProviderInfo(LPGUID lpProviderId,
+    WSC_PROVIDER_INFO_TYPE InfoType, PBYTE Info, size_t InfoSize,
+    DWORD Flags, LPINT lpErrno);
 
 /*
  * libwspshim helpers for layer authors (not in Winsock).
@@ -447,7 +535,42 @@ int WSPAPI WSCInstallProviderAndChains(LPGUID lpProviderId,
  *
  * A layer may instead do it the Windows way (WSCEnumProtocols,
  * WSCGetProviderPath, dlopen and dlsym("WSPStartup")): libwspshim.so
- * exports the base provider's WSPStartup under that name.
+ * exports the base provider's WSPStartup under that name.  A layer so
+ * loaded, by a layer above it rather than by the core, is not one the
+ * core loaded: WSPShimSelfCatalogEntryId gives it 0, and it finds its
+ * entry with WSPShimFindSelf.
+ *
+ * WSPShimFindSelf: the layered entry id the calling module serves in the
+ * chain of lpProtocolInfo, found the way a Windows LSP finds its position
+ * (its catalog ids searched for in lpProtocolInfo->ProtocolChain), for a
+ * module loaded by anyone.  The module's catalog ids are the layered
+ * entries the core loaded it for and those whose provider file is the
+ * module's file (same device and inode).  When the module's file is at
+ * several positions of the chain, the answer during a WSPStartup is the
+ * first position below the provider that is starting it: the core
+ * remembers, on this thread, which position of the chain it is starting,
+ * and each WSPShimFindSelf during that start-up moves it down to the
+ * position it answered, so a layer that loads and starts the next
+ * provider itself need not say anything.  Outside a start-up: the entry
+ * the core loaded the module for, else the first.  0, with *lpErrno
+ * WSAEINVAL (no position of the chain, its last excepted, names the
+ * module, or ChainLen is not 2 to 7) or WSAEFAULT (lpProtocolInfo NULL).
+ * Call it from the layer's own code, as WSPShimSelfCatalogEntryId.
+ *
+ * WSPShimStartCopy: for a module asked to start for a second layered
+ * entry (a layer above dlopened the file the module was loaded from for
+ * another entry, and got this same module, with its globals): the core
+ * loads a separate copy of the module for dwSelfCatalogEntryId (as it
+ * does for a file named at several positions) and starts it with
+ * lpProtocolInfo; *lpWSPData and *lpProcTable get what the copy's
+ * WSPStartup gave, for the caller's WSPStartup to return as its own, so
+ * the layer above talks to the copy directly (its WSPCleanup included).
+ * 0, or SOCKET_ERROR with WSAEFAULT, WSAEINVAL (dwSelfCatalogEntryId is not
+ * a layered entry above the last position of the chain, or the copy would
+ * be the caller itself) or what loading or starting the copy gave
+ * (WSAEPROVIDERFAILEDINIT, WSAEINVALIDPROCTABLE, its WSPStartup's error).
+ * The shipped layers and the layer kit do this; docs/writing-a-layer.md
+ * ("Started by another layer") shows the few lines.
  */
 int WSPAPI WSPShimNextProtocolInfo(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     DWORD dwSelfCatalogEntryId, LPWSAPROTOCOL_INFOW lpNextProtocolInfo,
@@ -460,6 +583,28 @@ int WSPAPI WSPShimStartNextProviderV2(LPWSAPROTOCOL_INFOW lpProtocolInfo,
     LPWSAPROTOCOL_INFOW lpNextProtocolInfo, LPINT lpErrno);
 #define WSPShimStartNextProvider	WSPShimStartNextProviderV2
 DWORD WSPAPI WSPShimSelfCatalogEntryId(void);
+DWORD WSPAPI WSPShimFindSelf(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    LPINT lpErrno);
+int WSPAPI WSPShimStartCopy(LPWSAPROTOCOL_INFOW lpProtocolInfo,
+    DWORD dwSelfCatalogEntryId, LPWSPDATA lpWSPData,
+    LPWSPPROC_TABLE lpProcTable, LPINT lpErrno);
+
+/*
+ * WSPShimClaimSelf: whether a module serves layered entry
+ * dwSelfCatalogEntryId, with *lpdwServed a variable of the module's own,
+ * 0 at load: the first entry claimed is the module's, and only that one.
+ * A layer's WSPStartup that gets FALSE calls WSPShimStartCopy.  Inline and
+ * lock-free.
+ */
+static inline BOOL
+WSPShimClaimSelf(DWORD *lpdwServed, DWORD dwSelfCatalogEntryId)
+{
+	DWORD none = 0;
+
+	return __atomic_compare_exchange_n(lpdwServed, &none,
+	    dwSelfCatalogEntryId, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+	    none == dwSelfCatalogEntryId;
+}
 
 /*
  * WSPShimCompleteProcTable: complete a table a layer got by starting the

@@ -1148,7 +1148,8 @@ static const WSPPROC_TABLE lk_procs = {
  * a mutex held by another thread when the program forks would stay
  * locked in the child.
  */
-static _Atomic DWORD lk_self;	/* every start stores it, maybe at once */
+static _Atomic DWORD lk_self;	/* the entry this module serves (every
+				 * start stores it, maybe at once) */
 static int lk_conf_error;
 static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
 
@@ -1229,11 +1230,15 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (LOBYTE(version) < 2 ||
 	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
 		return WSAVERNOTSUPPORTED;
-	/* Our layered entry id: the core knows which copy of us this is. */
-	if ((self = WSPShimSelfCatalogEntryId()) == 0)
-		return WSASYSNOTREADY;
-
-	lk_self = self;
+	/* Our layered entry id, found in the chain whoever loaded us (the
+	 * core, or a layer above that loads the next itself).  A module
+	 * serves one entry, configured from its parameters: asked for
+	 * another, it hands back a copy of itself, which the core loads. */
+	if ((self = WSPShimFindSelf(info, &err)) == 0)
+		return err;
+	if (!WSPShimClaimSelf(&lk_self, self))
+		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
+		    0 : err;
 	pthread_once(&lk_conf_once, lk_configure);
 	if (lk_conf_error != 0)
 		return lk_conf_error;

@@ -87,6 +87,7 @@ up_store(void)
 {
 	up = *up_arg;
 }
+static DWORD served;		/* the layered entry this module serves */
 
 /* The instance of chain id `chain', or NULL: the list walk. */
 static __attribute__((noinline)) struct ninst *
@@ -761,9 +762,14 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (LOBYTE(version) < 2 ||
 	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
 		return WSAVERNOTSUPPORTED;
-	/* Our layered entry id: the core knows which copy of us this is. */
-	if ((self = WSPShimSelfCatalogEntryId()) == 0)
-		return WSASYSNOTREADY;
+	/* Our layered entry id, found in the chain whoever loaded us (the
+	 * core, or a layer above that loads the next itself).  A module
+	 * serves one entry: asked for another, it hands back a copy. */
+	if ((self = WSPShimFindSelf(info, &err)) == 0)
+		return err;
+	if (!WSPShimClaimSelf(&served, self))
+		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
+		    0 : err;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
 

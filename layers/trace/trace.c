@@ -2185,9 +2185,13 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (LOBYTE(version) < 2 ||
 	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
 		return WSAVERNOTSUPPORTED;
-	if ((self = WSPShimSelfCatalogEntryId()) == 0)
-		return WSASYSNOTREADY;
-	cf_self = self;
+	/* Found in the chain whoever loaded us; a module serves one entry,
+	 * and asked for another hands back a copy (ws2spi.h). */
+	if ((self = WSPShimFindSelf(info, &err)) == 0)
+		return err;
+	if (!WSPShimClaimSelf(&cf_self, self))
+		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
+		    0 : err;
 	pthread_once(&cf_once, configure);
 	if (cf_failed)
 		return WSAEINVAL;

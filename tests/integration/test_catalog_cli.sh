@@ -105,6 +105,25 @@ install_layer() {
 	out_has 'over \[wspshim \[TCP/IP\]\]'
 }
 
+# --guid gives the layer the GUID its own code expects; a bad GUID is a
+# usage error, one already installed a failure, and neither writes.
+install_guid() {
+	local g='{5f1e3a8c-7b2d-4c61-9e0a-3d4b5c6d7e8f}' before
+	rm -rf "$TEST_TMP/cat"
+	ws install --over tcp --guid "${g:1:36}" "$layer"
+	out_has "^installed .* as entry 1010, provider \\$g, chains 1011\$"
+	ws catalog
+	out_has "^Provider ID: +\\$g\$"
+	before=$(cat "$WSPSHIM_CATALOG")
+	rc=0; ws install --over udp --guid "$g" "$layer" || rc=$?
+	((rc == 1))
+	grep -q "is already installed (entry 1010)" "$TEST_TMP/err"
+	rc=0; ws install --guid '{5f1e3a8c-7b2d}' "$layer" || rc=$?
+	((rc == 2))
+	grep -q "is not a GUID" "$TEST_TMP/err"
+	[[ $(cat "$WSPSHIM_CATALOG") == "$before" ]]
+}
+
 install_by_name_and_remove() {
 	rm -rf "$TEST_TMP/cat"
 	ws install --name first --over tcp "$layer"
@@ -306,6 +325,8 @@ check "install writes a layered entry and chains first in order" \
     install_layer
 check "remove by chain id, name and GUID; ids are never reused" \
     install_by_name_and_remove
+check "install --guid GUID: that provider id; taken or bad: refused" \
+    install_guid
 check "order puts the listed entries first" order_entries
 check "usage errors exit 2, failures exit 1 with one line" \
     usage_and_failures

@@ -815,8 +815,9 @@ start_next(LPWSAPROTOCOL_INFOW info, DWORD self, WSPUPCALLTABLE upcalls,
 /*
  * The one export, called once per chain that names this layer: read the
  * parameters, start the provider below us in that chain, hand the core
- * our table.  0, or WSAEFAULT, WSAVERNOTSUPPORTED, WSASYSNOTREADY,
- * WSAENOBUFS, or what starting the provider below gave.
+ * our table.  0, or WSAEFAULT, WSAVERNOTSUPPORTED, WSAEINVAL (not in
+ * the chain), WSASYSNOTREADY, WSAENOBUFS, or what starting the provider
+ * below gave.
  */
 EXPORT int WSPAPI
 WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
@@ -836,12 +837,17 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (LOBYTE(version) < 2 ||
 	    (LOBYTE(version) == 2 && HIBYTE(version) < 2))
 		return WSAVERNOTSUPPORTED;
-	/* Our layered entry id: the core knows which copy of us this is. */
-	if ((self = WSPShimSelfCatalogEntryId()) == 0)
-		return WSASYSNOTREADY;
+	/* Our layered entry id, found in the chain whoever loaded us (the
+	 * core, or a layer above us that loads the next itself).  This
+	 * module serves one entry; asked for another, it hands back a copy
+	 * of itself, which the core loads. */
+	if ((self = WSPShimFindSelf(info, &err)) == 0)
+		return err;
+	if (!WSPShimClaimSelf(&config_self, self))
+		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
+		    0 : err;
 	/* pthread_once, not a mutex: a mutex held by another thread when
 	 * the program forks would stay locked in the child. */
-	config_self = self;
 	pthread_once(&config_once, configure);
 	if (config_error != 0)
 		return config_error;

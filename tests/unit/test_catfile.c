@@ -830,7 +830,7 @@ Test(wsc, install_provider_appends_with_new_ids, .init = setup_dir,
 	wset(list[0].szProtocol, "lsp");
 	list[1] = list[0];
 	list[1].ProtocolChain.ChainLen = 2;
-	list[1].ProtocolChain.ChainEntries[0] = 1001;	/* any known id */
+	list[1].ProtocolChain.ChainEntries[0] = 1002;	/* any known id */
 	list[1].ProtocolChain.ChainEntries[1] = 1001;
 	wset(list[1].szProtocol, "lsp over tcp");
 	cr_assert_eq(WSCInstallProvider(&g, path, list, 2, &err), 0,
@@ -873,6 +873,44 @@ Test(wsc, install_provider_appends_with_new_ids, .init = setup_dir,
 	cr_expect_eq(err, WSAEINVAL);
 }
 
+Test(wsc, install_provider_refuses_an_entry_twice_in_a_chain,
+    .init = setup_dir, .fini = teardown_dir)
+{
+	WSAPROTOCOL_INFOW c;
+	struct catalog_edit ed;
+	WCHAR path[] = u"/lsp.so";
+	GUID g = guid(0x4321);
+	int err = 0;
+
+	/* [1010, 1010, 1001]: one layered entry at two positions, which no
+	 * layer can tell apart; catedit_add_layer never makes one. */
+	cr_assert_eq(wsc_install_layer(catpath, &g, "/l.so", "l", 0, NULL,
+	    (DWORD[]){ 1001 }, 1, NULL, &(struct catfile_error){ 0 }), 0);
+	memset(&c, 0, sizeof(c));
+	c = catalog_builtin()->entries[0].info;
+	c.ProtocolChain.ChainLen = 3;
+	c.ProtocolChain.ChainEntries[0] = 1010;
+	c.ProtocolChain.ChainEntries[1] = 1010;
+	c.ProtocolChain.ChainEntries[2] = 1001;
+	g.Data1++;
+	cr_expect_eq(WSCInstallProvider(&g, path, &c, 1, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	/* A base entry named twice is refused the same way. */
+	c.ProtocolChain.ChainLen = 2;
+	c.ProtocolChain.ChainEntries[0] = 1001;
+	c.ProtocolChain.ChainEntries[1] = 1001;
+	cr_expect_eq(WSCInstallProvider(&g, path, &c, 1, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	load(&ed);
+	cr_expect_eq(ed.cat.count, catalog_builtin()->count + 2,
+	    "nothing written");
+	catedit_free(&ed);
+	/* [1010, 1001] is fine. */
+	c.ProtocolChain.ChainEntries[0] = 1010;
+	cr_expect_eq(WSCInstallProvider(&g, path, &c, 1, &err), 0,
+	    "error %d", err);
+}
+
 Test(wsc, install_provider_and_chains_matches_protocols,
     .init = setup_dir, .fini = teardown_dir)
 {
@@ -885,11 +923,15 @@ Test(wsc, install_provider_and_chains_matches_protocols,
 	int err = 0;
 
 	memset(want, 0, sizeof(want));
-	/* By triple: UDP over IPv6.  By id: the TCP entry. */
+	/* UDP over IPv6, and TCP over IPv4: by the triple only, as Windows
+	 * picks them; the dwCatalogEntryId (UDP/IPv6's) is not looked at. */
 	want[0].iAddressFamily = AF_INET6;
 	want[0].iSocketType = SOCK_DGRAM;
 	want[0].iProtocol = IPPROTO_UDP;
-	want[1].dwCatalogEntryId = 1001;
+	want[1].iAddressFamily = AF_INET;
+	want[1].iSocketType = SOCK_STREAM;
+	want[1].iProtocol = IPPROTO_TCP;
+	want[1].dwCatalogEntryId = 1005;
 	cr_assert_eq(WSCInstallProviderAndChains(&g, path, name, 0, want, 2,
 	    &id, &err), 0, "error %d", err);
 	cr_expect_eq(id, 1010);
@@ -919,6 +961,14 @@ Test(wsc, install_provider_and_chains_matches_protocols,
 	g.Data1++;
 	cr_expect_eq(WSCInstallProviderAndChains(&g, path, name,
 	    XP1_CONNECTIONLESS, want, 1, NULL, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	/* A chain id names nothing: only base entries are layered over. */
+	want[0] = catalog_builtin()->entries[0].info;
+	want[0].iSocketType = SOCK_RAW;
+	want[0].iProtocol = 77;
+	want[0].dwCatalogEntryId = 1001;
+	cr_expect_eq(WSCInstallProviderAndChains(&g, path, name, 0, want, 1,
+	    NULL, &err), SOCKET_ERROR);
 	cr_expect_eq(err, WSAEINVAL);
 	/* A protocol nothing provides. */
 	want[0].iProtocol = 99;
@@ -1245,4 +1295,191 @@ Test(wsc, install_makes_a_relative_path_absolute, .init = setup_dir,
 			found = strcmp(ed.e[i].path, want) == 0;
 	cr_expect(found, "entry %u has path %s", id, want);
 	catedit_free(&ed);
+}
+
+/* Install provider g with a layered entry and a chain over TCP (ids 1010
+ * and 1011 in a fresh file) through WSCInstallProvider. */
+static void
+install_two(const GUID *g, WSAPROTOCOL_INFOW list[2])
+{
+	WCHAR path[] = u"/old.so";
+	int err = 0;
+
+	memset(list, 0, 2 * sizeof(*list));
+	list[0] = catalog_builtin()->entries[0].info;
+	list[0].ProtocolChain.ChainLen = LAYERED_PROTOCOL;
+	wset(list[0].szProtocol, "u");
+	cr_assert_eq(WSCInstallProvider((LPGUID)g, path, list, 1, &err), 0,
+	    "error %d", err);
+	list[0].dwCatalogEntryId = 1010;
+	list[1] = catalog_builtin()->entries[0].info;
+	list[1].ProtocolChain.ChainLen = 2;
+	list[1].ProtocolChain.ChainEntries[0] = 1010;
+	list[1].ProtocolChain.ChainEntries[1] = 1001;
+	wset(list[1].szProtocol, "u over tcp");
+}
+
+Test(wsc, update_provider_replaces_entries_and_path, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	WSAPROTOCOL_INFOW list[2];
+	struct catalog_edit ed;
+	const struct catalog_entry *e;
+	WCHAR path[] = u"/new.so";
+	GUID g = guid(0x55), other = guid(0x56);
+	int err = 0;
+
+	install_two(&g, list);
+	/* The layered entry gets a new name and flags; the path changes. */
+	wset(list[0].szProtocol, "renamed");
+	list[0].dwServiceFlags1 = XP1_GUARANTEED_DELIVERY;
+	list[0].ProviderId = other;		/* not looked at */
+	cr_assert_eq(WSCUpdateProvider(&g, path, list, 1, &err), 0,
+	    "error %d", err);
+	load(&ed);
+	e = catalog_by_id(&ed.cat, 1010);
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->path, "/new.so");
+	cr_expect_eq(e->info.dwServiceFlags1, XP1_GUARANTEED_DELIVERY);
+	cr_expect(memcmp(&e->info.ProviderId, &g, sizeof(g)) == 0);
+	cr_expect_eq(e->info.szProtocol[0], 'r');
+	cr_expect_eq(ed.cat.count, catalog_builtin()->count + 1);
+	catedit_free(&ed);
+
+	/* Unknown GUID, a wrong count, an id of another provider, an id
+	 * twice, a layered entry turned into a chain: WSAEINVAL. */
+	cr_expect_eq(WSCUpdateProvider(&other, path, list, 1, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	list[1] = list[0];
+	cr_expect_eq(WSCUpdateProvider(&g, path, list, 2, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	list[1].dwCatalogEntryId = 1001;
+	cr_expect_eq(WSCUpdateProvider(&g, path, list + 1, 1, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	list[0].ProtocolChain.ChainLen = 2;
+	list[0].ProtocolChain.ChainEntries[0] = 1010;
+	list[0].ProtocolChain.ChainEntries[1] = 1001;
+	cr_expect_eq(WSCUpdateProvider(&g, path, list, 1, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	cr_expect_eq(WSCUpdateProvider(&g, NULL, list, 1, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
+	load(&ed);
+	cr_expect_str_eq(catalog_by_id(&ed.cat, 1010)->path, "/new.so",
+	    "a refused update writes nothing");
+	catedit_free(&ed);
+}
+
+Test(wsc, the_64_32_and_32_forms_are_the_one_catalog, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	WSAPROTOCOL_INFOW want, list[2];
+	WCHAR p64[] = u"/l64.so", p32[] = u"/l32.so", name[] = u"l";
+	struct catalog_edit ed;
+	GUID g = guid(0x64), h = guid(0x32);
+	DWORD id = 0;
+	int err = 0;
+
+	memset(&want, 0, sizeof(want));
+	want.iAddressFamily = AF_INET;
+	want.iSocketType = SOCK_STREAM;
+	want.iProtocol = IPPROTO_TCP;
+	cr_expect_eq(WSCInstallProviderAndChains64_32(&g, p64, NULL, name, 0,
+	    &want, 1, &id, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
+	cr_assert_eq(WSCInstallProviderAndChains64_32(&g, p64, p32, name, 0,
+	    &want, 1, &id, &err), 0, "error %d", err);
+	cr_expect_eq(id, 1010);
+	load(&ed);
+	cr_expect_str_eq(catalog_by_id(&ed.cat, 1010)->path, "/l64.so");
+	catedit_free(&ed);
+	install_two(&h, list);		/* WSCInstallProvider: 1012 */
+	cr_assert_eq(WSCInstallProvider64_32(&h, p64, list, 1, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL, "GUID installed already");
+	cr_assert_eq(WSCDeinstallProvider32(&g, &err), 0, "error %d", err);
+	cr_expect_eq(WSCDeinstallProvider32(&g, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	load(&ed);
+	cr_expect_not(has_id(&ed, 1010));
+	cr_expect_not(has_id(&ed, 1011));
+	cr_expect(has_id(&ed, 1012));
+	catedit_free(&ed);
+}
+
+Test(wsc, provider_info_keeps_lsp_categories, .init = setup_dir,
+    .fini = teardown_dir)
+{
+	WSAPROTOCOL_INFOW list[2];
+	struct catalog_edit ed;
+	DWORD cats = LSP_INSPECTOR | LSP_FIREWALL, got = 0;
+	GUID g = guid(0xca7), none = guid(0xdead);
+	size_t size = sizeof(got);
+	int err = 0;
+
+	install_two(&g, list);
+	cr_assert_eq(WSCGetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 0, &err), 0, "error %d", err);
+	cr_expect_eq(got, 0, "none until set");
+	cr_assert_eq(WSCSetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&cats, sizeof(cats), 0, &err), 0, "error %d", err);
+	size = 64;
+	cr_assert_eq(WSCGetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 0, &err), 0, "error %d", err);
+	cr_expect_eq(got, cats);
+	cr_expect_eq(size, sizeof(DWORD));
+	load(&ed);
+	cr_expect_eq(catalog_by_id(&ed.cat, 1010)->lsp_categories, cats,
+	    "kept in the file");
+	catedit_free(&ed);
+
+	/* A NULL buffer, or a short one: WSAEFAULT and the size. */
+	size = 1;
+	cr_expect_eq(WSCGetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
+	cr_expect_eq(size, sizeof(DWORD));
+	size = 0;
+	cr_expect_eq(WSCGetProviderInfo(&g, ProviderInfoLspCategories, NULL,
+	    &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
+	cr_expect_eq(size, sizeof(DWORD));
+	/* Audit: not implemented, as on Windows; other classes, flags,
+	 * sizes and bits: WSAEINVAL; an unknown GUID: WSAEINVALIDPROVIDER. */
+	size = sizeof(got);
+	cr_expect_eq(WSCGetProviderInfo(&g, ProviderInfoAudit, (PBYTE)&got,
+	    &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, ERROR_CALL_NOT_IMPLEMENTED);
+	cr_expect_eq(WSCSetProviderInfo(&g, ProviderInfoAudit, (PBYTE)&cats,
+	    sizeof(cats), 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, ERROR_CALL_NOT_IMPLEMENTED);
+	cr_expect_eq(WSCGetProviderInfo(&g, (WSC_PROVIDER_INFO_TYPE)7,
+	    (PBYTE)&got, &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	cr_expect_eq(WSCGetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 1, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	cr_expect_eq(WSCSetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&cats, sizeof(cats) + 1, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	got = 0x100;
+	cr_expect_eq(WSCSetProviderInfo(&g, ProviderInfoLspCategories,
+	    (PBYTE)&got, sizeof(got), 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	cr_expect_eq(WSCSetProviderInfo(&g, ProviderInfoLspCategories, NULL,
+	    sizeof(cats), 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
+	cr_expect_eq(WSCSetProviderInfo(&none, ProviderInfoLspCategories,
+	    (PBYTE)&cats, sizeof(cats), 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVALIDPROVIDER);
+	cr_expect_eq(WSCGetProviderInfo(&none, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVALIDPROVIDER);
+	cr_expect_eq(WSCGetProviderInfo(NULL, ProviderInfoLspCategories,
+	    (PBYTE)&got, &size, 0, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT);
 }

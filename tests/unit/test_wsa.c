@@ -266,6 +266,24 @@ wsc_entry(DWORD id, WSAPROTOCOL_INFOW *out)
 	cr_assert_fail("entry %u is not in the catalog", id);
 }
 
+Test(wsc, enum_protocols32_lists_the_one_catalog)
+{
+	WSAPROTOCOL_INFOW a[16], b[16];
+	DWORD la = sizeof(a), lb = sizeof(b), need = 0;
+	int na, nb, err = 0;
+
+	na = WSCEnumProtocols(NULL, a, &la, &err);
+	nb = WSCEnumProtocols32(NULL, b, &lb, &err);
+	cr_assert_gt(na, 0);
+	cr_expect_eq(na, nb);
+	cr_expect_eq(la, lb);
+	cr_expect(memcmp(a, b, la) == 0);
+	cr_expect_eq(WSCEnumProtocols32(NULL, NULL, &need, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAENOBUFS);
+	cr_expect_eq(need, la);
+}
+
 /* poll() fd for events, bounded. */
 static void
 wait_for(int fd, short events)

@@ -4,9 +4,9 @@
  * Its parameter string (WSPSHIM_LAYERS=probe:FILE) names a file to which
  * it appends one line per WSPStartup, WSPCleanup, WSPSocket, WSPAccept
  * and WSPCloseSocket call: its own layered entry id (from
- * WSPShimSelfCatalogEntryId), its position in the chain, the struct it
- * received (dwCatalogEntryId, ChainLen, ChainEntries and a hash of all
- * 628 bytes) and the struct it passed down, and the result.
+ * WSPShimFindSelf, so it may be loaded by a layer above it), its
+ * position in the chain, the struct it received (dwCatalogEntryId,
+ * ChainLen, ChainEntries and a hash of all 628 bytes) and the struct it passed down, and the result.
  * test_layers_env.sh reads those lines to check the propagation rule.
  *
  * It is non-IFS: each socket is a WPUCreateSocketHandle handle whose
@@ -675,10 +675,17 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	char a[256], b[256];
 	struct pinst *in;
 	int err = 0, len = (int)sizeof(logfile), rc;
+	DWORD id;
 
 	if (data == NULL || info == NULL || procs == NULL)
 		return WSAEFAULT;
-	self = WSPShimSelfCatalogEntryId();
+	/* Found in the chain whoever loaded us (the core, or a layer that
+	 * loads the next itself); a second entry gets a copy of us. */
+	if ((id = WSPShimFindSelf(info, &err)) == 0)
+		return err;
+	if (!WSPShimClaimSelf(&self, id))
+		return WSPShimStartCopy(info, id, data, procs, &err) == 0 ?
+		    0 : err;
 	if (WSPShimGetLayerParams(self, logfile, &len, &err) != 0)
 		logfile[0] = '\0';
 	up = upcalls;
