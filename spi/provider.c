@@ -249,7 +249,7 @@ provider_open(struct provider *p)
 	    RTLD_NOLOAD)) != NULL;
 	if (!loaded)
 		dl = provider_dlopen_fd(&fd, p->path);
-	if (dl != NULL && (loaded || provider_has_dl(dl))) {
+	if (dl != NULL && loaded) {
 		dlclose(dl);
 		dl = provider_open_copy(fd, p->path);
 	}
@@ -1029,6 +1029,7 @@ WSPShimStartNextProvider(LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	return next_start(lpProtocolInfo, dwSelfCatalogEntryId,
 	    lpNextProcTable, WSPSHIM_PROC_COUNT(1) * sizeof(void (*)(void)),
 	    lpNextProtocolInfo, lpErrno);
+}
 
 /* Whether the files at a and b are one file (device and inode). */
 static int

@@ -1148,27 +1148,28 @@ static const WSPPROC_TABLE lk_procs = {
  * a mutex held by another thread when the program forks would stay
  * locked in the child.
  */
-static _Atomic DWORD lk_self;	/* the entry this module serves (every
-				 * start stores it, maybe at once) */
+static DWORD lk_self;		/* the entry this module serves: claimed
+				 * once (WSPShimClaimSelf), read atomically */
 static int lk_conf_error;
 static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
 
 static void
 lk_configure(void)
 {
+	DWORD self = __atomic_load_n(&lk_self, __ATOMIC_ACQUIRE);
 	const char *why = NULL;
 	char *params;
 	int len = 0, err;
 
-	WSPShimGetLayerParams(lk_self, NULL, &len, &err);
+	WSPShimGetLayerParams(self, NULL, &len, &err);
 	if ((params = calloc(1, len > 0 ? (size_t)len : 1)) == NULL) {
 		lk_conf_error = WSAENOBUFS;
 		return;
 	}
-	if (WSPShimGetLayerParams(lk_self, params, &len, &err) != 0)
+	if (WSPShimGetLayerParams(self, params, &len, &err) != 0)
 		params[0] = '\0';
 	if (lk_layer.configure != NULL)
-		why = lk_layer.configure(lk_self, params, &lk_conf);
+		why = lk_layer.configure(self, params, &lk_conf);
 	if (why != NULL) {
 		lk_warn("bad parameters \"%s\": %s", params, why);
 		lk_conf_error = WSASYSNOTREADY;

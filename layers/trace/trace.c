@@ -91,8 +91,8 @@ static struct {
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
-static _Atomic DWORD cf_self;	/* the layered entry, for configure();
-				 * every start stores it, maybe at once */
+static DWORD cf_self;		/* the layered entry, for configure():
+				 * claimed once, read atomically */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
 static pid_t fork_parent;	/* set before fork(), read in the child */
 static uint64_t fork_ns;
@@ -1157,7 +1157,7 @@ configure(void)
 	char buf[1024], *params = buf;
 	int len = sizeof(buf), err;
 	const char *why;
-	DWORD self = cf_self;
+	DWORD self = __atomic_load_n(&cf_self, __ATOMIC_ACQUIRE);
 	struct tm tm;
 	time_t now;
 
