@@ -780,8 +780,11 @@ base_unmade(SOCKET s)
  * had are aborted, then its descriptor is closed unless the kernel closed
  * it.  0 or SOCKET_ERROR. */
 static __attribute__((noinline, cold)) int
-base_close_marked(SOCKET s, int fd, int detached, LPINT lpErrno)
+base_close_marked(SOCKET s, struct base_sock *bs, int fd, int detached,
+    LPINT lpErrno)
 {
+	base_unmade(s);
+	base_sock_put(bs);
 	if (detached & BASE_OVL)
 		ovl_close(s);
 	if (detached & BASE_DETACHED)
@@ -834,10 +837,10 @@ base_closesocket(SOCKET s, LPINT lpErrno)
 	if (!atomic_compare_exchange_strong_explicit(&bs->self, &s,
 	    INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed))
 		return base_fail(lpErrno, WSAENOTSOCK);
+	if (__builtin_expect(detached != 0, 0))
+		return base_close_marked(s, bs, fd, detached, lpErrno);
 	base_unmade(s);
 	base_sock_put(bs);
-	if (__builtin_expect(detached != 0, 0))
-		return base_close_marked(s, fd, detached, lpErrno);
 	/* Linux frees the descriptor even when close() reports EINTR. */
 	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
 		return base_fail_errno(lpErrno);

@@ -104,6 +104,8 @@ struct ovl_sock {
 	int			fd;
 	int			stream;
 	int			closing;
+	int			closer;		/* ovl_close() waits on it:
+						 * it frees it, no one else */
 	unsigned		inflight;	/* ops the ring holds */
 	struct ovl_op		*head[2];
 	struct ovl_op		**tail[2];
@@ -244,8 +246,8 @@ ovl_unlink(struct ovl_sock *os)
 static void
 ovl_sock_reap(struct ovl_sock *os)
 {
-	if (os->closing && os->inflight == 0 && os->head[OVL_SEND] == NULL &&
-	    os->head[OVL_RECV] == NULL)
+	if (os->closing && !os->closer && os->inflight == 0 &&
+	    os->head[OVL_SEND] == NULL && os->head[OVL_RECV] == NULL)
 		free(os);
 }
 
@@ -879,12 +881,14 @@ ovl_close(SOCKET s)
 		ovl_flush();
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += OVL_CLOSE_WAIT_MS / 1000;
+	os->closer = 1;
 	while (os->inflight > 0)
 		if (pthread_cond_timedwait(&ovl_cond, &ovl_lock, &end) != 0) {
 			log_once("overlapped I/O: a cancelled request is "
 			    "still in the kernel after closesocket");
 			break;
 		}
+	os->closer = 0;
 	ovl_sock_reap(os);
 	pthread_mutex_unlock(&ovl_lock);
 }
