@@ -42,7 +42,8 @@ close(int fd)
 /* Retire the managed descriptors in [first, last] from their chains
  * (the last one of a socket runs its WSPCloseSocket) without closing them:
  * the real close_range() that follows does, so the kernel sees exactly the
- * call the program made. */
+ * call the program made.  One with a call in flight is closed as close()
+ * closes it, which leaves it pending until the call returns. */
 static void
 shim_close_managed(unsigned int first, unsigned int last)
 {
@@ -52,8 +53,16 @@ shim_close_managed(unsigned int first, unsigned int last)
 		last = hi == 0 ? 0 : hi - 1;
 	for (fd = first; fd <= last && fd < hi; fd++) {
 		struct wsock *ws = fdtab_get((int)fd);
+		int err;
 
-		if (ws != NULL && !fdtab_keep_open(ws))
+		if (ws == NULL || fdtab_keep_open(ws))
+			continue;
+		/* A call in flight on it still needs the number: closed as
+		 * close() would (pending), the range then leaves it. */
+		if (fdtab_is_sock(ws) && (atomic_load(&fdtab_calls[fd]) &
+		    FDTAB_CALLS) != 0)
+			core_close((int)fd, &err);
+		else
 			core_forget((int)fd);
 	}
 }

@@ -3,7 +3,8 @@
 # finishes on the socket it started on (or finds it closed), never on the
 # socket the kernel makes under the same number next, and no layer's
 # socket context is freed under it.  Close racing send, recv, accept,
-# connect, setsockopt, shutdown, and a send on a dup()ed socket; with no
+# connect, setsockopt, shutdown, a send on a dup()ed socket, and a send
+# racing close_range() rather than close(); with no
 # layer and with each shipped layer, each with and without a slow layer
 # above it (fault's delay, which holds the call before it goes down), in
 # every mode of modes.sh (layers3's three null layers go under the stack).
@@ -15,14 +16,16 @@
 
 need_probes
 
-OPS=(send recv accept connect setsockopt shutdown dup)
-LAYERS=('' null trace:out=/dev/null stats:out=/dev/null policy fault)
+OPS=(send recv accept connect setsockopt shutdown dup range)
+# stats writes its file whole and renames it into place: never /dev/null.
+LAYERS=('' null trace:out=/dev/null "stats:out=$TEST_TMP/stats.%p.json"
+    policy fault)
 DELAY=300ms
 
-# The layer a delay for OP needs (dup's race is a send).
+# The layer a delay for OP needs (dup's and range's races are sends).
 delay_for() {
 	local op=$1
-	[[ $op == dup ]] && op=send
+	[[ $op == dup || $op == range ]] && op=send
 	echo "fault:delay=$op:$DELAY"
 }
 

@@ -26,6 +26,7 @@
  *	shutdown	A shuts c1 down for writing: c2 still sends to p2
  *	dup		as send, but c1 has a duplicate d that stays open
  *			(the close is of one descriptor of a shared socket)
+ *	range		as send, but closed with close_range(c1, c1)
  *
  * Prints "OP: ok" and exits 0, or "probe_close: why" and exits 1.  Every
  * blocking call is bounded (socket timeouts, poll, the watchdog).
@@ -142,7 +143,8 @@ thread_a(void *arg)
 	a_tid = gettid();
 	sem_post(&started);
 	errno = 0;
-	if (strcmp(op, "send") == 0 || strcmp(op, "dup") == 0)
+	if (strcmp(op, "send") == 0 || strcmp(op, "dup") == 0 ||
+	    strcmp(op, "range") == 0)
 		a_rc = send(c1, A_DATA, strlen(A_DATA), MSG_NOSIGNAL);
 	else if (strcmp(op, "recv") == 0) {
 		a_rc = recv(c1, a_buf, sizeof(a_buf) - 1, 0);
@@ -266,7 +268,10 @@ main(int argc, char **argv)
 	}
 
 	/* Close c1 while A's call is in flight; make c2. */
-	if (close(c1) != 0)
+	if (strcmp(op, "range") == 0) {
+		if (close_range((unsigned)c1, (unsigned)c1, 0) != 0)
+			fail_errno("close_range");
+	} else if (close(c1) != 0)
 		fail_errno("close");
 	c2 = tcp_socket();
 	if (strcmp(op, "setsockopt") == 0) {
@@ -292,7 +297,8 @@ main(int argc, char **argv)
 	pthread_join(a, NULL);
 	a_ok_or_closed();
 
-	if (strcmp(op, "send") == 0 || strcmp(op, "dup") == 0) {
+	if (strcmp(op, "send") == 0 || strcmp(op, "dup") == 0 ||
+	    strcmp(op, "range") == 0) {
 		got = read_some(p2, buf, sizeof(buf), 300);
 		if (*got != '\0')
 			fail("c2's peer got \"%s\": A's send on c1 reached c2",
