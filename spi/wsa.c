@@ -22,7 +22,6 @@
 #include "libc.h"
 #include "tls.h"
 #include "wsa.h"
-#include "wsaapi.h"
 #include "wstr.h"
 
 #define WSA_LOW_VERSION		MAKEWORD(1, 0)
@@ -220,6 +219,33 @@ wsa_sock(SOCKET s)
 	return ws;
 }
 
+/* The chain socket of s with a call named name entered (see wsa.h), or
+ * NULL with the last error. */
+struct wsock *
+wsa_enter(SOCKET s, const char *name)
+{
+	struct wsock *ws;
+	SOCKET b;
+
+	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
+		return NULL;
+	if (!core_hold(ws, wsa_fd(s), &b)) {
+		wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
+		return NULL;
+	}
+	wsp_tls.call = name;
+	wsp_tls.depth++;
+	return ws;
+}
+
+/* Nothing: the call wsa_enter() began on s is over. */
+void
+wsa_leave(SOCKET s)
+{
+	wsp_tls.depth--;
+	core_unhold(wsa_fd(s));
+}
+
 WSPSHIM_EXPORT int WSAAPI
 closesocket(SOCKET s)
 {
@@ -309,19 +335,13 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
     LPWSAPROTOCOL_INFOW lpProtocolInfo)
 {
 	struct wsock *ws;
-	SOCKET b;
 	int err, rc;
 
-	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
+	if ((ws = wsa_enter(s, "WSADuplicateSocketW")) == NULL)
 		return SOCKET_ERROR;
-	wsp_tls.call = "WSADuplicateSocketW";
-	if (!core_hold(ws, wsa_fd(s), &b))
-		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
-	wsp_tls.depth++;
 	rc = ws->procs->lpWSPDuplicateSocket(ws->handle, dwProcessId,
 	    lpProtocolInfo, &err);
-	wsp_tls.depth--;
-	core_unhold(wsa_fd(s));
+	wsa_leave(s);
 	if (rc != 0)
 		return wsa_fail(err);
 	return 0;
@@ -493,22 +513,16 @@ WSAIoctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
 	struct wsock *ws;
-	SOCKET b;
 	int err, rc;
 
-	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
+	if ((ws = wsa_enter(s, "WSAIoctl")) == NULL)
 		return SOCKET_ERROR;
 	/* lpOverlapped and lpCompletionRoutine go down as they are: the
 	 * provider decides what it can do with them. */
-	wsp_tls.call = "WSAIoctl";
-	if (!core_hold(ws, wsa_fd(s), &b))
-		return wsa_fail(WSAENOTSOCK);	/* closed meanwhile */
-	wsp_tls.depth++;
 	rc = ws->procs->lpWSPIoctl(ws->handle, dwIoControlCode, lpvInBuffer,
 	    cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
 	    lpOverlapped, lpCompletionRoutine, apc_self_id(), &err);
-	wsp_tls.depth--;
-	core_unhold(wsa_fd(s));
+	wsa_leave(s);
 	if (rc != 0)
 		return wsa_fail(err);
 	/* The chain answered with a function of some provider, which takes

@@ -1,7 +1,8 @@
 /*
- * wsa.h - what the files of the application API share: the last error,
- * the start-up check and the socket lookup of wsa.c, and the extension
- * function trampolines of wsa_ext.c.
+ * wsa.h - what the files of the application API (wsa.c, wsa_io.c,
+ * wsa_ext.c, wsa_name.c, wsaovl.c, event.c) share: the last error, the
+ * start-up check, the socket lookup and the call bracket of wsa.c, and
+ * the extension function trampolines of wsa_ext.c.
  */
 #ifndef WSPSHIM_WSA_H
 #define WSPSHIM_WSA_H
@@ -21,6 +22,20 @@ int wsa_fd(SOCKET s);
 /* The chain socket of s, taking a plain socket in when needed; NULL with
  * the last error WSAENOTSOCK. */
 struct wsock *wsa_sock(SOCKET s);
+
+/*
+ * The start of a call named name through the chain of SOCKET s: its
+ * chain socket, held (core_hold) so that a close meanwhile waits for the
+ * call to return, as the kernel keeps a file a call is in, and the depth
+ * raised, so the providers' own calls go straight to libc.  NULL with the
+ * last error set (WSANOTINITIALISED, WSAENOTSOCK: no socket, or closed
+ * since it was looked up), nothing entered.  wsa_leave(s) ends it.  Not
+ * for a call that waits for a close to end it (WSAGetOverlappedResult).
+ */
+struct wsock *wsa_enter(SOCKET s, const char *name);
+
+/* Nothing: ends the call wsa_enter() began on s. */
+void wsa_leave(SOCKET s);
 
 /*
  * After the chain answered SIO_GET_EXTENSION_FUNCTION_POINTER: replace the

@@ -51,7 +51,8 @@ static __thread SOCKET ext_tops[2], ext_bases[2];
 
 /*
  * The chain socket of s and its function i, with the call entered (the
- * base told which socket s is, the depth raised): ext_leave() ends it.
+ * base told which socket s is, s held, the depth raised): ext_leave(s)
+ * ends it.
  * NULL with the last error, nothing entered.
  */
 static struct wsock *
@@ -59,23 +60,24 @@ ext_sock(SOCKET s, int i, const char *name, ext_any *fn)
 {
 	struct wsock *ws;
 
-	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
+	if ((ws = wsa_enter(s, name)) == NULL)
 		return NULL;
-	if ((*fn = ext_lookup(ws, i, name)) == NULL)
+	if ((*fn = ext_lookup(ws, i, name)) == NULL) {
+		wsa_leave(s);
 		return NULL;
+	}
 	ext_tops[0] = ws->handle;
 	ext_bases[0] = ws->base;
 	base_hint(ext_tops, ext_bases, 1);
-	wsp_tls.depth++;
 	return ws;
 }
 
-/* Nothing: ends the call ext_sock entered. */
+/* Nothing: ends the call ext_sock entered on s. */
 static void
-ext_leave(void)
+ext_leave(SOCKET s)
 {
-	wsp_tls.depth--;
 	base_hint(NULL, NULL, 0);
+	wsa_leave(s);
 }
 
 static BOOL PASCAL
@@ -88,18 +90,21 @@ wsa_acceptex(SOCKET sListenSocket, SOCKET sAcceptSocket, PVOID lpOutputBuffer,
 	ext_any fn;
 	BOOL ok;
 
-	if (!wsa_started() || (as = wsa_sock(sAcceptSocket)) == NULL)
+	if ((as = wsa_enter(sAcceptSocket, "AcceptEx")) == NULL)
 		return FALSE;
 	if ((ls = ext_sock(sListenSocket, EXT_ACCEPTEX, "AcceptEx", &fn)) ==
-	    NULL)
+	    NULL) {
+		wsa_leave(sAcceptSocket);
 		return FALSE;
+	}
 	ext_tops[1] = as->handle;
 	ext_bases[1] = as->base;
 	base_hint(ext_tops, ext_bases, 2);
 	ok = ((LPFN_ACCEPTEX)fn)(ls->handle, as->handle, lpOutputBuffer,
 	    dwReceiveDataLength, dwLocalAddressLength, dwRemoteAddressLength,
 	    lpdwBytesReceived, lpOverlapped);
-	ext_leave();
+	ext_leave(sListenSocket);
+	wsa_leave(sAcceptSocket);
 	return ok;
 }
 
@@ -128,7 +133,7 @@ wsa_connectex(SOCKET s, const struct sockaddr *name, int namelen,
 		return FALSE;
 	ok = ((LPFN_CONNECTEX)fn)(ws->handle, name, namelen, lpSendBuffer,
 	    dwSendDataLength, lpdwBytesSent, lpOverlapped);
-	ext_leave();
+	ext_leave(s);
 	return ok;
 }
 
@@ -144,7 +149,7 @@ wsa_disconnectex(SOCKET s, LPOVERLAPPED lpOverlapped, DWORD dwFlags,
 		return FALSE;
 	ok = ((LPFN_DISCONNECTEX)fn)(ws->handle, lpOverlapped, dwFlags,
 	    dwReserved);
-	ext_leave();
+	ext_leave(s);
 	return ok;
 }
 
@@ -163,7 +168,7 @@ wsa_transmitfile(SOCKET hSocket, HANDLE hFile, DWORD nNumberOfBytesToWrite,
 	ok = ((LPFN_TRANSMITFILE)fn)(ws->handle, hFile, nNumberOfBytesToWrite,
 	    nNumberOfBytesPerSend, lpOverlapped, lpTransmitBuffers,
 	    dwReserved);
-	ext_leave();
+	ext_leave(hSocket);
 	return ok;
 }
 
@@ -181,7 +186,7 @@ wsa_transmitpackets(SOCKET hSocket, LPTRANSMIT_PACKETS_ELEMENT lpPacketArray,
 		return FALSE;
 	ok = ((LPFN_TRANSMITPACKETS)fn)(ws->handle, lpPacketArray,
 	    nElementCount, nSendSize, lpOverlapped, dwFlags);
-	ext_leave();
+	ext_leave(hSocket);
 	return ok;
 }
 
@@ -198,7 +203,7 @@ wsa_wsarecvmsg(SOCKET s, LPWSAMSG lpMsg, LPDWORD lpdwNumberOfBytesRecvd,
 		return SOCKET_ERROR;
 	rc = ((LPFN_WSARECVMSG)fn)(ws->handle, lpMsg, lpdwNumberOfBytesRecvd,
 	    lpOverlapped, lpCompletionRoutine);
-	ext_leave();
+	ext_leave(s);
 	return rc;
 }
 
@@ -215,7 +220,7 @@ wsa_wsasendmsg(SOCKET s, LPWSAMSG lpMsg, DWORD dwFlags,
 		return SOCKET_ERROR;
 	rc = ((LPFN_WSASENDMSG)fn)(ws->handle, lpMsg, dwFlags,
 	    lpNumberOfBytesSent, lpOverlapped, lpCompletionRoutine);
-	ext_leave();
+	ext_leave(s);
 	return rc;
 }
 

@@ -19,18 +19,6 @@
 #include "tls.h"
 #include "wsa.h"
 
-/* The chain socket of s for call name: NULL with the last error set. */
-static struct wsock *
-wsa_call(SOCKET s, const char *name)
-{
-	struct wsock *ws;
-
-	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
-		return NULL;
-	wsp_tls.call = name;
-	return ws;
-}
-
 /* 0 with the last error cleared, or SOCKET_ERROR with err. */
 static int
 wsa_result(int rc, int err)
@@ -46,15 +34,14 @@ WSAConnect(SOCKET s, const struct sockaddr *name, int namelen,
     LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
     LPQOS lpGQOS)
 {
-	struct wsock *ws = wsa_call(s, "WSAConnect");
+	struct wsock *ws;
 	int err = 0, rc;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "WSAConnect")) == NULL)
 		return SOCKET_ERROR;
-	wsp_tls.depth++;
 	rc = ws->procs->lpWSPConnect(ws->handle, name, namelen, lpCallerData,
 	    lpCalleeData, lpSQOS, lpGQOS, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	/* Winsock's non-blocking connect reports WSAEWOULDBLOCK. */
 	if (rc != 0 && err == WSAEINPROGRESS)
 		err = WSAEWOULDBLOCK;
@@ -65,28 +52,29 @@ WSPSHIM_EXPORT SOCKET WSAAPI
 WSAAccept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
     LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData)
 {
-	struct wsock *ws = wsa_call(s, "WSAAccept");
+	struct wsock *ws;
+	struct chain *c;
 	unsigned mark;
 	SOCKET h;
 	int err = 0, fd;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "WSAAccept")) == NULL)
 		return INVALID_SOCKET;
 	if (addr != NULL && (addrlen == NULL || *addrlen < 0)) {
+		wsa_leave(s);
 		wsa_fail(WSAEFAULT);
 		return INVALID_SOCKET;
 	}
+	c = ws->chain;		/* ws may be gone after the call */
 	mark = core_made_mark();
-	wsp_tls.depth++;
 	h = ws->procs->lpWSPAccept(ws->handle, addr, addrlen, lpfnCondition,
 	    dwCallbackData, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	if (h == INVALID_SOCKET) {
 		wsa_fail(err != 0 ? err : WSASYSCALLFAILURE);
 		return INVALID_SOCKET;
 	}
-	fd = core_publish(ws->chain, h, core_made_since(mark), WSOCK_API,
-	    &err);
+	fd = core_publish(c, h, core_made_since(mark), WSOCK_API, &err);
 	if (fd < 0) {
 		wsa_fail(err);
 		return INVALID_SOCKET;
@@ -100,23 +88,23 @@ WSAJoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
     LPWSABUF lpCallerData, LPWSABUF lpCalleeData, LPQOS lpSQOS,
     LPQOS lpGQOS, DWORD dwFlags)
 {
-	struct wsock *ws = wsa_call(s, "WSAJoinLeaf");
-	SOCKET h;
+	struct wsock *ws;
+	SOCKET h, self;
 	int err = 0;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "WSAJoinLeaf")) == NULL)
 		return INVALID_SOCKET;
-	wsp_tls.depth++;
-	h = ws->procs->lpWSPJoinLeaf(ws->handle, name, namelen, lpCallerData,
+	self = ws->handle;	/* ws may be gone after the call */
+	h = ws->procs->lpWSPJoinLeaf(self, name, namelen, lpCallerData,
 	    lpCalleeData, lpSQOS, lpGQOS, dwFlags, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	if (h == INVALID_SOCKET) {
 		wsa_fail(err != 0 ? err : WSASYSCALLFAILURE);
 		return INVALID_SOCKET;
 	}
 	/* IP multipoint is non-rooted: the leaf keeps its own socket (a
 	 * rooted provider's new handle would need publishing). */
-	if (h != ws->handle) {
+	if (h != self) {
 		wsa_fail(WSAEOPNOTSUPP);
 		return INVALID_SOCKET;
 	}
@@ -127,52 +115,51 @@ WSAJoinLeaf(SOCKET s, const struct sockaddr *name, int namelen,
 WSPSHIM_EXPORT int WSAAPI
 WSASendDisconnect(SOCKET s, LPWSABUF lpOutboundDisconnectData)
 {
-	struct wsock *ws = wsa_call(s, "WSASendDisconnect");
+	struct wsock *ws;
 	int err = 0, rc;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "WSASendDisconnect")) == NULL)
 		return SOCKET_ERROR;
-	wsp_tls.depth++;
 	rc = ws->procs->lpWSPSendDisconnect(ws->handle,
 	    lpOutboundDisconnectData, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	return wsa_result(rc, err);
 }
 
 WSPSHIM_EXPORT int WSAAPI
 WSARecvDisconnect(SOCKET s, LPWSABUF lpInboundDisconnectData)
 {
-	struct wsock *ws = wsa_call(s, "WSARecvDisconnect");
+	struct wsock *ws;
 	int err = 0, rc;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "WSARecvDisconnect")) == NULL)
 		return SOCKET_ERROR;
-	wsp_tls.depth++;
 	rc = ws->procs->lpWSPRecvDisconnect(ws->handle,
 	    lpInboundDisconnectData, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	return wsa_result(rc, err);
 }
 
 WSPSHIM_EXPORT int WSAAPI
 ioctlsocket(SOCKET s, long cmd, u_long *argp)
 {
-	struct wsock *ws = wsa_call(s, "ioctlsocket");
+	struct wsock *ws;
 	DWORD n = 0;
 	int err = 0, rc;
 
-	if (ws == NULL)
+	if ((ws = wsa_enter(s, "ioctlsocket")) == NULL)
 		return SOCKET_ERROR;
-	if (argp == NULL)
+	if (argp == NULL) {
+		wsa_leave(s);
 		return wsa_fail(WSAEFAULT);
-	wsp_tls.depth++;
+	}
 	if (cmd == FIONBIO)
 		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)cmd, argp,
 		    sizeof(*argp), NULL, 0, &n, NULL, NULL, NULL, &err);
 	else
 		rc = ws->procs->lpWSPIoctl(ws->handle, (DWORD)cmd, NULL, 0,
 		    argp, sizeof(*argp), &n, NULL, NULL, NULL, &err);
-	wsp_tls.depth--;
+	wsa_leave(s);
 	return wsa_result(rc, err);
 }
 

@@ -13,7 +13,7 @@
 #include "event.h"
 #include "export.h"
 #include "tls.h"
-#include "wsaapi.h"
+#include "wsa.h"
 
 WSPSHIM_EXPORT WSAEVENT WSAAPI
 WSACreateEvent(void)
@@ -114,12 +114,10 @@ WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable)
 	struct wsock *ws;						\
 	int err_, rc_;							\
 									\
-	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)		\
+	if ((ws = wsa_enter(s, name)) == NULL)				\
 		return SOCKET_ERROR;					\
-	wsp_tls.call = name;						\
-	wsp_tls.depth++;						\
-	rc_ = ws->procs->spi_call;						\
-	wsp_tls.depth--;						\
+	rc_ = ws->procs->spi_call;					\
+	wsa_leave(s);							\
 	if (rc_ != 0)							\
 		return wsa_fail(err_);					\
 	wsp_tls.last_error = 0;						\
@@ -179,6 +177,10 @@ WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 	BOOL ok;
 	int err;
 
+	/* Not wsa_enter(): a wait (fWait) may last until a closesocket
+	 * aborts the request, and a close waits for the calls held on the
+	 * socket.  The request itself is the engine's, valid until it
+	 * completes, whatever happens to the socket. */
 	if (!wsa_started() || (ws = wsa_sock(s)) == NULL)
 		return FALSE;
 	wsp_tls.call = "WSAGetOverlappedResult";
