@@ -854,6 +854,9 @@ ovl_close(SOCKET s)
 	}
 	ovl_unlink(os);
 	os->closing = 1;
+	/* From now on the socket is this call's to free: a completion that
+	 * ovl_flush() below reaps must not free it (ovl_sock_reap's test). */
+	os->closer = 1;
 	for (d = 0; d < 2; d++) {
 		/* What the kernel holds is cancelled (and stays queued until
 		 * its completion comes); the rest is aborted now. */
@@ -881,7 +884,6 @@ ovl_close(SOCKET s)
 		ovl_flush();
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += OVL_CLOSE_WAIT_MS / 1000;
-	os->closer = 1;
 	while (os->inflight > 0)
 		if (pthread_cond_timedwait(&ovl_cond, &ovl_lock, &end) != 0) {
 			log_once("overlapped I/O: a cancelled request is "

@@ -1052,10 +1052,16 @@ module_serves(const void *base, const char *fname,
 
 	if (e == NULL || e->info.ProtocolChain.ChainLen != LAYERED_PROTOCOL)
 		return 0;
-	for (p = provider_first(); p != NULL; p = p->next)
-		if (p->error == 0 && p->dl != NULL && p->base == base &&
-		    p->entry_id == e->info.dwCatalogEntryId)
+	for (p = provider_first(); p != NULL; p = p->next) {
+		if (p->error != 0 || p->dl == NULL || p->base != base)
+			continue;
+		if (p->entry_id == e->info.dwCatalogEntryId)
 			return 2;
+		/* The core loads a plugin by descriptor, so the module's
+		 * own name is /proc/self/fd/N, gone by now: its file is the
+		 * path the core checked. */
+		fname = p->path;
+	}
 	return same_file(e->path, fname);
 }
 
