@@ -30,7 +30,7 @@ static WSAOVERLAPPED rov[INFLIGHT], sov[INFLIGHT];
 static WSABUF rb[INFLIGHT], sb[INFLIGHT];
 static int order[INFLIGHT], ndone, bad_order;
 
-static void
+static void __attribute__((noreturn))
 fail(const char *what)
 {
 	printf("FAIL %s: %d\n", what, WSAGetLastError());
@@ -93,7 +93,7 @@ tcp_echo(pthread_t *t)
 static void
 tcp_round(void)
 {
-	DWORD n, flags = 0, cb, fl;
+	DWORD n, flags = 0, cb = 0, fl = 0;
 	size_t off = 0, i;
 	unsigned sum = 0;
 	pthread_t t;
@@ -160,7 +160,7 @@ udp_round(void)
 	WSAOVERLAPPED ov = { 0 }, ov2 = { 0 };
 	char buf[64] = { 0 }, from_s[32];
 	WSABUF b = { sizeof(buf), buf }, out = { 5, "hello" };
-	DWORD n, flags = 0, cb, fl;
+	DWORD n, flags = 0, cb = 0, fl = 0;
 	INT flen = sizeof(from);
 	SOCKET s, t;
 
@@ -195,7 +195,7 @@ cancel_round(void)
 	WSAOVERLAPPED ov[2] = { { 0 } };
 	char buf[2][8];
 	WSABUF b[2] = { { 8, buf[0] }, { 8, buf[1] } };
-	DWORD n, flags = 0, cb, fl;
+	DWORD n, flags = 0, cb = 0, fl = 0;
 	pthread_t t;
 	SOCKET s = tcp_echo(&t);
 	int k;

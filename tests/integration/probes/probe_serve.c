@@ -200,11 +200,11 @@ do_handed(void)
 struct fd_msg {
 	char		c;
 	struct iovec	iov;
-	union {
+	struct msghdr	m;
+	union {				/* last: cmsghdr ends in a flexible array */
 		struct cmsghdr	h;
 		char		b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct msghdr	m;
 };
 
 /* Nothing: f is ready for sendmsg or recvmsg. */
