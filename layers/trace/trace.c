@@ -94,8 +94,10 @@ static int cf_failed;
 static DWORD cf_self;		/* the layered entry, for configure():
 				 * claimed once, read atomically */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
-static pid_t fork_parent;	/* set before fork(), read in the child */
-static uint64_t fork_ns;
+/* Set before fork() by the forking thread, read in its child (which is a
+ * copy of that thread): per thread, as threads may fork at once. */
+static __thread pid_t fork_parent;
+static __thread uint64_t fork_ns;
 static _Atomic int warned_bypass;	/* v: said once */
 
 struct tinst {
