@@ -9,7 +9,9 @@
  * the file and say exactly what went wrong.  Usage errors exit 2, with the
  * usage on stderr; failures exit 1 with one message.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -86,7 +88,8 @@ static const char usage_install[] =
 "Install LAYER (a plugin file, or a short name found as WSPSHIM_LAYERS\n"
 "finds it) as a hidden layered entry, with a chain over each entry named\n"
 "by --over, first in catalog order.  The absolute path of the file is\n"
-"stored; it is not loaded now.\n"
+"stored.  The file must export WSPStartup, and its parameter check\n"
+"(WSPShimCheckParams) must accept --params; it is not started now.\n"
 "\n"
 "  --over LIST   catalog entry ids (base or chain entries) and kinds:\n"
 "                tcp udp raw tcp6 udp6 raw6 unix-stream unix-dgram\n"
@@ -599,10 +602,11 @@ library_dir(const char *lib)
 
 static const char *find_library(const char *given);
 
-/* The absolute path of the plugin LAYER names, malloc'd, or NULL after
- * the message. */
+/* The absolute path of the plugin LAYER names (short names also in the
+ * build tree of given_lib, else of the library this command goes with),
+ * malloc'd, or NULL after the message. */
 static char *
-resolve_layer(const char *layer)
+resolve_layer(const char *layer, const char *given_lib)
 {
 	struct layerenv_opts o;
 	char searched[1024], *found, *abs;
@@ -612,7 +616,7 @@ resolve_layer(const char *layer)
 	memset(&o, 0, sizeof(o));
 	o.layer_path = getenv("WSPSHIM_LAYER_PATH");
 	o.install_dir = WSPSHIM_TOOL_LAYERDIR;
-	lib = find_library(NULL);
+	lib = given_lib != NULL ? given_lib : find_library(NULL);
 	o.lib_dir = lib != NULL ? library_dir(lib) : NULL;
 	found = layerenv_resolve(layer, &o, searched, sizeof(searched));
 	free((char *)o.lib_dir);
@@ -647,6 +651,125 @@ layer_name(const char *path)
 	if (n > 3 && strcmp(b + n - 3, ".so") == 0)
 		n -= 3;
 	return strndup(b, n);
+}
+
+/* --- checking layers before a run or an install ------------------------- */
+
+/*
+ * 0 when the plugin file path (named name by the user) loads, exports
+ * WSPStartup, and its WSPShimCheckParams (ws2spi.h), when it has one,
+ * accepts params; else -1 after one line naming the mistake.  The layer
+ * is loaded into this process for the check, not started, and unloaded.
+ */
+static int
+check_plugin(const char *name, const char *path, const char *params)
+{
+	LPWSPSHIMCHECKPARAMS check;
+	char why[256], *lname;
+	const char *err, *colon;
+	void *h;
+	int rc = -1;
+
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		err = dlerror();
+		/* dlerror() says "PATH: why"; the line names the file once. */
+		if (err != NULL && (colon = strstr(err, ": ")) != NULL)
+			err = colon + 2;
+		warnx_("%s is not a layer (%s)", path, err != NULL ? err :
+		    "it does not load");
+		return -1;
+	}
+	if (dlsym(h, "WSPStartup") == NULL) {
+		warnx_("%s is not a layer (it exports no WSPStartup)", path);
+		goto out;
+	}
+	*(void **)&check = dlsym(h, "WSPShimCheckParams");
+	why[0] = '\0';
+	if (check != NULL && check(params != NULL ? params : "", why,
+	    sizeof(why)) != 0) {
+		lname = strchr(name, '/') != NULL ? layer_name(path) : NULL;
+		warnx_("%s: %s", lname != NULL ? lname : name, why[0] != '\0' ?
+		    why : "bad parameters");
+		free(lname);
+		goto out;
+	}
+	rc = 0;
+out:
+	dlclose(h);
+	return rc;
+}
+
+/*
+ * 0 when every element of spec, a WSPSHIM_LAYERS list (spi/layerenv.h),
+ * names a layer that passes check_plugin (short names looked up beside
+ * lib as the library will); else EXIT_USAGE (or 1, out of memory) after
+ * one line.
+ */
+static int
+check_layer_list(const char *spec, const char *lib)
+{
+	char *elem, *path, *params;
+	const char *p;
+	size_t n;
+	int rc = 0;
+
+	if ((elem = malloc(strlen(spec) + 1)) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	for (p = spec; *p != '\0' && rc == 0; p += *p == ',') {
+		/* One element, "\," and "\\" unescaped. */
+		for (n = 0; *p != '\0' && *p != ','; p++) {
+			if (*p == '\\' && (p[1] == ',' || p[1] == '\\'))
+				p++;
+			elem[n++] = *p;
+		}
+		elem[n] = '\0';
+		if (n == 0)
+			continue;
+		params = strchr(elem, ':');
+		if (params != NULL)
+			*params++ = '\0';
+		if ((path = resolve_layer(elem, lib)) == NULL ||
+		    check_plugin(elem, path, params) != 0)
+			rc = EXIT_USAGE;
+		free(path);
+	}
+	free(elem);
+	return rc;
+}
+
+/*
+ * 0 when the trace output pattern out (%p: the pid) can be written: the
+ * file is opened for appending (created if need be, as the trace layer
+ * will) or, with %p, its directory is writable; else EXIT_USAGE after one
+ * line.  strace -o refuses an unwritable file before the run in the same
+ * way.
+ */
+static int
+check_trace_out(const char *out)
+{
+	char dir[PATH_MAX], *slash;
+	int fd;
+
+	if (strstr(out, "%p") == NULL) {
+		fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		warnx_("-o %s: %s", out, strerror(errno));
+		return EXIT_USAGE;
+	}
+	snprintf(dir, sizeof(dir), "%s", out);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	warnx_("-o %s: %s: %s", out, dir, strerror(errno));
+	return EXIT_USAGE;
 }
 
 /* 0 and a new random (version 4) GUID in *g, or -1. */
@@ -736,8 +859,11 @@ cmd_install(int argc, char **argv)
 	if ((rc = resolve_over(over, &ed, ids, &n)) != 0)
 		goto out;
 	rc = 1;
-	if ((path = resolve_layer(argv[optind])) == NULL)
+	rc = EXIT_USAGE;
+	if ((path = resolve_layer(argv[optind], NULL)) == NULL ||
+	    check_plugin(argv[optind], path, params) != 0)
 		goto out;
+	rc = 1;
 	if (name == NULL && (name = dname = layer_name(path)) == NULL) {
 		warnx_("out of memory");
 		goto out;
@@ -1070,6 +1196,13 @@ cmd_run(int argc, char **argv)
 		if (setenv("WSPSHIM_LAYERS", layers, 1) != 0)
 			goto nomem;
 	}
+	/* Every layer the program will get, checked before it runs. */
+	old = getenv("WSPSHIM_LAYERS");
+	if (old != NULL && (e = check_layer_list(old, lib)) != 0) {
+		free(layers);
+		free(l);
+		return e;
+	}
 	if (catalog_opt != NULL || catalog_where != 0) {
 		if (pick_catalog() != 0)
 			goto fail;
@@ -1244,6 +1377,8 @@ cmd_trace(int argc, char **argv)
 		rc = usage_error(usage_trace, "-r and -t do not go together");
 		goto done;
 	}
+	if (out != NULL && (rc = check_trace_out(out)) != 0)
+		goto done;
 	/* The trace layer's parameters: KEY=VALUE;... */
 	if (buf_add(&params, &psize, &pn, "trace:", 0) != 0)
 		goto nomem;

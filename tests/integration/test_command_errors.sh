@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The user's mistakes caught by the wspshim command before anything runs
+# or is stored (docs/wspshim-command.md, "Checked before the run"): each
+# case checks the exact line on stderr, the exit status, an empty stdout,
+# and that the program did not run or the catalog file was not written.
+# shellcheck disable=SC2317 # functions run through check
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need_lib
+tool=$WSPSHIM_BUILD/tools/wspshim
+[[ -x $tool ]] || bail "no $tool (build the project first)"
+export WSPSHIM_CATALOG=$TEST_TMP/catalog
+ran=$TEST_TMP/ran
+unset WSPSHIM_LAYERS
+
+# ws ARGS...: the command, stdout and stderr in $TEST_TMP/out and err, the
+# exit status in $rc.
+ws() {
+	rc=0
+	"$tool" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+}
+
+# refused STATUS LINE: the last ws exited STATUS with exactly LINE on
+# stderr, nothing on stdout, the program not run, no catalog file made.
+refused() {
+	[[ $rc == "$1" ]] || { echo "exit status $rc, not $1"; cat \
+	    "$TEST_TMP/err"; return 1; }
+	[[ $(cat "$TEST_TMP/err") == "$2" ]] || { echo "stderr:"
+	    cat "$TEST_TMP/err"; echo "wanted: $2"; return 1; }
+	[[ ! -s $TEST_TMP/out ]] || { echo "stdout:"; cat "$TEST_TMP/out"
+	    return 1; }
+	[[ ! -e $ran ]] || { echo "the program ran"; return 1; }
+	[[ ! -e $WSPSHIM_CATALOG ]] || { echo "the catalog was written"
+	    return 1; }
+}
+
+# run ARGS...: "wspshim run ARGS... -- sh -c 'touch $ran'".
+run() {
+	rm -f "$ran"
+	ws run --library "$WSPSHIM_LIB" "$@" -- sh -c ': >"$1"' sh "$ran"
+}
+
+misspelt_operation() {
+	run -l 'fault:fail=conect:WSAECONNREFUSED'
+	refused 2 'wspshim: run: fault: unknown operation "conect" (did you mean connect?)'
+}
+
+misspelt_key() {
+	run -l 'fault:fial=connect:WSAECONNREFUSED'
+	refused 2 'wspshim: run: fault: unknown key "fial" (did you mean fail?)'
+	run -l 'stats:outt=x.json'
+	refused 2 'wspshim: run: stats: unknown key "outt" (did you mean out?)'
+	run -l 'policy:deny connect 127.0.0.1/8 prot 80'
+	refused 2 'wspshim: run: policy: unknown word "prot" (not a direction, family, address/prefix or port)'
+	run -l 'null:x=1'
+	refused 2 'wspshim: run: null: takes no parameters ("x=1")'
+}
+
+# The check runs on the list the program would get, WSPSHIM_LAYERS too,
+# and on a layer named by its path.
+layers_from_env() {
+	rm -f "$ran"
+	rc=0
+	WSPSHIM_LAYERS='trace,fault:delay=rcv:1ms' "$tool" run --library \
+	    "$WSPSHIM_LIB" -- sh -c ': >"$1"' sh "$ran" >"$TEST_TMP/out" \
+	    2>"$TEST_TMP/err" || rc=$?
+	refused 2 'wspshim: run: fault: unknown operation "rcv" (did you mean recv?)'
+	run -l "$WSPSHIM_BUILD/layers/fault/libwsp_fault.so:fail=connect:WSAEBOGUS"
+	refused 2 'wspshim: run: fault: unknown error "WSAEBOGUS" (use a WSAE... name or a number)'
+}
+
+no_such_layer() {
+	run -l nosuch
+	[[ $rc == 2 ]] || { echo "exit status $rc"; return 1; }
+	grep -q '^wspshim: run: no layer nosuch (looked in: ' "$TEST_TMP/err"
+	[[ $(wc -l <"$TEST_TMP/err") == 1 && ! -e $ran ]]
+}
+
+trace_call_name() {
+	rm -f "$ran"
+	ws trace --library "$WSPSHIM_LIB" -e conect -- sh -c ': >"$1"' sh \
+	    "$ran"
+	refused 2 'wspshim: trace: trace: unknown call "conect" in e= (did you mean connect?)'
+}
+
+trace_output() {
+	rm -f "$ran"
+	ws trace --library "$WSPSHIM_LIB" -o /nonexistent/x -- sh -c \
+	    ': >"$1"' sh "$ran"
+	refused 2 'wspshim: trace: -o /nonexistent/x: No such file or directory'
+	ws trace --library "$WSPSHIM_LIB" -o /nonexistent/t.%p -- sh -c \
+	    ': >"$1"' sh "$ran"
+	refused 2 'wspshim: trace: -o /nonexistent/t.%p: /nonexistent: No such file or directory'
+	# A good one still runs.
+	ws trace --library "$WSPSHIM_LIB" -o "$TEST_TMP/t" -- sh -c \
+	    ': >"$1"' sh "$ran"
+	[[ $rc == 0 && -e $ran && -e $TEST_TMP/t ]]
+}
+
+install_bad_params() {
+	rm -f "$ran"
+	ws install --params 'fail=conect:WSAECONNREFUSED' fault
+	refused 2 'wspshim: install: fault: unknown operation "conect" (did you mean connect?)'
+}
+
+install_not_a_layer() {
+	rm -f "$ran"
+	ws install /etc/hostname
+	refused 2 'wspshim: install: /etc/hostname is not a layer (file too short)'
+	# An ELF library without WSPStartup.
+	ws install "$WSPSHIM_BUILD/tests/integration/libstack.so"
+	refused 2 "wspshim: install: $WSPSHIM_BUILD/tests/integration/libstack.so is not a layer (it exports no WSPStartup)"
+	# And a good install still works.
+	ws install --params 'fail=connect:WSAECONNREFUSED;count=1' fault
+	[[ $rc == 0 && -s $WSPSHIM_CATALOG ]] || { cat "$TEST_TMP/err"
+	    return 1; }
+	rm -f "$WSPSHIM_CATALOG"
+}
+
+check "run -l with a misspelt fault operation" misspelt_operation
+check "run -l with a misspelt key, for each layer" misspelt_key
+check "WSPSHIM_LAYERS and layer paths are checked too" layers_from_env
+check "run -l with no such layer" no_such_layer
+check "trace -e with a misspelt call" trace_call_name
+check "trace -o into a missing directory" trace_output
+check "install --params with a misspelt operation" install_bad_params
+check "install of a file that is not a layer" install_not_a_layer
+done_testing
