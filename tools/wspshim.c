@@ -10,6 +10,7 @@
  * usage on stderr; failures exit 1 with one message.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +22,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "catfile.h"
@@ -659,25 +662,38 @@ layer_name(const char *path)
  * 0 when the plugin file path (named name by the user) loads, exports
  * WSPStartup, and its WSPShimCheckParams (ws2spi.h), when it has one,
  * accepts params; else -1 after one line naming the mistake.  The layer
- * is loaded into this process for the check, not started, and unloaded.
+ * is loaded into this process for the check, not started, and unloaded;
+ * lib (the libwspshim.so the program gets, or NULL) is loaded first, as
+ * the preload is in the program, so that a layer that needs it by its
+ * soname alone (one built out of the tree) finds it.
  */
 static int
-check_plugin(const char *name, const char *path, const char *params)
+check_plugin(const char *name, const char *path, const char *params,
+    const char *lib)
 {
 	LPWSPSHIMCHECKPARAMS check;
 	char why[256], *lname;
 	const char *err, *colon;
-	void *h;
+	void *h, *hlib;
 	int rc = -1;
 
+	hlib = lib != NULL ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
 	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
+		/* Only the library is missing here (this command, copied
+		 * out of its prefix, cannot find it): the program gets it
+		 * by its preload, so the layer cannot be checked now. */
+		if (hlib == NULL && err != NULL &&
+		    strncmp(err, "libwspshim.so: ", 15) == 0) {
+			rc = 0;
+			goto done;
+		}
 		/* dlerror() says "PATH: why"; the line names the file once. */
 		if (err != NULL && (colon = strstr(err, ": ")) != NULL)
 			err = colon + 2;
 		warnx_("%s is not a layer (%s)", path, err != NULL ? err :
 		    "it does not load");
-		return -1;
+		goto done;
 	}
 	if (dlsym(h, "WSPStartup") == NULL) {
 		warnx_("%s is not a layer (it exports no WSPStartup)", path);
@@ -696,19 +712,22 @@ check_plugin(const char *name, const char *path, const char *params)
 	rc = 0;
 out:
 	dlclose(h);
+done:
+	if (hlib != NULL)
+		dlclose(hlib);
 	return rc;
 }
 
 /*
  * 0 when every element of spec, a WSPSHIM_LAYERS list (spi/layerenv.h),
  * names a layer that passes check_plugin (short names looked up beside
- * lib as the library will); else EXIT_USAGE (or 1, out of memory) after
- * one line.
+ * lib as the library will), and *policy set when one is the policy layer;
+ * else EXIT_USAGE (or 1, out of memory) after one line.
  */
 static int
-check_layer_list(const char *spec, const char *lib)
+check_layer_list(const char *spec, const char *lib, int *policy)
 {
-	char *elem, *path, *params;
+	char *elem, *path, *params, *name;
 	const char *p;
 	size_t n;
 	int rc = 0;
@@ -731,8 +750,12 @@ check_layer_list(const char *spec, const char *lib)
 		if (params != NULL)
 			*params++ = '\0';
 		if ((path = resolve_layer(elem, lib)) == NULL ||
-		    check_plugin(elem, path, params) != 0)
+		    check_plugin(elem, path, params, lib) != 0)
 			rc = EXIT_USAGE;
+		else if ((name = layer_name(path)) != NULL) {
+			*policy |= strcmp(name, "policy") == 0;
+			free(name);
+		}
 		free(path);
 	}
 	free(elem);
@@ -861,7 +884,8 @@ cmd_install(int argc, char **argv)
 	rc = 1;
 	rc = EXIT_USAGE;
 	if ((path = resolve_layer(argv[optind], NULL)) == NULL ||
-	    check_plugin(argv[optind], path, params) != 0)
+	    check_plugin(argv[optind], path, params,
+	    find_library(NULL)) != 0)
 		goto out;
 	rc = 1;
 	if (name == NULL && (name = dname = layer_name(path)) == NULL) {
@@ -1112,6 +1136,104 @@ find_library(const char *given)
 	return is_file(buf) ? buf : NULL;
 }
 
+/* --- programs the preload cannot reach ---------------------------------- */
+
+/*
+ * The file execvp() would run for prog (PATH searched when prog has no
+ * '/'), in path (PATH_MAX bytes): 0, or an errno (ENOENT: none found,
+ * EACCES: found but not executable), as execvp would report it.
+ */
+static int
+find_program(const char *prog, char *path)
+{
+	const char *dirs = getenv("PATH"), *end;
+	int found = ENOENT;
+	size_t n;
+
+	if (strchr(prog, '/') != NULL) {
+		if (snprintf(path, PATH_MAX, "%s", prog) >= PATH_MAX)
+			return ENAMETOOLONG;
+		return access(path, X_OK) == 0 ? 0 : errno;
+	}
+	if (*prog == '\0')
+		return ENOENT;
+	for (dirs = dirs != NULL ? dirs : "/usr/bin:/bin"; *dirs != '\0';
+	    dirs = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(dirs, ':');
+		n = (size_t)(end - dirs);
+		if (snprintf(path, PATH_MAX, "%.*s%s%s", (int)n, dirs,
+		    n > 0 ? "/" : "", prog) >= PATH_MAX || !is_file(path))
+			continue;
+		if (access(path, X_OK) == 0)
+			return 0;
+		found = EACCES;
+	}
+	return found;
+}
+
+/* Whether the ELF file fd has no program interpreter (PT_INTERP), so
+ * the kernel starts it without ld.so: 1, 0, or -1 when it is not a
+ * 64-bit ELF file (a script: its interpreter decides). */
+static int
+elf_static(int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph))
+		return -1;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (Elf64_Off)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			return -1;
+		if (ph.p_type == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Why no LD_PRELOAD can reach program prog, or NULL when one can (or the
+ * program cannot be looked at: execvp then says why).  The kernel runs a
+ * set-user-ID or set-group-ID file that changes our ids, or one with file
+ * capabilities, in secure-execution mode, where ld.so ignores the
+ * preload (unless the mount is nosuid); a file with no PT_INTERP has no
+ * ld.so at all.  The one detection of these cases: run and trace say so,
+ * and refuse a policy layer.
+ */
+static const char *
+unpreloadable(const char *prog)
+{
+	char path[PATH_MAX];
+	const char *why = NULL;
+	struct statvfs vfs;
+	struct stat st;
+	int fd;
+
+	if (find_program(prog, path) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (fstatvfs(fd, &vfs) != 0 || !(vfs.f_flag & ST_NOSUID)) {
+		if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+			why = "is set-user-ID";
+		else if ((st.st_mode & S_ISGID) && st.st_gid != getegid())
+			why = "is set-group-ID";
+		else if (fgetxattr(fd, "security.capability", NULL, 0) >= 0)
+			why = "has file capabilities";
+	}
+	if (why == NULL && elf_static(fd) == 1)
+		why = "is statically linked";
+out:
+	close(fd);
+	return why;
+}
+
 /* A WSPSHIM_LAYERS element for s: ',' and '\' escaped. */
 static void
 add_layer_elem(char *out, size_t *n, const char *s)
@@ -1121,6 +1243,32 @@ add_layer_elem(char *out, size_t *n, const char *s)
 			out[(*n)++] = '\\';
 		out[(*n)++] = *s;
 	}
+}
+
+/*
+ * 0 when prog may run with the layers WSPSHIM_LAYERS names: each passes
+ * check_layer_list; a program the preload cannot reach is said on stderr,
+ * and refused (EXIT_USAGE) with a policy layer, which would silently not
+ * apply.  Else the exit status, after one line.
+ */
+static int
+check_run(const char *prog, const char *lib)
+{
+	const char *spec = getenv("WSPSHIM_LAYERS"), *why;
+	int rc, policy = 0;
+
+	if (spec != NULL && (rc = check_layer_list(spec, lib, &policy)) != 0)
+		return rc;
+	if ((why = unpreloadable(prog)) == NULL)
+		return 0;
+	if (policy) {
+		warnx_("%s %s: it would run without the shim and the policy "
+		    "layer would not apply; not running it", prog, why);
+		return EXIT_USAGE;
+	}
+	warnx_("%s %s: it runs without the shim, so no layer sees its "
+	    "socket calls", prog, why);
+	return 0;
 }
 
 /* The exit status of "wspshim run" when the program cannot be executed
@@ -1197,8 +1345,7 @@ cmd_run(int argc, char **argv)
 			goto nomem;
 	}
 	/* Every layer the program will get, checked before it runs. */
-	old = getenv("WSPSHIM_LAYERS");
-	if (old != NULL && (e = check_layer_list(old, lib)) != 0) {
+	if ((e = check_run(argv[optind], lib)) != 0) {
 		free(layers);
 		free(l);
 		return e;
@@ -1455,6 +1602,49 @@ done:
 /* --- tracecmp ------------------------------------------------------------- */
 
 /*
+ * 0 when the PROGRAM of a tracecmp command line (after "--", or the first
+ * word that is not an option) can be executed, saying on stderr when the
+ * preload cannot reach it (then no call can match); else 127 (not found)
+ * or 126, as "run" and env(1) exit, after one line.  strace says "Can't
+ * stat" and exits 1, but 1 is tracecmp's "the traces differ".
+ */
+static int
+check_tracecmp_program(int argc, char **argv)
+{
+	static const char *const with_arg[] = { "-s", "-i", "-l", "--keep",
+	    "--timeout", "--library" };
+	char path[PATH_MAX];
+	const char *prog = NULL, *why;
+	size_t k;
+	int i, e;
+
+	for (i = 1; i < argc && prog == NULL; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			prog = i + 1 < argc ? argv[i + 1] : NULL;
+			break;
+		}
+		if (argv[i][0] != '-') {
+			prog = argv[i];
+			break;
+		}
+		for (k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (strcmp(argv[i], with_arg[k]) == 0)
+				i++;
+	}
+	if (prog == NULL)
+		return 0;		/* the usage error is tracecmp's */
+	if ((e = find_program(prog, path)) != 0) {
+		warnx_("%s: %s", prog, e == ENOENT && strchr(prog, '/') ==
+		    NULL ? "command not found" : strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	if ((why = unpreloadable(prog)) != NULL)
+		warnx_("%s %s: it runs without the shim, so the trace layer "
+		    "sees none of its calls and none can match", prog, why);
+	return 0;
+}
+
+/*
  * The exit status of "wspshim tracecmp" when its Python program cannot be
  * executed (otherwise it does not return): wspshim-tracecmp from beside
  * this program, told where this program and the library are.
@@ -1474,6 +1664,8 @@ cmd_tracecmp(int argc, char **argv)
 		if (strcmp(argv[i], "--library") == 0 && i + 1 < argc)
 			given = argv[i + 1];
 	}
+	if ((i = check_tracecmp_program(argc, argv)) != 0)
+		return i;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
 		warnx_("cannot find this program's directory");

@@ -118,6 +118,74 @@ install_not_a_layer() {
 	rm -f "$WSPSHIM_CATALOG"
 }
 
+# A static program (no PT_INTERP): run says the shim cannot reach it and
+# runs it (it really connects, unseen); with a policy layer, run and
+# trace refuse.
+static_program() {
+	local port probe=$WSPSHIM_BUILD/tests/integration/probe_static out
+	port=$(free_port 127.0.0.1)
+	bg python3 -m http.server --bind 127.0.0.1 --directory "$TEST_TMP" \
+	    "$port"
+	wait_for_port "$port"
+	rc=0
+	out=$("$tool" run --library "$WSPSHIM_LIB" -- "$probe" "$port" \
+	    2>"$TEST_TMP/err") || rc=$?
+	[[ $rc == 0 && $out == connected ]] || { echo "rc $rc: $out"
+	    return 1; }
+	[[ $(cat "$TEST_TMP/err") == "wspshim: run: $probe is statically linked: it runs without the shim, so no layer sees its socket calls" ]] ||
+	    { cat "$TEST_TMP/err"; return 1; }
+	rc=0
+	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
+	    "$probe" "$port" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+	refused 2 "wspshim: run: $probe is statically linked: it would run without the shim and the policy layer would not apply; not running it"
+	rc=0
+	"$tool" trace --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
+	    "$probe" "$port" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+	refused 2 "wspshim: trace: $probe is statically linked: it would run without the shim and the policy layer would not apply; not running it"
+}
+
+# A set-group-ID copy of curl (its group not ours) and one with file
+# capabilities run in secure-execution mode, where ld.so drops the
+# preload.
+set_id_program() {
+	local sg=$TEST_TMP/curl-setgid cap=$TEST_TMP/curl-cap
+	cp "$(command -v curl)" "$sg"
+	chgrp nogroup "$sg"
+	chmod g+s "$sg"
+	rc=0
+	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
+	    "$sg" -s http://127.0.0.1:1/ >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
+	    rc=$?
+	refused 2 "wspshim: run: $sg is set-group-ID: it would run without the shim and the policy layer would not apply; not running it"
+	command -v setcap >/dev/null || { echo "no setcap"; return 1; }
+	cp "$(command -v curl)" "$cap"
+	setcap cap_net_raw+ep "$cap"
+	rc=0
+	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
+	    "$cap" -s http://127.0.0.1:1/ >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
+	    rc=$?
+	refused 2 "wspshim: run: $cap has file capabilities: it would run without the shim and the policy layer would not apply; not running it"
+}
+
+tracecmp_not_found() {
+	rm -f "$ran"
+	ws tracecmp --library "$WSPSHIM_LIB" -- nosuchprog
+	refused 127 'wspshim: tracecmp: nosuchprog: command not found'
+	ws tracecmp --library "$WSPSHIM_LIB" --timeout 5 -- \
+	    "$TEST_TMP/no/such"
+	refused 127 "wspshim: tracecmp: $TEST_TMP/no/such: No such file or directory"
+}
+
+# tracecmp on a static program says why nothing matched.
+tracecmp_static() {
+	local probe=$WSPSHIM_BUILD/tests/integration/probe_static
+	command -v strace >/dev/null || { echo "no strace"; return 1; }
+	ws tracecmp --library "$WSPSHIM_LIB" --timeout 20 -- "$probe" 1
+	[[ $rc == 1 ]] || { echo "exit status $rc"; return 1; }
+	grep -qxF "wspshim: tracecmp: $probe is statically linked: it runs without the shim, so the trace layer sees none of its calls and none can match" \
+	    "$TEST_TMP/err"
+}
+
 check "run -l with a misspelt fault operation" misspelt_operation
 check "run -l with a misspelt key, for each layer" misspelt_key
 check "WSPSHIM_LAYERS and layer paths are checked too" layers_from_env
@@ -126,4 +194,15 @@ check "trace -e with a misspelt call" trace_call_name
 check "trace -o into a missing directory" trace_output
 check "install --params with a misspelt operation" install_bad_params
 check "install of a file that is not a layer" install_not_a_layer
+check "run and trace: a static program, and policy refused" static_program
+if ((EUID == 0)); then
+	check "run: set-group-ID and capability programs, policy refused" \
+	    set_id_program
+else
+	skip "run: set-group-ID and capability programs, policy refused" \
+	    "needs root (chgrp, setcap)"
+fi
+check "tracecmp -- nosuchprog: not found, exit 127" tracecmp_not_found
+check "tracecmp on a static program says why nothing matched" \
+    tracecmp_static
 done_testing
