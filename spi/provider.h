@@ -32,6 +32,7 @@ struct provider {
 	WSPDATA		data;
 	int		starts;		/* successful WSPStartup calls */
 	int		error;		/* cannot load: why (already logged) */
+	int		start_logged;	/* a failed WSPStartup was said */
 };
 
 struct chain {

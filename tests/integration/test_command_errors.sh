@@ -186,6 +186,36 @@ tracecmp_static() {
 	    "$TEST_TMP/err"
 }
 
+# Past the command's check (the preload set by hand), a layer that does
+# not start is said once per cause, not once per chain, with the code's
+# name and what the program sees; the program's sockets all fail.
+layer_fails_inside() {
+	local log=$TEST_TMP/log py rc=0 fault
+	py=$(python3 -c 'import sys; print(sys.executable)')
+	fault=$(realpath "$WSPSHIM_BUILD/layers/fault/libwsp_fault.so")
+	rm -f "$log"
+	# Three sockets, three chains (TCP, TCP over IPv6, UDP).
+	WSPSHIM_LAYERS="$fault:fail=conect:WSAECONNREFUSED" WSPSHIM_LOG=$log \
+	    LD_PRELOAD=$WSPSHIM_LIB "$py" -c '
+import errno, socket
+n = 0
+for f, t in ((socket.AF_INET, socket.SOCK_STREAM),
+             (socket.AF_INET6, socket.SOCK_STREAM),
+             (socket.AF_INET, socket.SOCK_DGRAM)):
+    try:
+        socket.socket(f, t)
+    except OSError as e:
+        n += e.errno == errno.ELIBACC
+print(n)' >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+	[[ $rc == 0 && $(cat "$TEST_TMP/out") == 3 ]] || { echo "rc $rc"
+	    cat "$TEST_TMP/out" "$TEST_TMP/err"; return 1; }
+	cat "$TEST_TMP/err" "$log"
+	[[ $(cat "$TEST_TMP/err") == 'wsp_fault: bad parameters "fail=conect:WSAECONNREFUSED": unknown operation "conect" (did you mean connect?)' ]]
+	[[ $(wc -l <"$log") == 1 ]]
+	[[ $(sed 's/^wspshim\[[0-9]*\]: //' "$log") == "layer $fault did not start (WSASYSNOTREADY: Network subsystem is not ready): every socket it covers fails with WSAEPROVIDERFAILEDINIT (errno ELIBACC, \"Can not access a needed shared library\")" ]]
+	! grep -q 'adopt\|catalog entry\|10091' "$log"
+}
+
 check "run -l with a misspelt fault operation" misspelt_operation
 check "run -l with a misspelt key, for each layer" misspelt_key
 check "WSPSHIM_LAYERS and layer paths are checked too" layers_from_env
@@ -202,6 +232,8 @@ else
 	skip "run: set-group-ID and capability programs, policy refused" \
 	    "needs root (chgrp, setcap)"
 fi
+check "a layer that does not start: one line per cause, by name" \
+    layer_fails_inside
 check "tracecmp -- nosuchprog: not found, exit 127" tracecmp_not_found
 check "tracecmp on a static program says why nothing matched" \
     tracecmp_static
