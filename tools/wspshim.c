@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "catfile.h"
+#include "wspshim/ws2spi.h"
 #include "layerenv.h"
 #include "libc.h"
 #include "wstr.h"
@@ -605,6 +607,52 @@ library_dir(const char *lib)
 
 static const char *find_library(const char *given);
 
+/* The short name of the layer nearest to the misspelt name among those
+ * in the places o searches (libwsp_NAME.so), malloc'd, or NULL. */
+static char *
+nearest_layer(const char *name, const struct layerenv_opts *o)
+{
+	const char *words[64], *near, *b;
+	char pat[PATH_MAX], *copy, *dir, *save = NULL, *r = NULL;
+	glob_t g;
+	size_t i, n = 0;
+	int flags = 0;
+
+	memset(&g, 0, sizeof(g));
+	if (o->layer_path != NULL && (copy = strdup(o->layer_path)) != NULL) {
+		for (dir = strtok_r(copy, ":", &save); dir != NULL;
+		    dir = strtok_r(NULL, ":", &save)) {
+			snprintf(pat, sizeof(pat), "%s/libwsp_*.so", dir);
+			if (glob(pat, flags, NULL, &g) == 0)
+				flags = GLOB_APPEND;
+		}
+		free(copy);
+	}
+	if (o->install_dir != NULL) {
+		snprintf(pat, sizeof(pat), "%s/libwsp_*.so", o->install_dir);
+		if (glob(pat, flags, NULL, &g) == 0)
+			flags = GLOB_APPEND;
+	}
+	if (o->lib_dir != NULL) {
+		snprintf(pat, sizeof(pat), "%s/../layers/*/libwsp_*.so",
+		    o->lib_dir);
+		if (glob(pat, flags, NULL, &g) == 0)
+			flags = GLOB_APPEND;
+	}
+	for (i = 0; flags != 0 && i < g.gl_pathc && n < 64; i++) {
+		b = strrchr(g.gl_pathv[i], '/');
+		b = b != NULL ? b + 8 : g.gl_pathv[i] + 7;	/* libwsp_ */
+		/* Cut ".so" in place: the names point into gl_pathv. */
+		g.gl_pathv[i][strlen(g.gl_pathv[i]) - 3] = '\0';
+		words[n++] = b;
+	}
+	if ((near = WSPShimNearestWord(name, words, n)) != NULL)
+		r = strdup(near);
+	if (flags != 0)
+		globfree(&g);
+	return r;
+}
+
 /* The absolute path of the plugin LAYER names (short names also in the
  * build tree of given_lib, else of the library this command goes with),
  * malloc'd, or NULL after the message. */
@@ -612,7 +660,7 @@ static char *
 resolve_layer(const char *layer, const char *given_lib)
 {
 	struct layerenv_opts o;
-	char searched[1024], *found, *abs;
+	char searched[1024], *found, *abs, *near;
 	const char *lib;
 	struct stat st;
 
@@ -622,11 +670,17 @@ resolve_layer(const char *layer, const char *given_lib)
 	lib = given_lib != NULL ? given_lib : find_library(NULL);
 	o.lib_dir = lib != NULL ? library_dir(lib) : NULL;
 	found = layerenv_resolve(layer, &o, searched, sizeof(searched));
-	free((char *)o.lib_dir);
 	if (found == NULL) {
-		warnx_("no layer %s (looked in: %s)", layer, searched);
+		near = nearest_layer(layer, &o);
+		warnx_("no layer %s%s%s%s (looked in: %s)", layer,
+		    near != NULL ? ", did you mean " : "",
+		    near != NULL ? near : "", near != NULL ? "?" : "",
+		    searched);
+		free(near);
+		free((char *)o.lib_dir);
 		return NULL;
 	}
+	free((char *)o.lib_dir);
 	abs = realpath(found, NULL);
 	if (abs == NULL || stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
 		warnx_("%s: %s", found, abs == NULL ? strerror(errno) :

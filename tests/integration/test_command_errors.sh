@@ -4,6 +4,7 @@
 # case checks the exact line on stderr, the exit status, an empty stdout,
 # and that the program did not run or the catalog file was not written.
 # shellcheck disable=SC2317 # functions run through check
+# shellcheck disable=SC2016 # sh -c scripts expand in sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -74,6 +75,11 @@ no_such_layer() {
 	run -l nosuch
 	[[ $rc == 2 ]] || { echo "exit status $rc"; return 1; }
 	grep -q '^wspshim: run: no layer nosuch (looked in: ' "$TEST_TMP/err"
+	[[ $(wc -l <"$TEST_TMP/err") == 1 && ! -e $ran ]]
+	run -l faul
+	[[ $rc == 2 ]] || { echo "exit status $rc"; return 1; }
+	grep -q '^wspshim: run: no layer faul, did you mean fault? (looked in: ' \
+	    "$TEST_TMP/err"
 	[[ $(wc -l <"$TEST_TMP/err") == 1 && ! -e $ran ]]
 }
 
