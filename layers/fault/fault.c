@@ -326,10 +326,10 @@ parse(struct fault_conf *c, char *s, char *why, size_t len)
 	return 0;
 }
 
-/* The parameter check the wspshim command calls (ws2spi.h): the same
- * parser on a scratch configuration. */
-static int
-fault_check(const char *params, char *why, size_t len)
+/* A new configuration parsed from params, or NULL with why (len
+ * bytes). */
+static struct fault_conf *
+conf_new(const char *params, char *why, size_t len)
 {
 	struct fault_conf *c;
 	char *copy;
@@ -339,10 +339,25 @@ fault_check(const char *params, char *why, size_t len)
 	    (copy = strdup(params)) == NULL) {
 		free(c);
 		snprintf(why, len, "out of memory");
-		return -1;
+		return NULL;
 	}
 	rc = parse(c, copy, why, len);
 	free(copy);
+	if (rc != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The parameter check the wspshim command calls (ws2spi.h): the same
+ * parser on a scratch configuration. */
+static int
+fault_check(const char *params, char *why, size_t len)
+{
+	struct fault_conf *c = conf_new(params, why, len);
+	int rc = c != NULL ? 0 : -1;
+
 	free(c);
 	return rc;
 }
@@ -362,20 +377,9 @@ fault_configure(DWORD self, const char *params, void **conf)
 {
 	static char why[256];		/* configure runs once */
 	struct fault_conf *c;
-	char *copy;
-	int rc;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (copy = strdup(params)) == NULL) {
-		free(c);
-		return "out of memory";
-	}
-	rc = parse(c, copy, why, sizeof(why));
-	free(copy);
-	if (rc != 0) {
-		free(c);
+	if ((c = conf_new(params, why, sizeof(why))) == NULL)
 		return why;
-	}
 	pthread_mutex_init(&c->lock, NULL);
 	the_conf = c;
 	pthread_atfork(NULL, NULL, fork_child);

@@ -150,6 +150,15 @@ static_program() {
 	refused 2 "wspshim: trace: $probe is statically linked: it would run without the shim and the policy layer would not apply; not running it"
 }
 
+# run_denied PROGRAM WHY: "run -l policy" refuses PROGRAM, which WHY.
+run_denied() {
+	rc=0
+	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
+	    "$1" -s http://127.0.0.1:1/ >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
+	    rc=$?
+	refused 2 "wspshim: run: $1 $2: it would run without the shim and the policy layer would not apply; not running it"
+}
+
 # A set-group-ID copy of curl (its group not ours) and one with file
 # capabilities run in secure-execution mode, where ld.so drops the
 # preload.
@@ -158,19 +167,11 @@ set_id_program() {
 	cp "$(command -v curl)" "$sg"
 	chgrp nogroup "$sg"
 	chmod g+s "$sg"
-	rc=0
-	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
-	    "$sg" -s http://127.0.0.1:1/ >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
-	    rc=$?
-	refused 2 "wspshim: run: $sg is set-group-ID: it would run without the shim and the policy layer would not apply; not running it"
+	run_denied "$sg" "is set-group-ID"
 	command -v setcap >/dev/null || { echo "no setcap"; return 1; }
 	cp "$(command -v curl)" "$cap"
 	setcap cap_net_raw+ep "$cap"
-	rc=0
-	"$tool" run --library "$WSPSHIM_LIB" -l 'policy:default deny' -- \
-	    "$cap" -s http://127.0.0.1:1/ >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
-	    rc=$?
-	refused 2 "wspshim: run: $cap has file capabilities: it would run without the shim and the policy layer would not apply; not running it"
+	run_denied "$cap" "has file capabilities"
 }
 
 tracecmp_not_found() {
