@@ -134,6 +134,9 @@ static const char usage_run[] =
 "through WSPSHIM_LAYERS (the first -l is the top layer); the catalog file\n"
 "is not changed.  With --catalog FILE, PROGRAM uses that catalog file\n"
 "(WSPSHIM_CATALOG).  --library names the libwspshim.so to preload.\n"
+"Each layer and its parameters are checked first; a mistake exits 2 with\n"
+"one line.  A static, set-ID or capability program, which no preload\n"
+"reaches, is said so, and refused with a policy layer.\n"
 "The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
 "cannot be run.\n";
 
