@@ -230,8 +230,8 @@ parse_action(struct rule *r, enum action a, char *v, char *why, size_t len)
 	switch (a) {
 	case FAIL:
 		if (lk_wsa_parse(arg, &r->code) != 0) {
-			snprintf(why, len, "unknown error \"%s\" (use a WSAE... "
-			    "name or a number)", arg);
+			snprintf(why, len, "unknown error \"%s\" (use a "
+			    "WSAE... name or a number)", arg);
 			return -1;
 		}
 		break;
