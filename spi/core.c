@@ -1046,9 +1046,13 @@ core_adopt_entry(int fd, const struct catalog_entry *e)
 	if (rc == fd)
 		return fdtab_get(fd);
 fail:
-	log_once("cannot adopt socket %d into catalog entry %u: %s", fd,
-	    e->info.dwCatalogEntryId, errmap_name(err) ? errmap_name(err) :
-	    "error");
+	/* A layer that did not start has said so, once, with what the
+	 * program sees; this is the same cause. */
+	if (err != WSAEPROVIDERFAILEDINIT && err != WSASYSNOTREADY)
+		log_once("descriptor %d, a socket the program had before the "
+		    "shim saw it, cannot go through its layers: %s (%s)", fd,
+		    errmap_name(err) ? errmap_name(err) : "error",
+		    errmap_message(err));
 	return NULL;
 }
 

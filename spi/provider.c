@@ -28,6 +28,7 @@
 #include "base.h"
 #include "catfile.h"
 #include "core.h"
+#include "errmap.h"
 #include "event.h"
 #include "handle.h"
 #include "libc.h"
@@ -382,7 +383,17 @@ provider_start(const struct catalog_entry *e, LPWSAPROTOCOL_INFOW info,
 	wsp_tls.start = saved;
 	wsp_tls.depth--;
 	if (err != 0) {
-		log_msg("provider %s: WSPStartup failed: %d", p->path, err);
+		/* One line per layer, not per chain that names it: its own
+		 * line (before this one) says why; this one says what the
+		 * program sees. */
+		if (!__atomic_exchange_n(&p->start_logged, 1,
+		    __ATOMIC_RELAXED))
+			log_msg("layer %s did not start (%s: %s): every socket "
+			    "it covers fails with WSAEPROVIDERFAILEDINIT "
+			    "(errno ELIBACC, \"%s\")", p->path,
+			    errmap_name(err) != NULL ? errmap_name(err) :
+			    "an unknown code", errmap_message(err),
+			    strerror(ELIBACC));
 		return err;
 	}
 	if (d.wVersion > WSPSHIM_SPI_VERSION ||

@@ -34,6 +34,7 @@ struct provider {
 	int		table_told;	/* logged: a later start's table
 					 * differed */
 	int		error;		/* cannot load: why (already logged) */
+	int		start_logged;	/* a failed WSPStartup was said */
 };
 
 struct chain {

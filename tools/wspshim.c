@@ -10,9 +10,11 @@
  * usage on stderr; failures exit 1 with one message.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@
 #include <sys/xattr.h>
 
 #include "catfile.h"
+#include "wspshim/ws2spi.h"
 #include "layerenv.h"
 #include "libc.h"
 #include "wstr.h"
@@ -97,8 +102,10 @@ static const char usage_install[] =
 "Install LAYER (a plugin file, or a short name found as WSPSHIM_LAYERS\n"
 "finds it) as a hidden layered entry, with a chain over each entry named\n"
 "by --over, first in catalog order.  The absolute path of the file is\n"
-"stored.  The layer is first started once in a child process (with\n"
-"--params): one that crashes or hangs there is refused, exit 2.\n"
+"stored.  The file must export WSPStartup, and its parameter check\n"
+"(WSPShimCheckParams) must accept --params; the layer is then started\n"
+"once in a child process: one that crashes or hangs there is refused,\n"
+"exit 2.\n"
 "\n"
 "  --over LIST   catalog entry ids (base or chain entries) and kinds:\n"
 "                tcp udp raw tcp6 udp6 raw6 unix-stream unix-dgram\n"
@@ -141,8 +148,11 @@ static const char usage_run[] =
 "through WSPSHIM_LAYERS (the first -l is the top layer); the catalog file\n"
 "is not changed.  With --catalog FILE, PROGRAM uses that catalog file\n"
 "(WSPSHIM_CATALOG).  --library names the libwspshim.so to preload.\n"
-"Each -l layer is first started once in a child process: one that\n"
-"crashes or hangs there is refused and PROGRAM is not run (exit 2).\n"
+"Each layer and its parameters are checked first, and each -l layer is\n"
+"started once in a child process; a mistake, or a layer that crashes or\n"
+"hangs there, exits 2 with one line and PROGRAM is not run.  A static,\n"
+"set-ID or capability program, which no preload reaches, is said so,\n"
+"and refused with a policy layer.\n"
 "The exit status is PROGRAM's; 127 when it cannot be found, 126 when it\n"
 "cannot be run.\n";
 
@@ -621,27 +631,80 @@ library_dir(const char *lib)
 static const char *find_library(const char *given);
 static void add_layer_elem(char *out, size_t *n, const char *s);
 
-/* The absolute path of the plugin LAYER names, malloc'd, or NULL after
- * the message. */
+/* The short name of the layer nearest to the misspelt name among those
+ * in the places o searches (libwsp_NAME.so), malloc'd, or NULL. */
 static char *
-resolve_layer(const char *layer)
+nearest_layer(const char *name, const struct layerenv_opts *o)
+{
+	const char *words[64], *near, *b;
+	char pat[PATH_MAX], *copy, *dir, *save = NULL, *r = NULL;
+	glob_t g;
+	size_t i, n = 0;
+	int flags = 0;
+
+	memset(&g, 0, sizeof(g));
+	if (o->layer_path != NULL && (copy = strdup(o->layer_path)) != NULL) {
+		for (dir = strtok_r(copy, ":", &save); dir != NULL;
+		    dir = strtok_r(NULL, ":", &save)) {
+			snprintf(pat, sizeof(pat), "%s/libwsp_*.so", dir);
+			if (glob(pat, flags, NULL, &g) == 0)
+				flags = GLOB_APPEND;
+		}
+		free(copy);
+	}
+	if (o->install_dir != NULL) {
+		snprintf(pat, sizeof(pat), "%s/libwsp_*.so", o->install_dir);
+		if (glob(pat, flags, NULL, &g) == 0)
+			flags = GLOB_APPEND;
+	}
+	if (o->lib_dir != NULL) {
+		snprintf(pat, sizeof(pat), "%s/../layers/*/libwsp_*.so",
+		    o->lib_dir);
+		if (glob(pat, flags, NULL, &g) == 0)
+			flags = GLOB_APPEND;
+	}
+	for (i = 0; flags != 0 && i < g.gl_pathc && n < 64; i++) {
+		b = strrchr(g.gl_pathv[i], '/');
+		b = b != NULL ? b + 8 : g.gl_pathv[i] + 7;	/* libwsp_ */
+		/* Cut ".so" in place: the names point into gl_pathv. */
+		g.gl_pathv[i][strlen(g.gl_pathv[i]) - 3] = '\0';
+		words[n++] = b;
+	}
+	if ((near = WSPShimNearestWord(name, words, n)) != NULL)
+		r = strdup(near);
+	if (flags != 0)
+		globfree(&g);
+	return r;
+}
+
+/* The absolute path of the plugin LAYER names (short names also in the
+ * build tree of given_lib, else of the library this command goes with),
+ * malloc'd, or NULL after the message. */
+static char *
+resolve_layer(const char *layer, const char *given_lib)
 {
 	struct layerenv_opts o;
-	char searched[1024], *found, *abs;
+	char searched[1024], *found, *abs, *near;
 	const char *lib;
 	struct stat st;
 
 	memset(&o, 0, sizeof(o));
 	o.layer_path = getenv("WSPSHIM_LAYER_PATH");
 	o.install_dir = WSPSHIM_TOOL_LAYERDIR;
-	lib = find_library(NULL);
+	lib = given_lib != NULL ? given_lib : find_library(NULL);
 	o.lib_dir = lib != NULL ? library_dir(lib) : NULL;
 	found = layerenv_resolve(layer, &o, searched, sizeof(searched));
-	free((char *)o.lib_dir);
 	if (found == NULL) {
-		warnx_("no layer %s (looked in: %s)", layer, searched);
+		near = nearest_layer(layer, &o);
+		warnx_("no layer %s%s%s%s (looked in: %s)", layer,
+		    near != NULL ? ", did you mean " : "",
+		    near != NULL ? near : "", near != NULL ? "?" : "",
+		    searched);
+		free(near);
+		free((char *)o.lib_dir);
 		return NULL;
 	}
+	free((char *)o.lib_dir);
 	abs = realpath(found, NULL);
 	if (abs == NULL || stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
 		warnx_("%s: %s", found, abs == NULL ? strerror(errno) :
@@ -669,6 +732,145 @@ layer_name(const char *path)
 	if (n > 3 && strcmp(b + n - 3, ".so") == 0)
 		n -= 3;
 	return strndup(b, n);
+}
+
+/* --- checking layers before a run or an install ------------------------- */
+
+/*
+ * 0 when the plugin file path (named name by the user) loads, exports
+ * WSPStartup, and its WSPShimCheckParams (ws2spi.h), when it has one,
+ * accepts params; else -1 after one line naming the mistake.  The layer
+ * is loaded into this process for the check, not started, and unloaded;
+ * lib (the libwspshim.so the program gets, or NULL) is loaded first, as
+ * the preload is in the program, so that a layer that needs it by its
+ * soname alone (one built out of the tree) finds it.
+ */
+static int
+check_plugin(const char *name, const char *path, const char *params,
+    const char *lib)
+{
+	LPWSPSHIMCHECKPARAMS check;
+	char why[256], *lname;
+	const char *err, *colon;
+	void *h, *hlib;
+	int rc = -1;
+
+	hlib = lib != NULL ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		err = dlerror();
+		/* Only the library is missing here (this command, copied
+		 * out of its prefix, cannot find it): the program gets it
+		 * by its preload, so the layer cannot be checked now. */
+		if (hlib == NULL && err != NULL &&
+		    strncmp(err, "libwspshim.so: ", 15) == 0) {
+			rc = 0;
+			goto done;
+		}
+		/* dlerror() says "PATH: why"; the line names the file once. */
+		if (err != NULL && (colon = strstr(err, ": ")) != NULL)
+			err = colon + 2;
+		warnx_("%s is not a layer (%s)", path, err != NULL ? err :
+		    "it does not load");
+		goto done;
+	}
+	if (dlsym(h, "WSPStartup") == NULL) {
+		warnx_("%s is not a layer (it exports no WSPStartup)", path);
+		goto out;
+	}
+	*(void **)&check = dlsym(h, "WSPShimCheckParams");
+	why[0] = '\0';
+	if (check != NULL && check(params != NULL ? params : "", why,
+	    sizeof(why)) != 0) {
+		lname = strchr(name, '/') != NULL ? layer_name(path) : NULL;
+		warnx_("%s: %s", lname != NULL ? lname : name, why[0] != '\0' ?
+		    why : "bad parameters");
+		free(lname);
+		goto out;
+	}
+	rc = 0;
+out:
+	dlclose(h);
+done:
+	if (hlib != NULL)
+		dlclose(hlib);
+	return rc;
+}
+
+/*
+ * 0 when every element of spec, a WSPSHIM_LAYERS list (spi/layerenv.h),
+ * names a layer that passes check_plugin (short names looked up beside
+ * lib as the library will), and *policy set when one is the policy layer;
+ * else EXIT_USAGE (or 1, out of memory) after one line.
+ */
+static int
+check_layer_list(const char *spec, const char *lib, int *policy)
+{
+	char *elem, *path, *params, *name;
+	const char *p;
+	size_t n;
+	int rc = 0;
+
+	if ((elem = malloc(strlen(spec) + 1)) == NULL) {
+		warnx_("out of memory");
+		return 1;
+	}
+	for (p = spec; *p != '\0' && rc == 0; p += *p == ',') {
+		/* One element, "\," and "\\" unescaped. */
+		for (n = 0; *p != '\0' && *p != ','; p++) {
+			if (*p == '\\' && (p[1] == ',' || p[1] == '\\'))
+				p++;
+			elem[n++] = *p;
+		}
+		elem[n] = '\0';
+		if (n == 0)
+			continue;
+		params = strchr(elem, ':');
+		if (params != NULL)
+			*params++ = '\0';
+		if ((path = resolve_layer(elem, lib)) == NULL ||
+		    check_plugin(elem, path, params, lib) != 0)
+			rc = EXIT_USAGE;
+		else if ((name = layer_name(path)) != NULL) {
+			*policy |= strcmp(name, "policy") == 0;
+			free(name);
+		}
+		free(path);
+	}
+	free(elem);
+	return rc;
+}
+
+/*
+ * 0 when the trace output pattern out (%p: the pid) can be written: the
+ * file is opened for appending (created if need be, as the trace layer
+ * will) or, with %p, its directory is writable; else EXIT_USAGE after one
+ * line.  strace -o refuses an unwritable file before the run in the same
+ * way.
+ */
+static int
+check_trace_out(const char *out)
+{
+	char dir[PATH_MAX], *slash;
+	int fd;
+
+	if (strstr(out, "%p") == NULL) {
+		fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		warnx_("-o %s: %s", out, strerror(errno));
+		return EXIT_USAGE;
+	}
+	snprintf(dir, sizeof(dir), "%s", out);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	warnx_("-o %s: %s: %s", out, dir, strerror(errno));
+	return EXIT_USAGE;
 }
 
 /* 0 and a new random (version 4) GUID in *g, or -1. */
@@ -949,8 +1151,12 @@ cmd_install(int argc, char **argv)
 	if ((rc = resolve_over(over, &ed, ids, &n)) != 0)
 		goto out;
 	rc = 1;
-	if ((path = resolve_layer(argv[optind])) == NULL)
+	rc = EXIT_USAGE;
+	if ((path = resolve_layer(argv[optind], NULL)) == NULL ||
+	    check_plugin(argv[optind], path, params,
+	    find_library(NULL)) != 0)
 		goto out;
+	rc = 1;
 	if (name == NULL && (name = dname = layer_name(path)) == NULL) {
 		warnx_("out of memory");
 		goto out;
@@ -1210,6 +1416,104 @@ find_library(const char *given)
 	return is_file(buf) ? buf : NULL;
 }
 
+/* --- programs the preload cannot reach ---------------------------------- */
+
+/*
+ * The file execvp() would run for prog (PATH searched when prog has no
+ * '/'), in path (PATH_MAX bytes): 0, or an errno (ENOENT: none found,
+ * EACCES: found but not executable), as execvp would report it.
+ */
+static int
+find_program(const char *prog, char *path)
+{
+	const char *dirs = getenv("PATH"), *end;
+	int found = ENOENT;
+	size_t n;
+
+	if (strchr(prog, '/') != NULL) {
+		if (snprintf(path, PATH_MAX, "%s", prog) >= PATH_MAX)
+			return ENAMETOOLONG;
+		return access(path, X_OK) == 0 ? 0 : errno;
+	}
+	if (*prog == '\0')
+		return ENOENT;
+	for (dirs = dirs != NULL ? dirs : "/usr/bin:/bin"; *dirs != '\0';
+	    dirs = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(dirs, ':');
+		n = (size_t)(end - dirs);
+		if (snprintf(path, PATH_MAX, "%.*s%s%s", (int)n, dirs,
+		    n > 0 ? "/" : "", prog) >= PATH_MAX || !is_file(path))
+			continue;
+		if (access(path, X_OK) == 0)
+			return 0;
+		found = EACCES;
+	}
+	return found;
+}
+
+/* Whether the ELF file fd has no program interpreter (PT_INTERP), so
+ * the kernel starts it without ld.so: 1, 0, or -1 when it is not a
+ * 64-bit ELF file (a script: its interpreter decides). */
+static int
+elf_static(int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph))
+		return -1;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (Elf64_Off)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			return -1;
+		if (ph.p_type == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Why no LD_PRELOAD can reach program prog, or NULL when one can (or the
+ * program cannot be looked at: execvp then says why).  The kernel runs a
+ * set-user-ID or set-group-ID file that changes our ids, or one with file
+ * capabilities, in secure-execution mode, where ld.so ignores the
+ * preload (unless the mount is nosuid); a file with no PT_INTERP has no
+ * ld.so at all.  The one detection of these cases: run and trace say so,
+ * and refuse a policy layer.
+ */
+static const char *
+unpreloadable(const char *prog)
+{
+	char path[PATH_MAX];
+	const char *why = NULL;
+	struct statvfs vfs;
+	struct stat st;
+	int fd;
+
+	if (find_program(prog, path) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (fstatvfs(fd, &vfs) != 0 || !(vfs.f_flag & ST_NOSUID)) {
+		if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+			why = "is set-user-ID";
+		else if ((st.st_mode & S_ISGID) && st.st_gid != getegid())
+			why = "is set-group-ID";
+		else if (fgetxattr(fd, "security.capability", NULL, 0) >= 0)
+			why = "has file capabilities";
+	}
+	if (why == NULL && elf_static(fd) == 1)
+		why = "is statically linked";
+out:
+	close(fd);
+	return why;
+}
+
 /* A WSPSHIM_LAYERS element for s: ',' and '\' escaped. */
 static void
 add_layer_elem(char *out, size_t *n, const char *s)
@@ -1219,6 +1523,32 @@ add_layer_elem(char *out, size_t *n, const char *s)
 			out[(*n)++] = '\\';
 		out[(*n)++] = *s;
 	}
+}
+
+/*
+ * 0 when prog may run with the layers WSPSHIM_LAYERS names: each passes
+ * check_layer_list; a program the preload cannot reach is said on stderr,
+ * and refused (EXIT_USAGE) with a policy layer, which would silently not
+ * apply.  Else the exit status, after one line.
+ */
+static int
+check_run(const char *prog, const char *lib)
+{
+	const char *spec = getenv("WSPSHIM_LAYERS"), *why;
+	int rc, policy = 0;
+
+	if (spec != NULL && (rc = check_layer_list(spec, lib, &policy)) != 0)
+		return rc;
+	if ((why = unpreloadable(prog)) == NULL)
+		return 0;
+	if (policy) {
+		warnx_("%s %s: it would run without the shim and the policy "
+		    "layer would not apply; not running it", prog, why);
+		return EXIT_USAGE;
+	}
+	warnx_("%s %s: it runs without the shim, so no layer sees its "
+	    "socket calls", prog, why);
+	return 0;
 }
 
 /* The exit status of "wspshim run" when the program cannot be executed
@@ -1303,6 +1633,12 @@ cmd_run(int argc, char **argv)
 		layers[n] = '\0';
 		if (setenv("WSPSHIM_LAYERS", layers, 1) != 0)
 			goto nomem;
+	}
+	/* Every layer the program will get, checked before it runs. */
+	if ((e = check_run(argv[optind], lib)) != 0) {
+		free(layers);
+		free(l);
+		return e;
 	}
 	if (catalog_opt != NULL || catalog_where != 0) {
 		if (pick_catalog() != 0)
@@ -1564,6 +1900,8 @@ cmd_trace(int argc, char **argv)
 		rc = usage_error(usage_trace, "-r and -t do not go together");
 		goto done;
 	}
+	if (out != NULL && (rc = check_trace_out(out)) != 0)
+		goto done;
 	/* The trace layer's parameters: KEY=VALUE;... */
 	if (buf_add(&params, &psize, &pn, "trace:", 0) != 0)
 		goto nomem;
@@ -1643,6 +1981,49 @@ done:
 /* --- tracecmp ------------------------------------------------------------- */
 
 /*
+ * 0 when the PROGRAM of a tracecmp command line (after "--", or the first
+ * word that is not an option) can be executed, saying on stderr when the
+ * preload cannot reach it (then no call can match); else 127 (not found)
+ * or 126, as "run" and env(1) exit, after one line.  strace says "Can't
+ * stat" and exits 1, but 1 is tracecmp's "the traces differ".
+ */
+static int
+check_tracecmp_program(int argc, char **argv)
+{
+	static const char *const with_arg[] = { "-s", "-i", "-l", "--keep",
+	    "--timeout", "--library" };
+	char path[PATH_MAX];
+	const char *prog = NULL, *why;
+	size_t k;
+	int i, e;
+
+	for (i = 1; i < argc && prog == NULL; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			prog = i + 1 < argc ? argv[i + 1] : NULL;
+			break;
+		}
+		if (argv[i][0] != '-') {
+			prog = argv[i];
+			break;
+		}
+		for (k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (strcmp(argv[i], with_arg[k]) == 0)
+				i++;
+	}
+	if (prog == NULL)
+		return 0;		/* the usage error is tracecmp's */
+	if ((e = find_program(prog, path)) != 0) {
+		warnx_("%s: %s", prog, e == ENOENT && strchr(prog, '/') ==
+		    NULL ? "command not found" : strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	if ((why = unpreloadable(prog)) != NULL)
+		warnx_("%s %s: it runs without the shim, so the trace layer "
+		    "sees none of its calls and none can match", prog, why);
+	return 0;
+}
+
+/*
  * The exit status of "wspshim tracecmp" when its Python program cannot be
  * executed (otherwise it does not return): wspshim-tracecmp from beside
  * this program, told where this program and the library are.
@@ -1662,6 +2043,8 @@ cmd_tracecmp(int argc, char **argv)
 		if (strcmp(argv[i], "--library") == 0 && i + 1 < argc)
 			given = argv[i + 1];
 	}
+	if ((i = check_tracecmp_program(argc, argv)) != 0)
+		return i;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
 		warnx_("cannot find this program's directory");

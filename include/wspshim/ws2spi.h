@@ -710,6 +710,30 @@ int WSPAPI WSPShimSetLayerParams(DWORD dwCatalogEntryId,
 const char *WSPAPI WSPShimCallName(void);
 
 /*
+ * Of the cWords words in lpszWords, the one nearest to the misspelt
+ * lpszWord (by edit distance, a neighbour swap counting one), when it is
+ * close enough to be a slip (at most a third of the word's letters
+ * apart); else NULL.  For "did you mean connect?" in a layer's
+ * WSPShimCheckParams message.
+ */
+const char *WSPAPI WSPShimNearestWord(const char *lpszWord,
+    const char *const *lpszWords, size_t cWords);
+
+/*
+ * Not in the library: what a layer may export besides WSPStartup.  The
+ * `wspshim` command (run, trace, install) dlopens a layer and, when it
+ * has this, calls it with the parameter string before the program runs
+ * or the catalog is changed, without starting the layer.  0 when the
+ * parameters would start the layer; else -1 and one line without a
+ * newline in why (len bytes), naming the bad word and, where it can, the
+ * right one: `unknown operation "conect" (did you mean connect?)`.  It
+ * must not open files, install handlers or keep state.
+ */
+int WSPShimCheckParams(const char *params, char *why, size_t len);
+typedef int (*LPWSPSHIMCHECKPARAMS)(const char *params, char *why,
+    size_t len);
+
+/*
  * WSPShimHandleContext: WPUQuerySocketHandleContext for a layer's data
  * path, inline.  1 with the context of live handle s in *lpContext, or 0
  * (*lpContext untouched) for anything else: a closed handle, one whose

@@ -1266,3 +1266,15 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	*procs = lk_procs;
 	return 0;
 }
+
+/* The parameter check of the layer (ws2spi.h), for the wspshim command:
+ * the layer's check hook, or 0 when it has none. */
+LK_EXPORT int
+WSPShimCheckParams(const char *params, char *why, size_t len)
+{
+	if (why != NULL && len > 0)
+		why[0] = '\0';
+	if (lk_layer.check == NULL)
+		return 0;
+	return lk_layer.check(params != NULL ? params : "", why, len);
+}

@@ -104,6 +104,11 @@ struct lk_layer {
 	 * *conf, or a message for stderr (the layer then does not start). */
 	const char	*(*configure)(DWORD self, const char *params,
 			    void **conf);
+	/* Check a parameter string without starting the layer (no files,
+	 * handlers or state): 0, or -1 with one line in why.  The kit
+	 * exports it as WSPShimCheckParams (ws2spi.h) for the wspshim
+	 * command; NULL: the layer's parameters are not checked. */
+	int		(*check)(const char *params, char *why, size_t len);
 	/* 0 to send the call down, or a WSA code to fail it with. */
 	int		(*before)(struct lk_call *c);
 	/* After the call (failed or not): 0, or a WSA code to fail a call
@@ -124,6 +129,11 @@ int lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 
 /* Write a line "wsp_NAME: MESSAGE" to stderr (write(2), no stdio). */
 void lk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Nothing: puts `unknown WHAT "WORD"' in why, with " (did you mean
+ * W?)" when one of the n words is near (WSPShimNearestWord). */
+void lk_unknown(char *why, size_t len, const char *what, const char *word,
+    const char *const *words, size_t n);
 
 /* Parse a "WSAECONNREFUSED" name or a number: 0 and *code, or -1. */
 int lk_wsa_parse(const char *s, int *code);

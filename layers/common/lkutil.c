@@ -194,3 +194,16 @@ lk_warn(const char *fmt, ...)
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
+
+void
+lk_unknown(char *why, size_t len, const char *what, const char *word,
+    const char *const *words, size_t n)
+{
+	const char *near = WSPShimNearestWord(word, words, n);
+
+	if (near != NULL)
+		snprintf(why, len, "unknown %s \"%s\" (did you mean %s?)", what,
+		    word, near);
+	else
+		snprintf(why, len, "unknown %s \"%s\"", what, word);
+}

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -105,28 +106,35 @@ uniform(uint64_t *state)
 	return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
-/* The ops a list like "send|recv" names, or 0 when a name is unknown.
+/* The ops a list like "send|recv" names: 0 and *ops, or -1 with why.
  * s is cut at the ':' that ends the list; *rest gets what follows. */
-static uint64_t
-parse_ops(char *s, char **rest)
+static int
+parse_ops(char *s, char **rest, uint64_t *ops, char *why, size_t len)
 {
-	uint64_t ops = 0;
+	const char *words[sizeof(op_names) / sizeof(op_names[0])];
 	char *colon, *name;
-	size_t i;
+	size_t i, n = sizeof(op_names) / sizeof(op_names[0]);
 
-	if ((colon = strchr(s, ':')) == NULL)
-		return 0;
+	*ops = 0;
+	if ((colon = strchr(s, ':')) == NULL) {
+		snprintf(why, len, "\"%s\" needs OP[|OP...]:VALUE", s);
+		return -1;
+	}
 	*colon = '\0';
 	*rest = colon + 1;
 	while ((name = strsep(&s, "|+")) != NULL) {
-		for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		for (i = 0; i < n; i++)
 			if (strcmp(op_names[i].name, name) == 0)
 				break;
-		if (i == sizeof(op_names) / sizeof(op_names[0]))
-			return 0;
-		ops |= op_names[i].ops;
+		if (i == n) {
+			for (i = 0; i < n; i++)
+				words[i] = op_names[i].name;
+			lk_unknown(why, len, "operation", name, words, n);
+			return -1;
+		}
+		*ops |= op_names[i].ops;
 	}
-	return ops;
+	return 0;
 }
 
 /* A count: 0 and *v, or -1. */
@@ -212,87 +220,150 @@ parse_addr(char *s, struct rule *r)
 	return 0;
 }
 
-/* Start a rule from an action's value "OPS:ARG".  NULL, or why not. */
-static const char *
-parse_action(struct rule *r, enum action a, char *v)
+/* Start a rule from an action's value "OPS:ARG": 0, or -1 with why. */
+static int
+parse_action(struct rule *r, enum action a, char *v, char *why, size_t len)
 {
+	const char *bad = NULL;
 	char *arg;
 
 	r->action = a;
 	r->p = 1.0;
-	if ((r->ops = parse_ops(v, &arg)) == 0)
-		return "expected OP[|OP...]:VALUE with known operations";
+	if (parse_ops(v, &arg, &r->ops, why, len) != 0)
+		return -1;
 	switch (a) {
 	case FAIL:
-		if (lk_wsa_parse(arg, &r->code) != 0)
-			return "unknown error name (use WSAE... or a number)";
+		if (lk_wsa_parse(arg, &r->code) != 0) {
+			snprintf(why, len, "unknown error \"%s\" (use a "
+			    "WSAE... name or a number)", arg);
+			return -1;
+		}
 		break;
 	case SHORT:
 		if ((r->ops & ~(SEND_OPS | RECV_OPS)) != 0)
-			return "short applies to send and recv operations only";
-		if (parse_count(arg, &r->amount) != 0 || r->amount == 0)
-			return "short needs a byte count of at least 1";
+			bad = "short applies to send and recv operations only";
+		else if (parse_count(arg, &r->amount) != 0 || r->amount == 0)
+			bad = "short needs a byte count of at least 1";
 		break;
 	case DELAY:
 		if (parse_duration(arg, &r->amount) != 0)
-			return "bad duration (e.g. 5ms, 200us, 1s)";
+			bad = "bad duration (e.g. 5ms, 200us, 1s)";
 		break;
 	}
-	return NULL;
+	if (bad != NULL) {
+		snprintf(why, len, "%s", bad);
+		return -1;
+	}
+	return 0;
 }
 
-/* Parse the whole parameter string into c.  NULL, or why not. */
-static const char *
-parse(struct fault_conf *c, char *s)
+/* The keys of the grammar, for suggestions. */
+static const char *const keys[] = {
+	"fail", "short", "delay", "seed", "after", "count", "p", "addr",
+};
+
+/* Parse the whole parameter string into c: 0, or -1 with why (len
+ * bytes). */
+static int
+parse(struct fault_conf *c, char *s, char *why, size_t len)
 {
 	struct rule *r = NULL;
 	uint64_t seed = 1;
 	char *tok, *v, *end;
-	const char *why;
+	const char *bad = NULL;
 
-	while ((tok = strsep(&s, ";, \t\n")) != NULL) {
+	while (bad == NULL && (tok = strsep(&s, ";, \t\n")) != NULL) {
 		if (*tok == '\0')
 			continue;
-		if ((v = strchr(tok, '=')) == NULL)
-			return "expected KEY=VALUE";
+		if ((v = strchr(tok, '=')) == NULL) {
+			snprintf(why, len, "\"%s\": expected KEY=VALUE", tok);
+			return -1;
+		}
 		*v++ = '\0';
 		if (strcmp(tok, "fail") == 0 || strcmp(tok, "short") == 0 ||
 		    strcmp(tok, "delay") == 0) {
-			if (c->nrules == MAX_RULES)
-				return "too many rules";
+			if (c->nrules == MAX_RULES) {
+				bad = "too many rules";
+				break;
+			}
 			r = &c->rules[c->nrules++];
-			why = parse_action(r, tok[0] == 'f' ? FAIL :
-			    tok[0] == 's' ? SHORT : DELAY, v);
-			if (why != NULL)
-				return why;
+			if (parse_action(r, tok[0] == 'f' ? FAIL :
+			    tok[0] == 's' ? SHORT : DELAY, v, why, len) != 0)
+				return -1;
 			r->rng = seed;
 		} else if (strcmp(tok, "seed") == 0) {
 			if (parse_count(v, &seed) != 0)
-				return "bad seed";
-			if (r != NULL)
+				bad = "bad seed";
+			else if (r != NULL)
 				r->rng = seed;
-		} else if (r == NULL) {
-			return "a modifier before any fail, short or delay";
+		} else if (r == NULL && (strcmp(tok, "after") == 0 ||
+		    strcmp(tok, "count") == 0 || strcmp(tok, "p") == 0 ||
+		    strcmp(tok, "addr") == 0)) {
+			snprintf(why, len, "\"%s\" before any fail, short or "
+			    "delay", tok);
+			return -1;
 		} else if (strcmp(tok, "after") == 0) {
 			if (parse_count(v, &r->after) != 0)
-				return "bad after count";
+				bad = "bad after count";
 		} else if (strcmp(tok, "count") == 0) {
 			if (parse_count(v, &r->count) != 0 || r->count == 0)
-				return "bad count (at least 1)";
+				bad = "bad count (at least 1)";
 		} else if (strcmp(tok, "p") == 0) {
 			r->p = strtod(v, &end);
 			if (*v == '\0' || *end != '\0' || !(r->p >= 0.0) ||
 			    r->p > 1.0)
-				return "p must be a number from 0 to 1";
+				bad = "p must be a number from 0 to 1";
 		} else if (strcmp(tok, "addr") == 0) {
 			if (parse_addr(v, r) != 0)
-				return "bad addr (HOST, HOST:PORT, [V6]:PORT "
+				bad = "bad addr (HOST, HOST:PORT, [V6]:PORT "
 				    "or :PORT)";
 		} else {
-			return "unknown key";
+			lk_unknown(why, len, "key", tok, keys,
+			    sizeof(keys) / sizeof(keys[0]));
+			return -1;
 		}
 	}
-	return NULL;
+	if (bad != NULL) {
+		snprintf(why, len, "%s", bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new configuration parsed from params, or NULL with why (len
+ * bytes). */
+static struct fault_conf *
+conf_new(const char *params, char *why, size_t len)
+{
+	struct fault_conf *c;
+	char *copy;
+	int rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (copy = strdup(params)) == NULL) {
+		free(c);
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	rc = parse(c, copy, why, len);
+	free(copy);
+	if (rc != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The parameter check the wspshim command calls (ws2spi.h): the same
+ * parser on a scratch configuration. */
+static int
+fault_check(const char *params, char *why, size_t len)
+{
+	struct fault_conf *c = conf_new(params, why, len);
+	int rc = c != NULL ? 0 : -1;
+
+	free(c);
+	return rc;
 }
 
 static struct fault_conf *the_conf;
@@ -308,21 +379,11 @@ fork_child(void)
 static const char *
 fault_configure(DWORD self, const char *params, void **conf)
 {
+	static char why[256];		/* configure runs once */
 	struct fault_conf *c;
-	const char *why;
-	char *copy;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (copy = strdup(params)) == NULL) {
-		free(c);
-		return "out of memory";
-	}
-	why = parse(c, copy);
-	free(copy);
-	if (why != NULL) {
-		free(c);
+	if ((c = conf_new(params, why, sizeof(why))) == NULL)
 		return why;
-	}
 	pthread_mutex_init(&c->lock, NULL);
 	the_conf = c;
 	pthread_atfork(NULL, NULL, fork_child);
@@ -429,6 +490,7 @@ const struct lk_layer lk_layer = {
 	.name = "fault",
 	.sock_size = sizeof(struct lk_sock),
 	.configure = fault_configure,
+	.check = fault_check,
 	.before = fault_before,
 };
 

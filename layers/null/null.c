@@ -29,6 +29,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -736,6 +737,22 @@ inst_get(LPWSAPROTOCOL_INFOW info, DWORD self, const WSPPROC_TABLE *next)
 	atomic_compare_exchange_strong(&inst_byid[in->chain % INST_BYID],
 	    &none, in);
 	return in;
+}
+
+/*
+ * The parameter check the wspshim command calls before a run or an
+ * install (ws2spi.h): 0 when the parameters would start the layer, else
+ * -1 and one line in why.  It must not start anything.  This layer takes
+ * no parameters; a layer with some parses them here with the same code
+ * its WSPStartup uses, into a scratch configuration.
+ */
+EXPORT int
+WSPShimCheckParams(const char *params, char *why, size_t len)
+{
+	if (params == NULL || params[0] == '\0')
+		return 0;
+	snprintf(why, len, "takes no parameters (\"%s\")", params);
+	return -1;
 }
 
 /*

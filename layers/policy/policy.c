@@ -17,6 +17,7 @@
  * (::ffff:a.b.c.d) are matched as IPv4.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -121,6 +122,9 @@ parse_rule(struct policy_conf *c, char *s)
 		{ "inet", 0, F_INET }, { "inet6", 0, F_INET6 },
 		{ "unix", 0, F_UNIX },
 	};
+	/* The message naming a bad word: configure runs once, and the
+	 * check in the wspshim command's own process. */
+	static char bad_word[192];
 	struct rule *r;
 	char *w;
 	size_t i;
@@ -168,31 +172,59 @@ parse_rule(struct policy_conf *c, char *s)
 			if (parse_ports(w + 5, r) != 0)
 				return "port needs N or N-M (0 to 65535)";
 		} else if (parse_prefix(w, r) != 0) {
-			return "unknown word (not a direction, family, "
-			    "address/prefix or port)";
+			snprintf(bad_word, sizeof(bad_word), "unknown word "
+			    "\"%s\" (not a direction, family, address/prefix "
+			    "or port)", w);
+			return bad_word;
 		}
 	}
 	return NULL;
+}
+
+/* Parse the parameter string into c: NULL, or why not. */
+static const char *
+policy_parse(struct policy_conf *c, const char *params)
+{
+	const char *why = NULL;
+	char *copy, *s, *rule;
+
+	if ((copy = strdup(params)) == NULL)
+		return "out of memory";
+	c->default_allow = 1;
+	s = copy;
+	while (why == NULL && (rule = strsep(&s, ";,")) != NULL)
+		why = parse_rule(c, rule);
+	free(copy);
+	return why;
+}
+
+/* The parameter check the wspshim command calls (ws2spi.h). */
+static int
+policy_check(const char *params, char *why, size_t len)
+{
+	struct policy_conf *c;
+	const char *bad;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	bad = policy_parse(c, params);
+	free(c);
+	if (bad != NULL)
+		snprintf(why, len, "%s", bad);
+	return bad != NULL ? -1 : 0;
 }
 
 static const char *
 policy_configure(DWORD self, const char *params, void **conf)
 {
 	struct policy_conf *c;
-	const char *why = NULL;
-	char *copy, *s, *rule;
+	const char *why;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (copy = strdup(params)) == NULL) {
-		free(c);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return "out of memory";
-	}
-	c->default_allow = 1;
-	s = copy;
-	while (why == NULL && (rule = strsep(&s, ";,")) != NULL)
-		why = parse_rule(c, rule);
-	free(copy);
-	if (why != NULL) {
+	if ((why = policy_parse(c, params)) != NULL) {
 		free(c);
 		return why;
 	}
@@ -316,6 +348,7 @@ const struct lk_layer lk_layer = {
 	.name = "policy",
 	.sock_size = sizeof(struct lk_sock),
 	.configure = policy_configure,
+	.check = policy_check,
 	.before = policy_before,
 	.after = policy_after,
 };

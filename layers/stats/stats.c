@@ -293,39 +293,75 @@ parse_signal(const char *s)
 	return (int)v;
 }
 
+/* Parse the parameter string into c: NULL, or why not (in why, len
+ * bytes, for an unknown key). */
 static const char *
-stats_configure(DWORD self, const char *params, void **confp)
+stats_parse(struct stats_conf *c, const char *params, char *why, size_t len)
 {
-	struct stats_conf *c;
-	struct sigaction sa;
-	char *copy, *s, *tok;
-	const char *why = NULL;
+	static const char *const keys[] = { "out", "signal" };
+	char *copy, *s, *tok, *eq;
+	const char *bad = NULL;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (copy = strdup(params)) == NULL) {
-		free(c);
+	if ((copy = strdup(params)) == NULL)
 		return "out of memory";
-	}
 	s = copy;
-	while (why == NULL && (tok = strsep(&s, ";,")) != NULL) {
+	while (bad == NULL && (tok = strsep(&s, ";,")) != NULL) {
 		tok += strspn(tok, " \t\n");
 		if (*tok == '\0')
 			continue;
 		if (strncmp(tok, "out=", 4) == 0) {
 			if (snprintf(c->out, sizeof(c->out), "%s", tok + 4) >=
 			    (int)sizeof(c->out) || c->out[0] == '\0')
-				why = "bad out= file name";
+				bad = "bad out= file name";
 		} else if (strncmp(tok, "signal=", 7) == 0) {
-			if ((c->sig = parse_signal(tok + 7)) == 0)
-				why = "unknown signal";
+			if ((c->sig = parse_signal(tok + 7)) == 0) {
+				snprintf(why, len, "unknown signal \"%s\"",
+				    tok + 7);
+				bad = why;
+			}
 		} else {
-			why = "unknown key (out=FILE, signal=NAME)";
+			if ((eq = strchr(tok, '=')) != NULL)
+				*eq = '\0';
+			lk_unknown(why, len, "key", tok, keys,
+			    sizeof(keys) / sizeof(keys[0]));
+			bad = why;
 		}
 	}
 	free(copy);
-	if (why != NULL) {
+	return bad;
+}
+
+/* The parameter check the wspshim command calls (ws2spi.h). */
+static int
+stats_check(const char *params, char *why, size_t len)
+{
+	struct stats_conf *c;
+	const char *bad;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	bad = stats_parse(c, params, why, len);
+	free(c);
+	if (bad != NULL && bad != why)
+		snprintf(why, len, "%s", bad);
+	return bad != NULL ? -1 : 0;
+}
+
+static const char *
+stats_configure(DWORD self, const char *params, void **confp)
+{
+	static char why[192];		/* configure runs once */
+	struct stats_conf *c;
+	struct sigaction sa;
+	const char *bad;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return "out of memory";
+	if ((bad = stats_parse(c, params, why, sizeof(why))) != NULL) {
 		free(c);
-		return why;
+		return bad;
 	}
 	if (c->sig != 0) {
 		memset(&sa, 0, sizeof(sa));
@@ -418,6 +454,7 @@ const struct lk_layer lk_layer = {
 	.name = "stats",
 	.sock_size = sizeof(struct stsock),
 	.configure = stats_configure,
+	.check = stats_check,
 	.before = stats_before,
 	.after = stats_after,
 	.sock_open = stats_sock_open,

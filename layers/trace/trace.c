@@ -91,6 +91,8 @@ static struct {
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 static int cf_failed;
+static int cf_checking;		/* WSPShimCheckParams: open nothing */
+static char cf_why[192];	/* a message naming the bad word */
 static DWORD cf_self;		/* the layered entry, for configure():
 				 * claimed once, read atomically */
 static _Atomic uint64_t last_ns;	/* for r: the previous call's start */
@@ -931,6 +933,8 @@ open_out(const char *pattern)
 
 	if (expand_path(pattern, path, sizeof(path)) != 0 || path[0] == '\0')
 		return "bad out= file name";
+	if (cf_checking)
+		return NULL;		/* the command checks the file */
 	/* No symbolic link, nor anyone else's file (outfile.h). */
 	if ((fd = outfile_open(path, OUTFILE_APPEND, 0600, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "cannot open the out= file %s: %s",
@@ -998,6 +1002,7 @@ reopen_child(void)
 static const char *
 add_call(const char *s, uint32_t *calls)
 {
+	const char *near;
 	int i;
 
 	if (strcmp(s, "all") == 0) {
@@ -1013,7 +1018,11 @@ add_call(const char *s, uint32_t *calls)
 			*calls |= 1u << i;
 			return NULL;
 		}
-	return "unknown call in e= (see docs/layers/trace.md)";
+	near = WSPShimNearestWord(s, tid_names, T_NIDS);
+	snprintf(cf_why, sizeof(cf_why), "unknown call \"%s\" in e=%s%s%s", s,
+	    near != NULL ? " (did you mean " : "", near != NULL ? near : "",
+	    near != NULL ? "?)" : "");
+	return cf_why;
 }
 
 /* NULL after adding one fd= number, or why not. */
@@ -1150,6 +1159,31 @@ twarn(const char *why)
 
 	if (n > 0 && (size_t)n < sizeof(msg))
 		(void)!write(STDERR_FILENO, msg, (size_t)n);
+}
+
+/* The parameter check the wspshim command calls (ws2spi.h): the parser
+ * on a copy, opening no file, with the configuration put back after. */
+EXPORT int
+WSPShimCheckParams(const char *params, char *why, size_t len)
+{
+	__typeof__(cf) saved = cf;
+	const char *bad;
+	char *copy;
+
+	if ((copy = strdup(params != NULL ? params : "")) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	cf_checking = 1;
+	bad = parse_params(copy);
+	cf_checking = 0;
+	cf = saved;
+	free(copy);
+	if (bad != NULL) {
+		snprintf(why, len, "%s", bad);
+		return -1;
+	}
+	return 0;
 }
 
 /* Nothing: reads the layer's parameters once (pthread_once). */

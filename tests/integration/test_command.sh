@@ -66,6 +66,37 @@ readme_curl() {
 	grep -q "hello from wspshim" "$TEST_TMP/page"
 }
 
+# The README's fault and stats example, as printed there (the port and
+# the report's directory changed): curl's connect is refused by fault, and
+# stats, above it, counts the refusal.
+readme_fault_stats() {
+	local port line rc=0 words=() i
+	port=$(free_port 127.0.0.1)
+	mkdir -p "$TEST_TMP/www" "$TEST_TMP/st"
+	bg python3 -m http.server --bind 127.0.0.1 --directory \
+	    "$TEST_TMP/www" "$port"
+	wait_for_port "$port"
+	line=$(grep -m1 "^scripts/wspshim run -l .*stats" \
+	    "$WSPSHIM_ROOT/README.md")
+	line=${line//127.0.0.1:8000/127.0.0.1:$port}
+	line=${line//\/tmp\/stats/$TEST_TMP\/st\/stats}
+	eval "words=($line)"
+	[[ ${words[0]} == scripts/wspshim ]]
+	words[0]=$wspshim
+	for i in "${!words[@]}"; do
+		[[ ${words[i]} == curl ]] && words[i]="timeout 20 curl" && break
+	done
+	# shellcheck disable=SC2068 # "timeout 20 curl" splits on purpose
+	${words[@]} >/dev/null || rc=$?
+	[[ $rc == 7 ]] || { echo "curl exited $rc, not 7 (refused)"
+	    return 1; }
+	ls "$TEST_TMP"/st/stats.*.json
+	[[ $(find "$TEST_TMP/st" -name 'stats.*.json' | wc -l) == 1 ]]
+	cat "$TEST_TMP"/st/stats.*.json
+	grep -q '"errors": {"WSAECONNREFUSED": 1}' "$TEST_TMP"/st/stats.*.json
+	grep -q '"connect": 1' "$TEST_TMP"/st/stats.*.json
+}
+
 # The demo (examples/catalog.c) lists the catalog in force and makes one
 # socket of each base kind.
 demo_lists_entries() {
@@ -82,5 +113,7 @@ check "wspshim run --help prints usage" run_help
 check "wspshim run puts libwspshim.so first in LD_PRELOAD" run_sets_preload
 check "wspshim run exits with the program's status" run_keeps_status
 check "wspshim run -- curl fetches a page from 127.0.0.1" readme_curl
+check "the README's fault and stats example counts the refusal" \
+    readme_fault_stats
 check "wspshim demo lists the catalog and exits 0" demo_lists_entries
 done_testing

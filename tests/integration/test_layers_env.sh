@@ -186,7 +186,7 @@ while read -r what layer errno wsa pattern; do
 	    broken "$layer" wsasocket "wsa=$wsa" "$pattern"
 done <<EOF
 no-WSPStartup $T/libwsp_broken_nostartup.so ELIBACC 10106 no.WSPStartup.export
-failing-WSPStartup $T/libwsp_broken_startfail.so ELIBACC 10106 failed:.10091
+failing-WSPStartup $T/libwsp_broken_startfail.so ELIBACC 10106 did.not.start.(WSASYSNOTREADY:
 NULL-member $T/libwsp_broken_nullmember.so ELIBBAD 10104 NULL.member
 newer-SPI $T/libwsp_broken_newer.so ELIBACC 10106 SPI.2.3
 not-a-shared-object $TEST_TMP/libwsp_notelf.so ELIBACC 10106 cannot.load
