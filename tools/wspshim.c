@@ -751,12 +751,17 @@ check_plugin(const char *name, const char *path, const char *params,
 {
 	LPWSPSHIMCHECKPARAMS check;
 	char why[256], *lname;
+	/* The file as the user named it, or as found for a short name. */
+	const char *shown = strchr(name, '/') != NULL ? name : path;
 	const char *err, *colon;
 	void *h, *hlib;
 	int rc = -1;
 
 	hlib = lib != NULL ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
-	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* Lazily: a layer written the Windows way finds the WSC* calls in
+	 * the program's libwspshim.so, not here; the trial start, in a
+	 * child with the library preloaded, runs it for real. */
+	if ((h = dlopen(path, RTLD_LAZY | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		/* Only the library is missing here (this command, copied
 		 * out of its prefix, cannot find it): the program gets it
@@ -769,12 +774,12 @@ check_plugin(const char *name, const char *path, const char *params,
 		/* dlerror() says "PATH: why"; the line names the file once. */
 		if (err != NULL && (colon = strstr(err, ": ")) != NULL)
 			err = colon + 2;
-		warnx_("%s is not a layer (%s)", path, err != NULL ? err :
+		warnx_("%s is not a layer (%s)", shown, err != NULL ? err :
 		    "it does not load");
 		goto done;
 	}
 	if (dlsym(h, "WSPStartup") == NULL) {
-		warnx_("%s is not a layer (it exports no WSPStartup)", path);
+		warnx_("%s is not a layer (it exports no WSPStartup)", shown);
 		goto out;
 	}
 	*(void **)&check = dlsym(h, "WSPShimCheckParams");
@@ -1612,16 +1617,6 @@ cmd_run(int argc, char **argv)
 		    "path)", lib);
 		goto fail;
 	}
-	for (i = 0; i < nl; i++) {
-		char lname[256];
-
-		snprintf(lname, sizeof(lname), "%.*s",
-		    (int)strcspn(l[i], ":"), l[i]);
-		if ((e = trial_start(lib, l[i], lname)) != 0) {
-			free(l);
-			return e;
-		}
-	}
 	if (nl > 0) {
 		if ((layers = malloc(len)) == NULL)
 			goto nomem;
@@ -1639,6 +1634,19 @@ cmd_run(int argc, char **argv)
 		free(layers);
 		free(l);
 		return e;
+	}
+	/* Then each -l layer started once in a child, so that one that
+	 * crashes in its start is refused before the program runs. */
+	for (i = 0; i < nl; i++) {
+		char lname[256];
+
+		snprintf(lname, sizeof(lname), "%.*s",
+		    (int)strcspn(l[i], ":"), l[i]);
+		if ((e = trial_start(lib, l[i], lname)) != 0) {
+			free(layers);
+			free(l);
+			return e;
+		}
 	}
 	if (catalog_opt != NULL || catalog_where != 0) {
 		if (pick_catalog() != 0)
@@ -1709,89 +1717,6 @@ is_fd_list(const char *s)
  * options, WSPSHIM_LAYERS with it on top of (or below) the other layers,
  * then "run".
  */
-/* The file execvp() would run for prog, in path (PATH_MAX), or NULL. */
-static const char *
-find_program(const char *prog, char *path)
-{
-	const char *dirs = getenv("PATH"), *end;
-	size_t n;
-
-	if (strchr(prog, '/') != NULL)
-		return strlen(prog) < PATH_MAX ? strcpy(path, prog) : NULL;
-	for (dirs = dirs != NULL ? dirs : "/usr/bin:/bin"; *dirs != '\0';
-	    dirs = *end != '\0' ? end + 1 : end) {
-		end = strchrnul(dirs, ':');
-		n = (size_t)(end - dirs);
-		if (snprintf(path, PATH_MAX, "%.*s%s%s", (int)n, dirs,
-		    n > 0 ? "/" : "", prog) < PATH_MAX &&
-		    access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
-
-/* Whether the ELF file fd has no program interpreter (statically
- * linked): 1, 0, or -1 when it is not an ELF file of this machine. */
-static int
-elf_static(int fd)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	int i;
-
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_phentsize != sizeof(ph))
-		return -1;
-	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
-		    (Elf64_Off)i * sizeof(ph))) != (ssize_t)sizeof(ph))
-			return -1;
-		if (ph.p_type == PT_INTERP)
-			return 0;
-	}
-	return 1;
-}
-
-/* Whether the kernel runs file fd (st) in secure-execution mode, where
- * the loader ignores LD_PRELOAD: a set-ID bit that changes our ids, or
- * file capabilities, on a mount that honours them. */
-static int
-secure_exec(int fd, const struct stat *st)
-{
-	struct statvfs vfs;
-
-	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
-		return 0;
-	if (((st->st_mode & S_ISUID) && st->st_uid != geteuid()) ||
-	    ((st->st_mode & S_ISGID) && st->st_gid != getegid()))
-		return 1;
-	return fgetxattr(fd, "security.capability", NULL, 0) >= 0;
-}
-
-/* Nothing: warns on stderr when no preload can reach program prog (a
- * static or set-user/group-ID program): then no layer sees its calls. */
-static void
-warn_unpreloadable(const char *prog)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int fd;
-
-	if (find_program(prog, path) == NULL ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (fstat(fd, &st) == 0 && secure_exec(fd, &st))
-		warnx_("%s is set-user/group-ID or has file capabilities: "
-		    "the loader ignores LD_PRELOAD for it, so no layer sees "
-		    "its socket calls", path);
-	else if (elf_static(fd) == 1)
-		warnx_("%s is statically linked: no preload reaches it, so no "
-		    "layer sees its socket calls", path);
-	close(fd);
-}
-
 static int
 cmd_trace(int argc, char **argv)
 {
@@ -1917,8 +1842,6 @@ cmd_trace(int argc, char **argv)
 	    (T && buf_add(&params, &psize, &pn, "T;", 0) != 0) ||
 	    (v && buf_add(&params, &psize, &pn, "v;", 0) != 0))
 		goto nomem;
-	if (v)
-		warn_unpreloadable(argv[optind]);
 	if (strsize != NULL && (buf_add(&params, &psize, &pn, "s=", 0) != 0 ||
 	    buf_add(&params, &psize, &pn, strsize, 0) != 0 ||
 	    buf_add(&params, &psize, &pn, ";", 0) != 0))
