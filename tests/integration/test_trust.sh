@@ -249,7 +249,7 @@ chdir_after_start() {
 	    WSPSHIM_LAYERS=broken_startfail WSPSHIM_LOG=rel.log \
 	    "$py" -c "$sock_py" / >"$TEST_TMP/out" 2>"$TEST_TMP/err")
 	out_is ELIBACC
-	one_line "libwsp_broken_startfail.so: WSPStartup failed" "$d/rel.log"
+	one_line "libwsp_broken_startfail.so did not start (WSASYSNOTREADY" "$d/rel.log"
 	[[ ! -e /rel.log ]]
 }
 
@@ -276,7 +276,7 @@ setuid_nobody() {
 	grep -qx 'secure=1 euid=0' "$TEST_TMP/out" ||
 	    { echo "not secure execution:"; cat "$TEST_TMP/out"; return 1; }
 	grep -qx 'catalog file' "$TEST_TMP/out"
-	one_line "provider $p: WSPStartup failed"
+	one_line "layer $p did not start (WSASYSNOTREADY"
 	# nobody's plugin: refused under secure execution.
 	chown nobody "$p"
 	as_nobody
@@ -294,7 +294,7 @@ setuid_nobody() {
 	as_nobody
 	grep -qx 'secure=0 euid=65534' "$TEST_TMP/out"
 	grep -qx 'catalog file' "$TEST_TMP/out"
-	one_line "provider $p: WSPStartup failed"
+	one_line "layer $p did not start (WSASYSNOTREADY"
 	chown daemon "$p"
 	as_nobody
 	one_line "provider $p: refused: it is owned by user 1 (mode 0755); only root's files and the user's own are trusted"
