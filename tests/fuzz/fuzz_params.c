@@ -44,10 +44,13 @@ parse_once(const char *params, void *out, size_t cap, size_t *n)
 	*n = 0;
 	FZ_CHECK((copy = strdup(params)) != NULL);
 #if FUZZ_LAYER == FZ_FAULT
+	static char fault_why[256];
 	struct fault_conf *c = calloc(1, sizeof(*c));
 
 	FZ_CHECK(c != NULL);
-	if ((why = parse(c, copy)) == NULL) {
+	why = parse(c, copy, fault_why, sizeof(fault_why)) == 0 ? NULL :
+	    fault_why;
+	if (why == NULL) {
 		FZ_CHECK(c->nrules >= 0 && c->nrules <= MAX_RULES);
 		*n = offsetof(struct fault_conf, rules) +
 		    (size_t)c->nrules * sizeof(c->rules[0]);

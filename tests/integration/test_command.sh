@@ -29,7 +29,7 @@ unknown_command() {
 }
 
 run_help() {
-	"$wspshim" run --help | grep -q '^usage: wspshim run'
+	"$wspshim" run --help | grep '^usage: wspshim run' >/dev/null
 }
 
 # LD_PRELOAD names the library first and keeps what was there.

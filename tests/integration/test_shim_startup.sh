@@ -17,7 +17,7 @@ echo_start
 chk_imports() {
 	local f missing=0
 	for f in __read_chk __recv_chk __recvfrom_chk; do
-		if nm -D --undefined-only "$1" | grep -qw "$f"; then
+		if nm -D --undefined-only "$1" | grep -w "$f" >/dev/null; then
 			echo "imports $f"
 		else
 			echo "does not import $f"

@@ -40,10 +40,10 @@ check "trace --fd x: exit 2" usage_error 2 "$TOOL" trace --fd 3,x -- true
 check "trace --bogus: exit 2" usage_error 2 "$TOOL" trace --bogus -- true
 
 helps() {
-	"$TOOL" trace --help | grep -q '^usage: wspshim trace'
-	"$TOOL" help trace | grep -q -- '--position P'
-	"$TOOL" tracecmp --help | grep -q '^usage: wspshim tracecmp'
-	"$TOOL" --help | grep -q 'tracecmp'
+	"$TOOL" trace --help | grep '^usage: wspshim trace' >/dev/null
+	"$TOOL" help trace | grep -- '--position P' >/dev/null
+	"$TOOL" tracecmp --help | grep '^usage: wspshim tracecmp' >/dev/null
+	"$TOOL" --help | grep 'tracecmp' >/dev/null
 	local rc=0
 	"$TOOL" tracecmp >/dev/null 2>&1 || rc=$?
 	((rc == 2))
@@ -72,7 +72,7 @@ s.connect(p.getsockname())
 s.send(b"abcdefgh")
 print(1)' >/dev/null
 	local f
-	f=$(find "$TEST_TMP" -name 'o.*.log' | head -1)
+	f=$(find "$TEST_TMP" -name 'o.*.log' -print -quit)
 	trace_expect_count "$f" '*' 2
 	trace_expect "$f" 'connect(3, {sa_family=AF_INET, *}, 16) = 0'
 	trace_expect "$f" 'sendto(3, "abcd"..., 8, 0, NULL, 0) = 8'
@@ -144,7 +144,7 @@ dispatcher() {
 	trace_expect "$TEST_TMP/d.log" \
 	    'socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0) = 3'
 	WSPSHIM_BUILD_DIR=$WSPSHIM_BUILD "$WSPSHIM_ROOT/scripts/wspshim" \
-	    help | grep -q 'tracecmp'
+	    help | grep 'tracecmp' >/dev/null
 }
 check "scripts/wspshim trace and help" dispatcher
 

@@ -62,7 +62,7 @@ check "WSPSHIM_NO_WINSOCK_SELECT keeps glibc's fd_set and select" \
 check "the POSIX program's FD_SET(1000) works under the preload" \
     env LD_PRELOAD="$libdir/libwspshim.so" "$TEST_TMP/posix"
 select_not_exported() {
-	! nm -D --defined-only "$libdir/libwspshim.so" | grep -qw select
+	! nm -D --defined-only "$libdir/libwspshim.so" | grep -w select >/dev/null
 }
 check "libwspshim.so exports no select" select_not_exported
 
