@@ -89,7 +89,13 @@ static struct {
 };
 
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
-static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
+/* configure() runs once, under cf_lock, which fork() waits for (the
+ * atfork handlers below): a child forked while another thread configures
+ * would otherwise inherit a half-run pthread_once.  glibc's pthread_once
+ * re-runs such an init in the child, ThreadSanitizer's does not and the
+ * child hangs (tests/tsan: fork while 4 threads use sockets [trace]). */
+static pthread_mutex_t cf_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int cf_done;
 static int cf_failed;
 static int cf_checking;		/* WSPShimCheckParams: open nothing */
 static char cf_why[192];	/* a message naming the bad word */
@@ -984,7 +990,8 @@ reopen_child(void)
 	char pattern[sizeof(cf_pattern)];
 	int old = cf.out, err;
 
-	if (cf_pattern[0] == '\0' || old == STDERR_FILENO)
+	if (!atomic_load_explicit(&cf_done, memory_order_relaxed) ||
+	    cf_failed || cf_pattern[0] == '\0' || old == STDERR_FILENO)
 		return;
 	/* open_out() keeps the pattern it is given in cf_pattern: from a
 	 * copy, so that the child's children reopen theirs too. */
@@ -1186,7 +1193,22 @@ WSPShimCheckParams(const char *params, char *why, size_t len)
 	return 0;
 }
 
-/* Nothing: reads the layer's parameters once (pthread_once). */
+static void cf_lock_take(void) { pthread_mutex_lock(&cf_lock); }
+static void cf_lock_give(void) { pthread_mutex_unlock(&cf_lock); }
+
+/* Registered as the library loads, before any thread can configure, and
+ * not by configure(): glibc runs prepare handlers holding the lock that
+ * pthread_atfork() takes, so registering under cf_lock could deadlock
+ * with a fork waiting for cf_lock.  Child handlers run in this order:
+ * cf_lock is free again before reopen_child(). */
+__attribute__((constructor)) static void
+cf_lock_atfork(void)
+{
+	pthread_atfork(cf_lock_take, cf_lock_give, cf_lock_give);
+	pthread_atfork(note_fork, NULL, reopen_child);
+}
+
+/* Nothing: reads the layer's parameters (once: configure_once()). */
 static void
 configure(void)
 {
@@ -1223,10 +1245,23 @@ configure(void)
 	/* No out=: stderr as it is now, kept out of the program's way. */
 	if (cf.out == STDERR_FILENO)
 		cf.out = park_fd(STDERR_FILENO, 1);
-	pthread_atfork(note_fork, NULL, reopen_child);
 out:
 	if (params != buf)
 		free(params);
+}
+
+/* Nothing: configure() the first time, under cf_lock. */
+static void
+configure_once(void)
+{
+	if (atomic_load_explicit(&cf_done, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&cf_lock);
+	if (!atomic_load_explicit(&cf_done, memory_order_relaxed)) {
+		configure();
+		atomic_store_explicit(&cf_done, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&cf_lock);
 }
 
 /* --- instances and handles ---------------------------------------------- */
@@ -2228,7 +2263,7 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (!WSPShimClaimSelf(&cf_self, self))
 		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
 		    0 : err;
-	pthread_once(&cf_once, configure);
+	configure_once();
 	if (cf_failed)
 		return WSAEINVAL;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
