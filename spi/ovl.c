@@ -45,6 +45,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -590,23 +591,53 @@ ovl_fork_init(void)
 	    ovl_atfork_child);
 }
 
+/* What a new engine thread is handed: its loop, and the semaphore it posts
+ * once it runs. */
+struct ovl_boot {
+	void	*(*main)(void *);
+	sem_t	 running;
+};
+
+static void *
+ovl_engine_boot(void *arg)
+{
+	struct ovl_boot *boot = arg;
+	void *(*main)(void *) = boot->main;
+
+	sem_post(&boot->running);	/* boot lives on the spawner's stack */
+	return main(NULL);
+}
+
 /* Nothing: the engine thread runs main, with every signal blocked (the
- * program's handlers stay the program's threads' business).  0, or -1. */
+ * program's handlers stay the program's threads' business).  0, or -1.
+ *
+ * The spawner waits until the thread runs.  A thread still being set up
+ * when the program forks can hold a lock of the thread runtime that the
+ * child then never gets back: the C library's are fork-safe, but a
+ * sanitizer's allocator is not, and a child forked right after the
+ * first overlapped call hung in it.  Once the thread runs its loop, it
+ * allocates only under ovl_lock, which fork() takes (ovl_atfork_*). */
 static int
 ovl_spawn(void *(*main)(void *))
 {
+	struct ovl_boot boot = { .main = main };
 	sigset_t all, old;
 	pthread_t t;
 	int rc;
 
+	if (sem_init(&boot.running, 0, 0) != 0)
+		return -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t, NULL, main, NULL);
+	rc = pthread_create(&t, NULL, ovl_engine_boot, &boot);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return -1;
-	pthread_detach(t);
-	return 0;
+	if (rc == 0) {
+		pthread_detach(t);
+		while (sem_wait(&boot.running) != 0 && errno == EINTR)
+			;
+	}
+	sem_destroy(&boot.running);
+	return rc == 0 ? 0 : -1;
 }
 
 /* The engine, started on first use (ovl_lock held): 0, or WSAENOBUFS. */

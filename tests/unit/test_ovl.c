@@ -574,6 +574,7 @@ Test(ovl, fork_child_inherits_no_pending_request)
 		SOCKET s2;
 		int p2, ok;
 
+		alarm(20);	/* a child that hangs fails the test, bounded */
 		usleep(100000);
 		/* The parent's request stays the parent's. */
 		ok = ov.Internal == WSA_IO_PENDING &&
