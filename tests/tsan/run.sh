@@ -97,15 +97,6 @@ tsan_check() {
 	fi
 }
 
-# probe_churn calls getsockopt and ioctl on numbers other threads close
-# and reuse.  Through the chain (every stack but shim) TSan reports what
-# issue 17 items 1 and 2 are about: such a call reads a wsock or a layer's
-# handle context that a close has freed and a new socket is filling
-# (ws->procs in shim/opt.c against core_insert; lk_wrap, nwrap and
-# tsock_fd against the layers' own calls).  That is the close/call
-# lifetime being reworked in spi/core.c and spi/handle.c, a real race,
-# so it is not suppressed: these checks are reported as skipped until
-# that work lands.  TSAN_KNOWN=1 runs them.
 # The stacks whose layers configure through layerkit's pthread_once: a
 # child forked while another thread is inside it inherits the once half
 # run.  glibc re-runs it in the child; TSan's interceptor waits for it
@@ -118,6 +109,15 @@ known_fork() {
 	    [[ $1 == fault || $1 == policy || $1 == stats || $1 == all ]]
 }
 
+# probe_churn calls getsockopt and ioctl on numbers other threads close
+# and reuse.  Through the chain (every stack but shim) TSan reports what
+# issue 17 items 1 and 2 are about: such a call reads a wsock or a layer's
+# handle context that a close has freed and a new socket is filling
+# (ws->procs in shim/opt.c against core_insert; lk_wrap, nwrap and
+# tsock_fd against the layers' own calls).  That is the close/call
+# lifetime being reworked in spi/core.c and spi/handle.c, a real race,
+# so it is not suppressed: these checks are reported as skipped until
+# that work lands.  TSAN_KNOWN=1 runs them.
 known_churn() {
 	[[ ${TSAN_KNOWN:-0} != 1 && $1 != shim ]]
 }
