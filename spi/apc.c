@@ -28,6 +28,7 @@
 
 #include "event.h"
 #include "libc.h"
+#include "once.h"
 #include "pool.h"
 
 struct apc_node {
@@ -48,7 +49,7 @@ struct apc_thread {
 static struct pool apc_pool = POOL_INIT(struct apc_thread);
 static _Atomic uint64_t apc_gen = 1;
 static pthread_key_t apc_key;
-static pthread_once_t apc_once = PTHREAD_ONCE_INIT;
+static struct wsp_once apc_once = WSP_ONCE_INIT;
 static int apc_key_ok;
 
 static __thread struct apc_thread *apc_me
@@ -103,9 +104,9 @@ apc_exit(void *arg)
 	pool_put(&apc_pool, t);
 }
 
-/* fork() child: the forking thread's queue starts empty, with an eventfd
- * of its own; every other queue belongs to a thread the child lacks. */
-static void
+/* fork() child (event.h): every queue but the forking thread's belongs to
+ * a thread the child lacks. */
+void
 apc_atfork_child(void)
 {
 	struct apc_thread *t = apc_me;
@@ -125,10 +126,9 @@ apc_atfork_child(void)
 }
 
 static void
-apc_init(void)
+apc_init(void *unused)
 {
 	apc_key_ok = pthread_key_create(&apc_key, apc_exit) == 0;
-	pthread_atfork(NULL, NULL, apc_atfork_child);
 }
 
 /* The calling thread's queue, made on first use; NULL when it cannot be
@@ -140,7 +140,7 @@ apc_self(void)
 
 	if (__builtin_expect(t != NULL, 1))
 		return t;
-	pthread_once(&apc_once, apc_init);
+	wsp_once(&apc_once, apc_init, NULL);
 	if (!apc_key_ok || (t = pool_get_raw(&apc_pool)) == NULL)
 		return NULL;
 	if (pthread_setspecific(apc_key, t) != 0) {

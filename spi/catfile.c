@@ -28,6 +28,7 @@
 #include "errmap.h"
 #include "libc.h"
 #include "log.h"
+#include "once.h"
 #include "trust.h"
 #include "wstr.h"
 
@@ -1518,12 +1519,12 @@ catfile_update(const char *path, catfile_edit_fn fn, void *arg,
 
 static struct catalog_entry catfile_closed_e[2 * CATFILE_CLOSED_MAX + 1];
 static struct catalog catfile_closed_cat;
-static pthread_once_t catfile_closed_once = PTHREAD_ONCE_INIT;
+static struct wsp_once catfile_closed_once = WSP_ONCE_INIT;
 
 /* Nothing: builds the fail-closed catalog (static storage: it must work
  * when memory does not). */
 static void
-catfile_closed_build(void)
+catfile_closed_build(void *unused)
 {
 	static const char name[] = "catalog file unusable";
 	const struct catalog *b = catalog_builtin();
@@ -1574,7 +1575,7 @@ catfile_closed_build(void)
 const struct catalog *
 catfile_closed(void)
 {
-	pthread_once(&catfile_closed_once, catfile_closed_build);
+	wsp_once(&catfile_closed_once, catfile_closed_build, NULL);
 	return &catfile_closed_cat;
 }
 

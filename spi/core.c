@@ -85,10 +85,12 @@
 #include "catfile.h"
 #include "core.h"
 #include "errmap.h"
+#include "event.h"
 #include "export.h"
 #include "layerenv.h"
 #include "libc.h"
 #include "log.h"
+#include "ovl.h"
 #include "pool.h"
 #include "tls.h"
 #include "trust.h"
@@ -191,9 +193,19 @@ life_lock_drop(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/*
+ * The library's fork() handlers, all of them, registered once as it loads
+ * (core_init, from the shim's constructor) so that no fork can miss them:
+ * glibc leaves out of a fork the handlers registered while its prepare
+ * phase runs, so a module that registered on first use (the overlapped
+ * engine, the APC queues) could be forked half-registered.  The locks are
+ * taken in one order here: the overlapped engine's, then the core's and
+ * the providers'.
+ */
 static void
 core_atfork_prepare(void)
 {
+	ovl_atfork_prepare();
 	pthread_mutex_lock(&life_lock);
 	provider_atfork_prepare();
 }
@@ -203,6 +215,7 @@ core_atfork_parent(void)
 {
 	provider_atfork_parent();
 	pthread_mutex_unlock(&life_lock);
+	ovl_atfork_parent();
 }
 
 /*
@@ -225,6 +238,8 @@ core_atfork_child(void)
 		atomic_fetch_and(&fdtab_calls[i], FDTAB_DEFER);
 	pthread_mutex_init(&adopt_lock, NULL);
 	catfile_atfork_child();
+	apc_atfork_child();
+	ovl_atfork_child();
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog

@@ -56,6 +56,10 @@ int WSPAPI apc_close_thread(LPWSATHREADID lpThreadId, LPINT lpErrno);
  */
 LPWSATHREADID apc_self_id(void);
 
+/* fork() child handler, called by the core's (core.c): the forking
+ * thread's queue starts empty, with an eventfd of its own. */
+void apc_atfork_child(void);
+
 /*
  * Run every APC queued to the calling thread (those queued while they run
  * wait for the next call): the number run.  Only alertable waits call it.

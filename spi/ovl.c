@@ -128,7 +128,6 @@ static struct io_uring ovl_ring;
 static int ovl_unsubmitted;		/* SQEs made, not yet submitted */
 static int ovl_wake = -1;		/* poll mode: wakes the engine */
 static struct ovl_sock *ovl_socks[OVL_BUCKETS];
-static pthread_once_t ovl_fork_once = PTHREAD_ONCE_INIT;
 
 /* --- delivery ---------------------------------------------------------- */
 
@@ -540,20 +539,21 @@ ovl_poll_main(void *unused)
 	return NULL;
 }
 
-/* fork() handlers: the child starts with no engine and no requests. */
-static void
+/* fork() handlers (ovl.h): the child starts with no engine and no
+ * requests. */
+void
 ovl_atfork_prepare(void)
 {
 	pthread_mutex_lock(&ovl_lock);
 }
 
-static void
+void
 ovl_atfork_parent(void)
 {
 	pthread_mutex_unlock(&ovl_lock);
 }
 
-static void
+void
 ovl_atfork_child(void)
 {
 	struct ovl_sock *os, *next;
@@ -582,13 +582,6 @@ ovl_atfork_child(void)
 	atomic_store(&ovl_mode, OVL_NONE);
 	pthread_mutex_init(&ovl_lock, NULL);
 	pthread_cond_init(&ovl_cond, NULL);
-}
-
-static void
-ovl_fork_init(void)
-{
-	pthread_atfork(ovl_atfork_prepare, ovl_atfork_parent,
-	    ovl_atfork_child);
 }
 
 /* What a new engine thread is handed: its loop, and the semaphore it posts
@@ -649,7 +642,6 @@ ovl_start(void)
 
 	if (atomic_load_explicit(&ovl_mode, memory_order_relaxed) != OVL_NONE)
 		return 0;
-	pthread_once(&ovl_fork_once, ovl_fork_init);
 	memset(&prm, 0, sizeof(prm));
 	r = libc.io_uring_queue_init_params(OVL_RING_ENTRIES, &ovl_ring, &prm);
 	if (r == 0) {

@@ -32,6 +32,13 @@ int ovl_recv(SOCKET s, int fd, int type, LPWSABUF lpBuffers,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno);
 
+/* fork() handlers, called by the core's (core.c), which registers them
+ * all as the library loads: the child starts with no engine and no
+ * requests. */
+void ovl_atfork_prepare(void);
+void ovl_atfork_parent(void);
+void ovl_atfork_child(void);
+
 /* Nothing: an operation that succeeded at once with cb bytes and flags is
  * reported complete (Internal, InternalHigh, the event, the routine). */
 void ovl_complete_now(LPWSAOVERLAPPED lpOverlapped,

@@ -5,13 +5,13 @@
  * for the layer's hooks.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "layerkit.h"
+#include "once.h"
 
 /* The most buffers a capped send or receive passes down. */
 #define LK_CUT	64
@@ -32,18 +32,16 @@ static _Atomic(struct lk_inst *) lk_insts;
 static void *lk_conf;			/* the layer's configuration */
 static _Atomic int lk_starts;		/* over all instances */
 static WSPUPCALLTABLE up;
-/* The core's upcall table, stored once by the first WSPStartup
- * (pthread_once: starts for other chains may run at the same time, and a
- * child forked meanwhile must not find it half-written); the core hands
- * every start the same table.  up_arg carries it into the once routine,
- * which runs in the calling thread. */
-static pthread_once_t up_once = PTHREAD_ONCE_INIT;
-static __thread const WSPUPCALLTABLE *up_arg;
+/* The core's upcall table, stored once by the first WSPStartup (once.h:
+ * starts for other chains may run at the same time, and a child forked
+ * meanwhile must not find it half-written); the core hands every start
+ * the same table. */
+static struct wsp_once up_once = WSP_ONCE_INIT;
 
 static void
-up_store(void)
+up_store(void *table)
 {
-	up = *up_arg;
+	up = *(const WSPUPCALLTABLE *)table;
 }
 
 const char *const lk_op_names[LK_NOPS] = {
@@ -1144,23 +1142,24 @@ static const WSPPROC_TABLE lk_procs = {
 /*
  * Configure the layer from the parameters of its entry, once (lk_self
  * names the entry): lk_conf_error gets 0, or WSASYSNOTREADY (bad
- * parameters, said on stderr) or WSAENOBUFS.  pthread_once, not a mutex:
- * a mutex held by another thread when the program forks would stay
- * locked in the child.
+ * parameters, said on stderr) or WSAENOBUFS.  A fork-safe once (once.h),
+ * not a mutex: a mutex held by another thread when the program forks
+ * would stay locked in the child.
  */
 static DWORD lk_self;		/* the entry this module serves: claimed
 				 * once (WSPShimClaimSelf), read atomically */
 static int lk_conf_error;
-static pthread_once_t lk_conf_once = PTHREAD_ONCE_INIT;
+static struct wsp_once lk_conf_once = WSP_ONCE_INIT;
 
 static void
-lk_configure(void)
+lk_configure(void *unused)
 {
 	DWORD self = __atomic_load_n(&lk_self, __ATOMIC_ACQUIRE);
 	const char *why = NULL;
 	char *params;
 	int len = 0, err;
 
+	lk_conf_error = 0;	/* a child may run it again: see once.h */
 	WSPShimGetLayerParams(self, NULL, &len, &err);
 	if ((params = calloc(1, len > 0 ? (size_t)len : 1)) == NULL) {
 		lk_conf_error = WSAENOBUFS;
@@ -1240,7 +1239,8 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (!WSPShimClaimSelf(&lk_self, self))
 		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
 		    0 : err;
-	pthread_once(&lk_conf_once, lk_configure);
+	if (wsp_once(&lk_conf_once, lk_configure, NULL) != 0)
+		return WSASYSNOTREADY;	/* a start from within configure */
 	if (lk_conf_error != 0)
 		return lk_conf_error;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
@@ -1252,8 +1252,7 @@ lk_startup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	}
 	atomic_fetch_add(&in->starts, 1);
 	atomic_fetch_add(&lk_starts, 1);
-	up_arg = &upcalls;
-	pthread_once(&up_once, up_store);
+	wsp_once(&up_once, up_store, &upcalls);
 
 	/* "wspshim NAME" as UTF-16 (the name is ASCII). */
 	p = "wspshim ";

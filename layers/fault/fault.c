@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,14 +367,25 @@ fault_check(const char *params, char *why, size_t len)
 	return rc;
 }
 
-static struct fault_conf *the_conf;
+static _Atomic(struct fault_conf *) the_conf;
 
 /* fork(): the child gets the rule lock free, whatever another thread of
  * the parent held (no prepare handler: see stats.c). */
 static void
 fork_child(void)
 {
-	pthread_mutex_init(&the_conf->lock, NULL);
+	struct fault_conf *c = atomic_load(&the_conf);
+
+	if (c != NULL)
+		pthread_mutex_init(&c->lock, NULL);
+}
+
+/* Registered as the library loads, not when it is configured: a handler
+ * registered while another thread forks is left out of that fork. */
+__attribute__((constructor)) static void
+fault_atfork(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
 }
 
 static const char *
@@ -385,8 +397,7 @@ fault_configure(DWORD self, const char *params, void **conf)
 	if ((c = conf_new(params, why, sizeof(why))) == NULL)
 		return why;
 	pthread_mutex_init(&c->lock, NULL);
-	the_conf = c;
-	pthread_atfork(NULL, NULL, fork_child);
+	atomic_store(&the_conf, c);
 	*conf = c;
 	return NULL;
 }

@@ -27,13 +27,14 @@
  * lpProtocolInfo.  An instance also keeps the struct its WSPSocket passes
  * below, asked of the core once when the chain starts.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <wspshim/ws2spi.h>
+
+#include "once.h"
 
 #define EXPORT	__attribute__((visibility("default")))
 
@@ -75,18 +76,16 @@ static _Atomic(struct ninst *) instances;
 #define INST_BYID	16
 static _Atomic(struct ninst *) inst_byid[INST_BYID];
 static WSPUPCALLTABLE up;
-/* The core's upcall table, stored once by the first WSPStartup
- * (pthread_once: starts for other chains may run at the same time, and a
- * child forked meanwhile must not find it half-written); the core hands
- * every start the same table.  up_arg carries it into the once routine,
- * which runs in the calling thread. */
-static pthread_once_t up_once = PTHREAD_ONCE_INIT;
-static __thread const WSPUPCALLTABLE *up_arg;
+/* The core's upcall table, stored once by the first WSPStartup (once.h:
+ * starts for other chains may run at the same time, and a child forked
+ * meanwhile must not find it half-written); the core hands every start
+ * the same table. */
+static struct wsp_once up_once = WSP_ONCE_INIT;
 
 static void
-up_store(void)
+up_store(void *table)
 {
-	up = *up_arg;
+	up = *(const WSPUPCALLTABLE *)table;
 }
 static DWORD served;		/* the layered entry this module serves */
 
@@ -795,8 +794,7 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAENOBUFS;
 	}
 	atomic_fetch_add(&in->starts, 1);
-	up_arg = &upcalls;
-	pthread_once(&up_once, up_store);
+	wsp_once(&up_once, up_store, &upcalls);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;

@@ -266,6 +266,14 @@ fork_child(void)
 	pthread_mutex_init(&live_lock, NULL);
 }
 
+/* Registered as the library loads, not when it is configured: a handler
+ * registered while another thread forks is left out of that fork. */
+__attribute__((constructor)) static void
+stats_atfork(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
 /* A signal name ("USR2", "SIGUSR2") or number: the number, or 0. */
 static int
 parse_signal(const char *s)
@@ -372,7 +380,6 @@ stats_configure(DWORD self, const char *params, void **confp)
 	}
 	conf = c;
 	*confp = c;
-	pthread_atfork(NULL, NULL, fork_child);
 	atexit(at_exit);
 	return NULL;
 }

@@ -37,6 +37,7 @@
 
 #include <wspshim/ws2spi.h>
 
+#include "once.h"
 #include "outfile.h"
 #include "tdecode.h"
 
@@ -89,13 +90,10 @@ static struct {
 };
 
 static char cf_pattern[PATH_MAX];	/* out= with %p: reopened after fork */
-/* configure() runs once, under cf_lock, which fork() waits for (the
- * atfork handlers below): a child forked while another thread configures
- * would otherwise inherit a half-run pthread_once.  glibc's pthread_once
- * re-runs such an init in the child, ThreadSanitizer's does not and the
- * child hangs (tests/tsan: fork while 4 threads use sockets [trace]). */
-static pthread_mutex_t cf_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic int cf_done;
+/* configure() runs once (once.h: a child forked while another thread
+ * configures runs it again itself, where a pthread_once would hang under
+ * ThreadSanitizer and a lock taken in a fork handler can be missed). */
+static struct wsp_once cf_once = WSP_ONCE_INIT;
 static int cf_failed;
 static int cf_checking;		/* WSPShimCheckParams: open nothing */
 static char cf_why[192];	/* a message naming the bad word */
@@ -130,18 +128,16 @@ static const WCHAR description[] = {
 
 static _Atomic(struct tinst *) instances;
 static WSPUPCALLTABLE up;
-/* The core's upcall table, stored once by the first WSPStartup
- * (pthread_once: starts for other chains may run at the same time, and a
- * child forked meanwhile must not find it half-written); the core hands
- * every start the same table.  up_arg carries it into the once routine,
- * which runs in the calling thread. */
-static pthread_once_t up_once = PTHREAD_ONCE_INIT;
-static __thread const WSPUPCALLTABLE *up_arg;
+/* The core's upcall table, stored once by the first WSPStartup (once.h:
+ * starts for other chains may run at the same time, and a child forked
+ * meanwhile must not find it half-written); the core hands every start
+ * the same table. */
+static struct wsp_once up_once = WSP_ONCE_INIT;
 
 static void
-up_store(void)
+up_store(void *table)
 {
-	up = *up_arg;
+	up = *(const WSPUPCALLTABLE *)table;
 }
 
 /* socketpair(): the first end, until its twin comes (per thread; a slot
@@ -990,8 +986,8 @@ reopen_child(void)
 	char pattern[sizeof(cf_pattern)];
 	int old = cf.out, err;
 
-	if (!atomic_load_explicit(&cf_done, memory_order_relaxed) ||
-	    cf_failed || cf_pattern[0] == '\0' || old == STDERR_FILENO)
+	if (!wsp_once_done(&cf_once) || cf_failed || cf_pattern[0] == '\0' ||
+	    old == STDERR_FILENO)
 		return;
 	/* open_out() keeps the pattern it is given in cf_pattern: from a
 	 * copy, so that the child's children reopen theirs too. */
@@ -1193,24 +1189,17 @@ WSPShimCheckParams(const char *params, char *why, size_t len)
 	return 0;
 }
 
-static void cf_lock_take(void) { pthread_mutex_lock(&cf_lock); }
-static void cf_lock_give(void) { pthread_mutex_unlock(&cf_lock); }
-
-/* Registered as the library loads, before any thread can configure, and
- * not by configure(): glibc runs prepare handlers holding the lock that
- * pthread_atfork() takes, so registering under cf_lock could deadlock
- * with a fork waiting for cf_lock.  Child handlers run in this order:
- * cf_lock is free again before reopen_child(). */
+/* Registered as the library loads, not when it is configured: a handler
+ * registered while another thread forks is left out of that fork. */
 __attribute__((constructor)) static void
-cf_lock_atfork(void)
+trace_atfork(void)
 {
-	pthread_atfork(cf_lock_take, cf_lock_give, cf_lock_give);
 	pthread_atfork(note_fork, NULL, reopen_child);
 }
 
-/* Nothing: reads the layer's parameters (once: configure_once()). */
+/* Nothing: reads the layer's parameters (once: cf_once). */
 static void
-configure(void)
+configure(void *unused)
 {
 	char buf[1024], *params = buf;
 	int len = sizeof(buf), err;
@@ -1219,6 +1208,7 @@ configure(void)
 	struct tm tm;
 	time_t now;
 
+	cf_failed = 0;		/* a child may run it again: see once.h */
 	cf.root = getpid();
 	if (WSPShimGetLayerParams(self, buf, &len, &err) != 0) {
 		if (err != WSAEFAULT ||
@@ -1248,20 +1238,6 @@ configure(void)
 out:
 	if (params != buf)
 		free(params);
-}
-
-/* Nothing: configure() the first time, under cf_lock. */
-static void
-configure_once(void)
-{
-	if (atomic_load_explicit(&cf_done, memory_order_acquire))
-		return;
-	pthread_mutex_lock(&cf_lock);
-	if (!atomic_load_explicit(&cf_done, memory_order_relaxed)) {
-		configure();
-		atomic_store_explicit(&cf_done, 1, memory_order_release);
-	}
-	pthread_mutex_unlock(&cf_lock);
 }
 
 /* --- instances and handles ---------------------------------------------- */
@@ -2263,8 +2239,7 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 	if (!WSPShimClaimSelf(&cf_self, self))
 		return WSPShimStartCopy(info, self, data, procs, &err) == 0 ?
 		    0 : err;
-	configure_once();
-	if (cf_failed)
+	if (wsp_once(&cf_once, configure, NULL) != 0 || cf_failed)
 		return WSAEINVAL;
 	if (WSPShimStartNextProvider(info, self, &next, &pass, &err) != 0)
 		return err;
@@ -2274,8 +2249,7 @@ WSPStartup(WORD version, LPWSPDATA data, LPWSAPROTOCOL_INFOW info,
 		return WSAENOBUFS;
 	}
 	atomic_fetch_add(&in->starts, 1);
-	up_arg = &upcalls;
-	pthread_once(&up_once, up_store);
+	wsp_once(&up_once, up_store, &upcalls);
 
 	memcpy(data->szDescription, description, sizeof(description));
 	data->wLinuxTableVersion = WSPSHIM_LINUX_TABLE_VERSION;
