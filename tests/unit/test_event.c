@@ -428,7 +428,8 @@ Test(apc, child_of_fork_inherits_no_queued_apc)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		int ok = SleepEx(SHORT_MS, TRUE) == 0 && apc_runs == 0;
+		int ok = alarm(20) == 0 &&	/* a hung child fails, bounded */
+		    SleepEx(SHORT_MS, TRUE) == 0 && apc_runs == 0;
 
 		/* The child's own queue works. */
 		ok = ok && apc_queue(&tid, count_apc, 2, &err) == 0 &&

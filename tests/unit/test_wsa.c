@@ -2731,8 +2731,10 @@ Test(startup, concurrent_first_starts_all_succeed, .timeout = 120)
 	for (round = 0; round < ROUNDS; round++) {
 		pid = fork();
 		cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-		if (pid == 0)
+		if (pid == 0) {
+			alarm(20);	/* a hung child fails, bounded */
 			race_once();
+		}
 		cr_assert_eq(waitpid(pid, &status, 0), pid);
 		cr_assert(WIFEXITED(status), "round %d: killed by signal %d",
 		    round, WTERMSIG(status));
