@@ -97,16 +97,16 @@ tsan_check() {
 	fi
 }
 
-# The stacks whose layers configure through layerkit's pthread_once: a
-# child forked while another thread is inside it inherits the once half
-# run.  glibc re-runs it in the child; TSan's interceptor waits for it
-# forever (seen as lk_conf_once in the hung child).  trace holds its own
-# lock instead; the general fork-safe once that layerkit needs too is
-# issue 17's.  A second hang of the [all] child, on a lock inside TSan's
-# runtime, is not yet explained.  TSAN_KNOWN=1 runs them.
+# A fork child of the [all] stack can hang in TSan's own allocator: its
+# calloc (in a layer starting its chain) waits on a size-class lock of
+# the runtime's (SizeClassAllocator64LocalCache::Refill) that a thread of
+# the parent held when it forked.  glibc's malloc is fork-safe; the
+# allocator of GCC 12's libtsan is not, and no lock of ours can cover it.
+# Seen 2 times in about 15 runs of [all] and in none of 40 runs of the
+# single-layer stacks (fault, policy, stats, trace, null3; 8 each).
+# TSAN_KNOWN=1 runs it.
 known_fork() {
-	[[ ${TSAN_KNOWN:-0} != 1 ]] &&
-	    [[ $1 == fault || $1 == policy || $1 == stats || $1 == all ]]
+	[[ ${TSAN_KNOWN:-0} != 1 && $1 == all ]]
 }
 
 # probe_churn calls getsockopt and ioctl on numbers other threads close
@@ -128,7 +128,7 @@ for name in "${order[@]}"; do
 	    "$PROBES/probe_threads" "$secs"
 	if known_fork "$name"; then
 		skip "tsan: fork while 4 threads use sockets [$name]" \
-		    "TSan's pthread_once is not fork-safe: issue 17"
+		    "a fork child can hang in GCC 12 TSan's allocator"
 	else
 		check "tsan: fork while 4 threads use sockets [$name]" \
 		    tsan_check "$name" "" "$PROBES/probe_threads" fork
