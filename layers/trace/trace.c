@@ -119,7 +119,9 @@ struct tinst {
 struct tsock {
 	SOCKET		lower;		/* the handle below */
 	struct tinst	*in;
-	int		fd;		/* kernel descriptor (from birth) */
+	_Atomic int	fd;		/* kernel descriptor (from birth): calls
+					 * on the socket in several threads
+					 * refresh it at once (tsock_fd) */
 };
 
 static const WCHAR description[] = {
@@ -333,8 +335,8 @@ tsock_fd(struct tsock *ts)
 
 	if (ts->in->next.lpWSPIoctl(ts->lower, SIO_BASE_HANDLE, NULL, 0, &fd,
 	    sizeof(fd), &n, NULL, NULL, NULL, &err) == 0 && fd >= 0)
-		ts->fd = fd;
-	return ts->fd;
+		atomic_store_explicit(&ts->fd, fd, memory_order_relaxed);
+	return atomic_load_explicit(&ts->fd, memory_order_relaxed);
 }
 
 /* Whether fd passes the fd= filter. */

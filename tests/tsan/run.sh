@@ -110,16 +110,17 @@ known_fork() {
 }
 
 # probe_churn calls getsockopt and ioctl on numbers other threads close
-# and reuse.  Through the chain (every stack but shim) TSan reports what
-# issue 17 items 1 and 2 are about: such a call reads a wsock or a layer's
-# handle context that a close has freed and a new socket is filling
-# (ws->procs in shim/opt.c against core_insert; lk_wrap, nwrap and
-# tsock_fd against the layers' own calls).  That is the close/call
-# lifetime being reworked in spi/core.c and spi/handle.c, a real race,
-# so it is not suppressed: these checks are reported as skipped until
-# that work lands.  TSAN_KNOWN=1 runs them.
+# and reuse.  Under WSPSHIM_MANAGE=all ([base]) TSan still reports a real
+# race of issue 17 item 1: the first call on a lazy socket (getsockopt ->
+# core_resolve -> core_materialize) reads ws->chain and ws->dwflags of a
+# wsock that a close released and socket() (core_socket_base) is filling
+# again, because resolving does not hold the wsock it found.  Not
+# suppressed: the check is reported skipped until resolving holds it.
+# Every other stack passes it (trace once its cached descriptor became
+# atomic and the probe counted descriptors after the layers' own files
+# were open).  TSAN_KNOWN=1 runs it.
 known_churn() {
-	[[ ${TSAN_KNOWN:-0} != 1 && $1 != shim ]]
+	[[ ${TSAN_KNOWN:-0} != 1 && $1 == base ]]
 }
 
 for name in "${order[@]}"; do
@@ -139,7 +140,7 @@ for name in "${order[@]}"; do
 	    tsan_check "$name" "" "$PROBES/probe_sigfd" "$secs"
 	if known_churn "$name"; then
 		skip "tsan: socket()/dup()/close() churn against calls [$name]" \
-		    "a call racing close reads freed state: issue 17 item 1"
+		    "resolving a lazy socket reads a reused wsock: issue 17 item 1"
 	else
 		check "tsan: socket()/dup()/close() churn against calls [$name]" \
 		    tsan_check "$name" "" "$PROBES/probe_churn"
