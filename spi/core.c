@@ -898,9 +898,12 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	ws->procs = c->procs;
 	atomic_store_explicit(&ws->handle, lazy, memory_order_relaxed);
 	atomic_store_explicit(&ws->base, lazy, memory_order_relaxed);
-	ws->chain = c;
+	/* Atomic: a call that found this wsock in its previous life may be
+	 * in core_materialize, reading them before its compare-and-swap
+	 * from the old token fails. */
+	__atomic_store_n(&ws->chain, c, __ATOMIC_RELAXED);
 	ws->flags = 0;
-	ws->dwflags = flags;
+	__atomic_store_n(&ws->dwflags, flags, __ATOMIC_RELAXED);
 	ws->alt = -1;
 	atomic_store_explicit(&ws->fdrefs, 1, memory_order_relaxed);
 	atomic_store_explicit(&ws->kfd, fd, memory_order_relaxed);
@@ -1007,6 +1010,7 @@ core_socket_top(struct chain *c, int af, int type, int protocol,
 struct wsock *
 core_materialize(struct wsock *ws)
 {
+	struct chain *c;
 	SOCKET lazy, want, h;
 	int err, fd, k;
 
@@ -1022,8 +1026,13 @@ core_materialize(struct wsock *ws)
 	if ((lazy & 3) != WSOCK_LAZY)
 		return (lazy & 1) == 0 ? ws : NULL;
 	fd = atomic_load(&ws->kfd);
+	/* chain and dwflags may already be a new life's (core_socket_base):
+	 * then this token was retired (dead) before the wsock was reused,
+	 * and the swap of the base below fails. */
+	c = __atomic_load_n(&ws->chain, __ATOMIC_RELAXED);
 	if (atomic_load(&ws->fdrefs) <= 0 || fd < 0 ||
-	    (h = base_wrap_fd(fd, &ws->chain->entry->info, ws->dwflags,
+	    (h = base_wrap_fd(fd, &c->entry->info,
+	    __atomic_load_n(&ws->dwflags, __ATOMIC_RELAXED),
 	    &err)) == INVALID_SOCKET)
 		return NULL;
 	want = lazy;

@@ -109,20 +109,6 @@ known_fork() {
 	[[ ${TSAN_KNOWN:-0} != 1 && $1 == all ]]
 }
 
-# probe_churn calls getsockopt and ioctl on numbers other threads close
-# and reuse.  Under WSPSHIM_MANAGE=all ([base]) TSan still reports a real
-# race of issue 17 item 1: the first call on a lazy socket (getsockopt ->
-# core_resolve -> core_materialize) reads ws->chain and ws->dwflags of a
-# wsock that a close released and socket() (core_socket_base) is filling
-# again, because resolving does not hold the wsock it found.  Not
-# suppressed: the check is reported skipped until resolving holds it.
-# Every other stack passes it (trace once its cached descriptor became
-# atomic and the probe counted descriptors after the layers' own files
-# were open).  TSAN_KNOWN=1 runs it.
-known_churn() {
-	[[ ${TSAN_KNOWN:-0} != 1 && $1 == base ]]
-}
-
 for name in "${order[@]}"; do
 	[[ -n ${stacks[$name]+set} ]] || bail "no stack named $name"
 	check "tsan: 16 threads for ${secs} s [$name]" tsan_check "$name" "" \
@@ -138,13 +124,8 @@ for name in "${order[@]}"; do
 	    tsan_check "$name" "" "$PROBES/probe_signal" "$secs"
 	check "tsan: a signal handler's send() amid a send() on a dup [$name]" \
 	    tsan_check "$name" "" "$PROBES/probe_sigfd" "$secs"
-	if known_churn "$name"; then
-		skip "tsan: socket()/dup()/close() churn against calls [$name]" \
-		    "resolving a lazy socket reads a reused wsock: issue 17 item 1"
-	else
-		check "tsan: socket()/dup()/close() churn against calls [$name]" \
-		    tsan_check "$name" "" "$PROBES/probe_churn"
-	fi
+	check "tsan: socket()/dup()/close() churn against calls [$name]" \
+	    tsan_check "$name" "" "$PROBES/probe_churn"
 	check "tsan: 16 threads mixing dup2/close/send/fork+exec [$name]" \
 	    tsan_check "$name" "" "$PROBES/probe_mix" "$secs"
 	check "tsan: a send on a dup racing close of the original [$name]" \
