@@ -114,6 +114,15 @@ shim_direct_failed(void)
 	return rc_ < 0 ? shim_direct_failed() : rc_;			\
 } while (0)
 
+/* Whether the one-buffer hooks may make the call on slot themselves: a
+ * base-only chain whose base need not see the call (core.h). */
+static inline int
+shim_direct(const struct wsock *slot)
+{
+	return (__atomic_load_n(&slot->flags, __ATOMIC_RELAXED) &
+	    WSOCK_DIRECT) != 0;
+}
+
 /* Whether op sends. */
 static inline int
 shim_io_sends(enum shim_io_op op)
@@ -390,7 +399,7 @@ send(int fd, const void *buf, size_t n, int flags)
 	if (likely(slot == NULL))
 		return libc.send(fd, buf, n, flags);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.send(fd, buf, n, flags));
 		return shim_send_chain(fd, buf, n, flags, slot);
 	}
@@ -406,7 +415,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
 	if (likely(slot == NULL))
 		return libc.sendto(fd, buf, n, flags, addr, len);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.sendto(fd, buf, n, flags, addr, len));
 		return shim_sendto_chain(fd, buf, n, flags, addr, len, slot);
 	}
@@ -421,7 +430,7 @@ recv(int fd, void *buf, size_t n, int flags)
 	if (likely(slot == NULL))
 		return libc.recv(fd, buf, n, flags);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.recv(fd, buf, n, flags));
 		return shim_recv_chain(fd, buf, n, flags, slot);
 	}
@@ -437,7 +446,7 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
 	if (likely(slot == NULL))
 		return libc.recvfrom(fd, buf, n, flags, addr, len);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.recvfrom(fd, buf, n, flags, addr, len));
 		return shim_recvfrom_chain(fd, buf, n, flags, addr, len, slot);
 	}
@@ -452,7 +461,7 @@ read(int fd, void *buf, size_t n)
 	if (likely(slot == NULL))
 		return libc.read(fd, buf, n);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.read(fd, buf, n));
 		/* read() of 0 bytes stays native (see shim_io1). */
 		if (n != 0)
@@ -469,7 +478,7 @@ write(int fd, const void *buf, size_t n)
 	if (likely(slot == NULL))
 		return libc.write(fd, buf, n);
 	if (likely(shim_chain_call(slot))) {
-		if (slot->chain->base_only)
+		if (shim_direct(slot))
 			SHIM_DIRECT(libc.write(fd, buf, n));
 		return shim_write_chain(fd, buf, n, slot);
 	}

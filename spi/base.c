@@ -48,6 +48,7 @@
 #include "ext.h"
 #include "handle.h"
 #include "libc.h"
+#include "netev.h"
 #include "ovl.h"
 #include "pool.h"
 #include "wstr.h"
@@ -71,10 +72,13 @@
 #define BASE_ADDRSTR_MAX	256
 
 /* bs->detached: the socket has had overlapped operations (ovl.c), so
- * closing it cancels what is pending.  A bit of a field the close path
+ * closing it cancels what is pending, or network events (netev.c), which
+ * closing ends.  A bit of a field the close path
  * tests anyway, so sockets that never had one pay nothing. */
 #define BASE_DETACHED		1
 #define BASE_OVL		2
+#define BASE_NETEV		4	/* had network events (netev.c) */
+#define BASE_MARKS		(BASE_OVL | BASE_NETEV)
 
 /* Token layout: tag (5 bits) | generation (17) | slot index (10). */
 #define BASE_TOKEN_TAG		0xa8000000u
@@ -620,6 +624,17 @@ base_ovl_mark(SOCKET s)
 		    memory_order_release);
 }
 
+/* Nothing: closing or releasing s will call netev_close() first. */
+void
+base_netev_mark(SOCKET s)
+{
+	struct base_sock *bs = base_get(s);
+
+	if (bs != NULL)
+		atomic_fetch_or_explicit(&bs->detached, BASE_NETEV,
+		    memory_order_release);
+}
+
 /* --- WSPSocket and WSPCloseSocket ------------------------------------- */
 
 /* base_check_flags() for flags with a multipoint or unknown bit. */
@@ -787,6 +802,8 @@ base_close_marked(SOCKET s, struct base_sock *bs, int fd, int detached,
 	base_sock_put(bs);
 	if (detached & BASE_OVL)
 		ovl_close(s);
+	if (detached & BASE_NETEV)
+		netev_close(s);
 	if (detached & BASE_DETACHED)
 		return 0;
 	if (fd >= 0 && libc.close(fd) != 0 && errno != EINTR)
@@ -794,12 +811,16 @@ base_close_marked(SOCKET s, struct base_sock *bs, int fd, int detached,
 	return 0;
 }
 
-/* base_release() of a socket marked for ovl.c, out of line: its pending
- * requests are aborted, then it is freed. */
+/* base_release() of a socket marked for ovl.c or netev.c, out of line:
+ * its pending requests are aborted, its events forgotten, then it is
+ * freed. */
 static __attribute__((noinline, cold)) void
-base_release_marked(SOCKET s, struct base_sock *bs)
+base_release_marked(SOCKET s, struct base_sock *bs, int marks)
 {
-	ovl_close(s);
+	if (marks & BASE_OVL)
+		ovl_close(s);
+	if (marks & BASE_NETEV)
+		netev_close(s);
 	base_unmade(s);
 	base_sock_put(bs);
 }
@@ -812,9 +833,11 @@ base_release(SOCKET s)
 
 	if (bs != NULL && atomic_compare_exchange_strong_explicit(&bs->self,
 	    &s, INVALID_SOCKET, memory_order_acq_rel, memory_order_relaxed)) {
-		if (__builtin_expect(atomic_load_explicit(&bs->detached,
-		    memory_order_relaxed) & BASE_OVL, 0)) {
-			base_release_marked(s, bs);
+		int marks = atomic_load_explicit(&bs->detached,
+		    memory_order_relaxed) & BASE_MARKS;
+
+		if (__builtin_expect(marks != 0, 0)) {
+			base_release_marked(s, bs, marks);
 			return;
 		}
 		base_unmade(s);
@@ -887,8 +910,12 @@ base_connect(SOCKET s, const struct sockaddr *name, int namelen,
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if ((err = base_check_connect_data(lpCallerData, lpCalleeData)) != 0)
 		return base_fail(lpErrno, err);
-	if (libc.connect(base_fd(bs), name, (socklen_t)namelen) != 0)
+	if (libc.connect(base_fd(bs), name, (socklen_t)namelen) != 0) {
+		if (errno == EINPROGRESS || errno == EAGAIN)
+			netev_hook(s, NETEV_CONNECTING);
 		return base_fail_errno(lpErrno);
+	}
+	netev_hook(s, NETEV_CONNECTED);
 	return 0;
 }
 
@@ -902,6 +929,7 @@ base_listen(SOCKET s, int backlog, LPINT lpErrno)
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (libc.listen(base_fd(bs), backlog) != 0)
 		return base_fail_errno(lpErrno);
+	netev_hook(s, NETEV_LISTEN);
 	return 0;
 }
 
@@ -989,8 +1017,10 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		fd = libc.accept(base_fd(bs), ka, kl);
 	else
 		fd = libc.accept4(base_fd(bs), ka, kl, kflags);
-	if (fd < 0)
+	if (fd < 0) {
+		netev_hook_accept(s, INVALID_SOCKET);
 		return base_fail_h(lpErrno, errmap_from_errno(errno));
+	}
 	if (cond != NULL) {
 		if ((err = base_condition(s, base_fd(bs), fd, &peer, klen,
 		    cond, data)) != 0)
@@ -1007,6 +1037,7 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	}
 	if (cond != NULL && addr != NULL && addrlen != NULL)
 		*addrlen = (INT)klen;
+	netev_hook_accept(s, h);
 	return h;
 }
 
@@ -1175,8 +1206,11 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		n = base_sendv(fd, lpBuffers, dwBufferCount, (int)dwFlags,
 		    lpTo, tolen);
 	}
-	if (n < 0)
+	if (n < 0) {
+		if (errno == EAGAIN)
+			netev_hook(s, NETEV_SEND_BLOCKED);
 		return base_fail_errno(lpErrno);
+	}
 	*lpNumberOfBytesSent = (DWORD)n;
 	return 0;
 }
@@ -1272,7 +1306,7 @@ base_rcv_msg(int fd, LPWSABUF lpBuffers, DWORD dwBufferCount,
  * recv(), which has no flags to report.
  */
 static BASE_INLINE int
-base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+base_rcv_do(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
     LPINT lpFromlen, LPINT lpErrno)
 {
@@ -1317,6 +1351,41 @@ base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	return 0;
 }
 
+/* What a receive with flags fl re-enables (netev.h). */
+static inline enum netev_what
+base_rcv_what(DWORD fl)
+{
+	return (fl & MSG_OOB) != 0 ? NETEV_RECV_OOB : NETEV_RECV;
+}
+
+/* Out of line: a receive on s with flags fl was made (netev.h). */
+static BASE_COLD void
+base_rcv_note(SOCKET s, DWORD fl)
+{
+	netev_note(s, base_rcv_what(fl));
+}
+
+/* base_rcv_do(), and the receive told to netev.c (FD_READ or FD_OOB is
+ * re-enabled after the call, so data still there is reported again). */
+static BASE_INLINE int
+base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
+    LPINT lpFromlen, LPINT lpErrno)
+{
+	unsigned live = atomic_load_explicit(&netev_live,
+	    memory_order_relaxed);
+	DWORD fl = 0;
+	int rc;
+
+	if (__builtin_expect(live != 0, 0) && lpFlags != NULL)
+		fl = *lpFlags;
+	rc = base_rcv_do(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
+	    lpFlags, lpFrom, lpFromlen, lpErrno);
+	if (__builtin_expect(live != 0, 0))
+		base_rcv_note(s, fl);
+	return rc;
+}
+
 /* WSPRecv and WSPRecvFrom with lpOverlapped set: as base_xmit_ovl(). */
 static BASE_COLD int
 base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
@@ -1325,12 +1394,16 @@ base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
-	int fd, type;
+	DWORD fl = lpFlags != NULL ? *lpFlags : 0;
+	int fd, type, rc;
 
-	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
-		return ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
+	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type)) {
+		rc = ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
 		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+		netev_hook(s, base_rcv_what(fl));
+		return rc;
+	}
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
 	    lpFlags, lpFrom, lpFromlen, lpErrno);
 }
@@ -1379,8 +1452,11 @@ base_sendmsg(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpNumberOfBytesSent == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
-	if ((n = libc.sendmsg(base_fd(bs), lpMsg, (int)dwFlags)) < 0)
+	if ((n = libc.sendmsg(base_fd(bs), lpMsg, (int)dwFlags)) < 0) {
+		if (errno == EAGAIN)
+			netev_hook(s, NETEV_SEND_BLOCKED);
 		return base_fail_errno(lpErrno);
+	}
 	*lpNumberOfBytesSent = (DWORD)n;
 	return 0;
 }
@@ -1398,7 +1474,9 @@ base_recvmsg(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpMsg == NULL || lpFlags == NULL || lpNumberOfBytesRecvd == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
-	if ((n = libc.recvmsg(base_fd(bs), lpMsg, (int)*lpFlags)) < 0)
+	n = libc.recvmsg(base_fd(bs), lpMsg, (int)*lpFlags);
+	netev_hook(s, base_rcv_what(*lpFlags));
+	if (n < 0)
 		return base_fail_errno(lpErrno);
 	*lpNumberOfBytesRecvd = (DWORD)n;
 	*lpFlags = (DWORD)lpMsg->msg_flags;
@@ -1546,9 +1624,11 @@ base_put_ulong(void *out, DWORD cb, int v, LPDWORD lpcb)
 	}
 }
 
-/* FIONBIO: 0 or a WSA code (the argument is an int or an unsigned long). */
+/* FIONBIO: 0 or a WSA code (the argument is an int or an unsigned long).
+ * A socket with network events selected stays non-blocking (WSAEINVAL),
+ * as Winsock's. */
 static int
-base_ioctl_fionbio(int fd, const void *in, DWORD cb, LPDWORD lpcb)
+base_ioctl_fionbio(SOCKET s, int fd, const void *in, DWORD cb, LPDWORD lpcb)
 {
 	unsigned long ul;
 	int i;
@@ -1560,6 +1640,8 @@ base_ioctl_fionbio(int fd, const void *in, DWORD cb, LPDWORD lpcb)
 		i = ul != 0;
 	} else
 		memcpy(&i, in, sizeof(i));
+	if (i == 0 && netev_selected(s))
+		return WSAEINVAL;
 	if (libc.ioctl(fd, FIONBIO, &i) != 0)
 		return errmap_from_errno(errno);
 	*lpcb = 0;
@@ -1609,7 +1691,7 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 	fd = base_fd(bs);
 	switch (dwIoControlCode) {
 	case FIONBIO:
-		err = base_ioctl_fionbio(fd, lpvInBuffer, cbInBuffer,
+		err = base_ioctl_fionbio(s, fd, lpvInBuffer, cbInBuffer,
 		    lpcbBytesReturned);
 		break;
 	case FIONREAD:
@@ -1844,22 +1926,6 @@ base_no_cancel_blocking_call(LPINT lpErrno)
 	return base_fail(lpErrno, WSAEOPNOTSUPP);
 }
 
-/* WSPEnumNetworkEvents: event objects belong to the application API. */
-static int WSPAPI
-base_no_enum_network_events(SOCKET s, WSAEVENT hEventObject,
-    LPWSANETWORKEVENTS lpNetworkEvents, LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
-/* WSPEventSelect: likewise. */
-static int WSPAPI
-base_no_event_select(SOCKET s, WSAEVENT hEventObject, LONG lNetworkEvents,
-    LPINT lpErrno)
-{
-	return base_fail(lpErrno, WSAEOPNOTSUPP);
-}
-
 /* WSPGetQOSByName: there is no QoS. */
 static BOOL WSPAPI
 base_no_get_qos_by_name(SOCKET s, LPWSABUF lpQOSName, LPQOS lpQOS,
@@ -1883,8 +1949,8 @@ static const WSPPROC_TABLE base_procs = {
 	.lpWSPCloseSocket = base_closesocket,
 	.lpWSPConnect = base_connect,
 	.lpWSPDuplicateSocket = base_duplicate_socket,
-	.lpWSPEnumNetworkEvents = base_no_enum_network_events,
-	.lpWSPEventSelect = base_no_event_select,
+	.lpWSPEnumNetworkEvents = netev_enum,
+	.lpWSPEventSelect = netev_select,
 	.lpWSPGetOverlappedResult = ovl_get_result,
 	.lpWSPGetPeerName = base_getpeername,
 	.lpWSPGetSockName = base_getsockname,

@@ -115,6 +115,9 @@ int base_ovl_socket(SOCKET s, int *type);
 /* For ovl.c: closing or releasing s calls ovl_close() first. */
 void base_ovl_mark(SOCKET s);
 
+/* For netev.c: closing or releasing s calls netev_close() first. */
+void base_netev_mark(SOCKET s);
+
 /*
  * A duplicate-socket token that makes the next WSPSocket receiving it take
  * over fd as it is (adoption of a socket the core did not see created).
@@ -158,6 +161,10 @@ int WSPAPI base_recv_disconnect(SOCKET s, LPWSABUF lpInboundDisconnectData,
 int base_defer_put(SOCKET ls, int lfd, int fd);
 int base_defer_take(SOCKET ls);
 void base_defer_sweep(void);
+
+/* 1 when a connection is kept for the listener on descriptor lfd (an
+ * accept takes it at once: the listener is readable), else 0. */
+int base_defer_ready(int lfd);
 
 /*
  * The interface WSPJoinLeaf joins on (base_ext.c), as Winsock chooses it:

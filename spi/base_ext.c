@@ -31,6 +31,7 @@
 #include "errmap.h"
 #include "ext.h"
 #include "libc.h"
+#include "netev.h"
 #include "tls.h"
 
 #define BASE_SELECT_STACK	64	/* sockets polled without malloc */
@@ -61,6 +62,20 @@ ext_fd(SOCKET s)
 		if (hint_top[i] == s)
 			return base_kernel_fd(hint_base[i]);
 	return -1;
+}
+
+/* The base handle s names (as ext_fd()), or INVALID_SOCKET. */
+static SOCKET
+ext_base(SOCKET s)
+{
+	unsigned i;
+
+	if (base_kernel_fd(s) >= 0)
+		return s;
+	for (i = 0; i < hint_n; i++)
+		if (hint_top[i] == s)
+			return hint_base[i];
+	return INVALID_SOCKET;
 }
 
 /* Set the last error (extension functions report through it); FALSE. */
@@ -376,6 +391,7 @@ base_acceptex(SOCKET sListenSocket, SOCKET sAcceptSocket,
 		return ext_fail(WSAENOTSOCK);
 	for (;;) {
 		nfd = libc.accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		netev_hook_accept(ext_base(sListenSocket), INVALID_SOCKET);
 		if (nfd >= 0)
 			break;
 		if (errno == EAGAIN && ext_wait(lfd, POLLIN) == 0)
@@ -461,6 +477,7 @@ base_connectex(SOCKET s, const struct sockaddr *name, int namelen,
 		if (e != 0)
 			return ext_fail(errmap_from_errno(e));
 	}
+	netev_hook(ext_base(s), NETEV_CONNECTED);
 	if (lpSendBuffer != NULL && dwSendDataLength > 0 &&
 	    ext_send_all(fd, lpSendBuffer, dwSendDataLength) != 0)
 		return ext_fail_errno();
@@ -636,6 +653,7 @@ base_wsarecvmsg(SOCKET s, LPWSAMSG lpMsg, LPDWORD lpdwNumberOfBytesRecvd,
 	do
 		n = libc.recvmsg(fd, &m, (int)(lpMsg->dwFlags & MSG_PEEK));
 	while (n < 0 && errno == EINTR);
+	netev_hook(ext_base(s), NETEV_RECV);
 	if (n < 0) {
 		wsp_tls.last_error = errmap_from_errno(errno);
 		return SOCKET_ERROR;
@@ -668,6 +686,8 @@ base_wsasendmsg(SOCKET s, LPWSAMSG lpMsg, DWORD dwFlags,
 	do
 		n = libc.sendmsg(fd, &m, (int)dwFlags | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		netev_hook(ext_base(s), NETEV_SEND_BLOCKED);
 	if (n < 0) {
 		wsp_tls.last_error = errmap_from_errno(errno);
 		return SOCKET_ERROR;
@@ -794,6 +814,12 @@ int
 base_defer_take(SOCKET ls)
 {
 	return defer_get(ls, -1, 0);
+}
+
+int
+base_defer_ready(int lfd)
+{
+	return defer_get(0, lfd, 1) >= 0;
 }
 
 /* --- WSPJoinLeaf's interface ----------------------------------------- */

@@ -25,6 +25,7 @@
 #include "errmap.h"
 #include "export.h"
 #include "libc.h"
+#include "netev.h"
 
 #define BASEFILE_CHUNK	16384
 #define BASEFILE_MAX	0x7ffff000	/* the kernel's MAX_RW_COUNT */
@@ -60,8 +61,11 @@ base_sendfile(SOCKET s, int hFile, int64_t *lpOffset, size_t cbCount,
 		return bf_fail(lpErrno, WSAENOTSOCK);
 	if (lpNumberOfBytesSent == NULL)
 		return bf_fail(lpErrno, WSAEFAULT);
-	if ((n = libc.sendfile(fd, hFile, (off_t *)lpOffset, cbCount)) < 0)
+	if ((n = libc.sendfile(fd, hFile, (off_t *)lpOffset, cbCount)) < 0) {
+		if (errno == EAGAIN)
+			netev_hook(s, NETEV_SEND_BLOCKED);
 		return bf_fail_errno(lpErrno);
+	}
 	*lpNumberOfBytesSent = (DWORD)n;
 	return 0;
 }

@@ -90,6 +90,7 @@
 #include "layerenv.h"
 #include "libc.h"
 #include "log.h"
+#include "netev.h"
 #include "ovl.h"
 #include "pool.h"
 #include "tls.h"
@@ -199,13 +200,14 @@ life_lock_drop(const sigset_t *old)
  * glibc leaves out of a fork the handlers registered while its prepare
  * phase runs, so a module that registered on first use (the overlapped
  * engine, the APC queues) could be forked half-registered.  The locks are
- * taken in one order here: the overlapped engine's, then the core's and
- * the providers'.
+ * taken in one order here: the overlapped engine's, the network-event
+ * watcher's, then the core's and the providers'.
  */
 static void
 core_atfork_prepare(void)
 {
 	ovl_atfork_prepare();
+	netev_atfork_prepare();
 	pthread_mutex_lock(&life_lock);
 	provider_atfork_prepare();
 }
@@ -215,6 +217,7 @@ core_atfork_parent(void)
 {
 	provider_atfork_parent();
 	pthread_mutex_unlock(&life_lock);
+	netev_atfork_parent();
 	ovl_atfork_parent();
 }
 
@@ -240,6 +243,7 @@ core_atfork_child(void)
 	catfile_atfork_child();
 	apc_atfork_child();
 	ovl_atfork_child();
+	netev_atfork_child();
 }
 
 /* Whether any socket can be managed: WSPSHIM_MANAGE=all, or a catalog
@@ -842,7 +846,7 @@ core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
 	atomic_store_explicit(&ws->handle, h, memory_order_relaxed);
 	atomic_store_explicit(&ws->base, base, memory_order_relaxed);
 	ws->chain = c;
-	ws->flags = wflags;
+	ws->flags = wflags | (c->base_only ? WSOCK_DIRECT : 0);
 	ws->alt = -1;
 	atomic_store(&ws->fdrefs, 1);
 	atomic_store(&ws->kfd, fd);
@@ -902,7 +906,8 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	 * in core_materialize, reading them before its compare-and-swap
 	 * from the old token fails. */
 	__atomic_store_n(&ws->chain, c, __ATOMIC_RELAXED);
-	ws->flags = 0;
+	__atomic_store_n(&ws->flags, c->base_only ? WSOCK_DIRECT : 0,
+	    __ATOMIC_RELAXED);
 	__atomic_store_n(&ws->dwflags, flags, __ATOMIC_RELAXED);
 	ws->alt = -1;
 	atomic_store_explicit(&ws->fdrefs, 1, memory_order_relaxed);

@@ -18,6 +18,10 @@
 
 /* wsock.flags */
 #define WSOCK_API	0x1	/* made through WSASocket: WSACleanup closes it */
+/* A base-only chain the shim's one-buffer hooks may bypass (shim/io.c):
+ * cleared for good when the socket's network events are selected, whose
+ * re-enabling rules need the base to see every receive (netev.h). */
+#define WSOCK_DIRECT	0x2
 
 /*
  * A socket of a base-only chain made by the socket() hook has no base

@@ -45,7 +45,6 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -63,6 +62,7 @@
 #include "libc.h"
 #include "log.h"
 #include "ovl.h"
+#include "spawn.h"
 
 #define OVL_SEND		0
 #define OVL_RECV		1
@@ -584,55 +584,6 @@ ovl_atfork_child(void)
 	pthread_cond_init(&ovl_cond, NULL);
 }
 
-/* What a new engine thread is handed: its loop, and the semaphore it posts
- * once it runs. */
-struct ovl_boot {
-	void	*(*main)(void *);
-	sem_t	 running;
-};
-
-static void *
-ovl_engine_boot(void *arg)
-{
-	struct ovl_boot *boot = arg;
-	void *(*main)(void *) = boot->main;
-
-	sem_post(&boot->running);	/* boot lives on the spawner's stack */
-	return main(NULL);
-}
-
-/* Nothing: the engine thread runs main, with every signal blocked (the
- * program's handlers stay the program's threads' business).  0, or -1.
- *
- * The spawner waits until the thread runs.  A thread still being set up
- * when the program forks can hold a lock of the thread runtime that the
- * child then never gets back: the C library's are fork-safe, but a
- * sanitizer's allocator is not, and a child forked right after the
- * first overlapped call hung in it.  Once the thread runs its loop, it
- * allocates only under ovl_lock, which fork() takes (ovl_atfork_*). */
-static int
-ovl_spawn(void *(*main)(void *))
-{
-	struct ovl_boot boot = { .main = main };
-	sigset_t all, old;
-	pthread_t t;
-	int rc;
-
-	if (sem_init(&boot.running, 0, 0) != 0)
-		return -1;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t, NULL, ovl_engine_boot, &boot);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0) {
-		pthread_detach(t);
-		while (sem_wait(&boot.running) != 0 && errno == EINTR)
-			;
-	}
-	sem_destroy(&boot.running);
-	return rc == 0 ? 0 : -1;
-}
-
 /* The engine, started on first use (ovl_lock held): 0, or WSAENOBUFS. */
 static int
 ovl_start(void)
@@ -645,7 +596,7 @@ ovl_start(void)
 	memset(&prm, 0, sizeof(prm));
 	r = libc.io_uring_queue_init_params(OVL_RING_ENTRIES, &ovl_ring, &prm);
 	if (r == 0) {
-		if (ovl_spawn(ovl_ring_main) != 0) {
+		if (spawn_engine(ovl_ring_main) != 0) {
 			io_uring_queue_exit(&ovl_ring);
 			return WSAENOBUFS;
 		}
@@ -655,7 +606,7 @@ ovl_start(void)
 	}
 	if ((ovl_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return WSAENOBUFS;
-	if (ovl_spawn(ovl_poll_main) != 0) {
+	if (spawn_engine(ovl_poll_main) != 0) {
 		(void)libc.close(ovl_wake);
 		ovl_wake = -1;
 		return WSAENOBUFS;

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -82,6 +83,7 @@ typedef unsigned int	u_int;
 typedef unsigned long	u_long;
 #define __u_char_defined
 #endif
+typedef short		SHORT;
 typedef unsigned short	USHORT;
 typedef unsigned char	UCHAR;
 typedef int64_t		LONGLONG;
@@ -861,6 +863,85 @@ BOOL WSAAPI WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
 	    WSA_IO_PENDING)
 
 /* --- end of overlapped I/O --------------------------------------------- */
+
+/*
+ * --- Network events (docs/overlapped.md) -----------------------------------
+ *
+ * WSAEventSelect(s, hEvent, lNetworkEvents) records the FD_* events asked
+ * for as they happen on s and sets hEvent at each; it makes s non-blocking
+ * (and ioctlsocket(FIONBIO) cannot make it blocking while events are
+ * selected).  A new WSAEventSelect replaces the last and clears what was
+ * recorded; lNetworkEvents 0 ends the association.  WSAEnumNetworkEvents
+ * hands over and clears the record (with each event's error code in
+ * iErrorCode[FD_*_BIT]) and resets hEventObject if it is not NULL.
+ *
+ * Each event is recorded once, then again only after its re-enabling call,
+ * as Winsock's: FD_READ after a receive (recv, recvfrom, recvmsg, WSARecv,
+ * WSARecvFrom, WSARecvMsg), FD_OOB after a receive with MSG_OOB, FD_ACCEPT
+ * after accept (accept4, WSAAccept, AcceptEx), FD_WRITE when a send that
+ * failed with WSAEWOULDBLOCK can go on (and once when the socket connects
+ * or is accepted), FD_CONNECT after a connect (its error code: 0 or why it
+ * failed), FD_CLOSE once (0 for a graceful close, WSAECONNRESET for a
+ * reset).  A condition true when the call is made is recorded at once.
+ * FD_QOS, FD_GROUP_QOS, FD_ROUTING_INTERFACE_CHANGE and
+ * FD_ADDRESS_LIST_CHANGE are accepted and never recorded.  WSAAsyncSelect
+ * is not provided: there are no window messages.
+ */
+#define FD_READ_BIT			0
+#define FD_READ				(1 << FD_READ_BIT)
+#define FD_WRITE_BIT			1
+#define FD_WRITE			(1 << FD_WRITE_BIT)
+#define FD_OOB_BIT			2
+#define FD_OOB				(1 << FD_OOB_BIT)
+#define FD_ACCEPT_BIT			3
+#define FD_ACCEPT			(1 << FD_ACCEPT_BIT)
+#define FD_CONNECT_BIT			4
+#define FD_CONNECT			(1 << FD_CONNECT_BIT)
+#define FD_CLOSE_BIT			5
+#define FD_CLOSE			(1 << FD_CLOSE_BIT)
+#define FD_QOS_BIT			6
+#define FD_QOS				(1 << FD_QOS_BIT)
+#define FD_GROUP_QOS_BIT		7
+#define FD_GROUP_QOS			(1 << FD_GROUP_QOS_BIT)
+#define FD_ROUTING_INTERFACE_CHANGE_BIT	8
+#define FD_ROUTING_INTERFACE_CHANGE	(1 << FD_ROUTING_INTERFACE_CHANGE_BIT)
+#define FD_ADDRESS_LIST_CHANGE_BIT	9
+#define FD_ADDRESS_LIST_CHANGE		(1 << FD_ADDRESS_LIST_CHANGE_BIT)
+#define FD_ALL_EVENTS			((1 << FD_MAX_EVENTS) - 1)
+
+/* 0, or SOCKET_ERROR with WSANOTINITIALISED, WSAENOTSOCK, WSAEINVAL (a bit
+ * outside FD_ALL_EVENTS, or hEventObject is not an event while
+ * lNetworkEvents is not 0) or WSAENOBUFS. */
+int WSAAPI WSAEventSelect(SOCKET s, WSAEVENT hEventObject,
+    long lNetworkEvents);
+
+/* 0, or SOCKET_ERROR with WSANOTINITIALISED, WSAENOTSOCK, WSAEFAULT
+ * (lpNetworkEvents NULL) or WSAEINVAL (hEventObject is neither NULL nor
+ * an event). */
+int WSAAPI WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
+    LPWSANETWORKEVENTS lpNetworkEvents);
+
+/*
+ * WSAPoll: poll(2) on SOCKETs, with Winsock's rules.  events may hold
+ * POLLRDNORM, POLLRDBAND, POLLIN, POLLPRI, POLLWRNORM, POLLWRBAND and
+ * POLLOUT (Linux's values, from <poll.h>); revents gets those that are
+ * ready and POLLERR, POLLHUP, POLLNVAL (fd is not a socket).  An entry
+ * whose fd is INVALID_SOCKET (or any value above INT_MAX) is ignored and
+ * its revents cleared.  timeout is in milliseconds, negative for no
+ * limit; signals do not end the wait.  Returns the number of entries
+ * with revents, 0 on time-out, or SOCKET_ERROR with WSANOTINITIALISED,
+ * WSAEFAULT (fdArray NULL), WSAEINVAL (fds 0, an events bit outside
+ * those above, or no entry is a socket) or WSAENOBUFS.
+ */
+typedef struct pollfd_ws {
+	SOCKET	fd;
+	SHORT	events;
+	SHORT	revents;
+} WSAPOLLFD, *PWSAPOLLFD, *LPWSAPOLLFD;
+
+int WSAAPI WSAPoll(LPWSAPOLLFD fdArray, ULONG fds, INT timeout);
+
+/* --- end of network events ---------------------------------------------- */
 
 #ifdef UNICODE
 #define WSASocket		WSASocketW

@@ -34,7 +34,7 @@
 			    OPBIT(LK_RECVMSG) | OPBIT(LK_SPLICE_RECV))
 #define MAX_RULES	32
 
-enum action { FAIL, SHORT, DELAY };
+enum action { ACT_FAIL, ACT_SHORT, ACT_DELAY };
 
 struct rule {
 	enum action	action;
@@ -233,20 +233,20 @@ parse_action(struct rule *r, enum action a, char *v, char *why, size_t len)
 	if (parse_ops(v, &arg, &r->ops, why, len) != 0)
 		return -1;
 	switch (a) {
-	case FAIL:
+	case ACT_FAIL:
 		if (lk_wsa_parse(arg, &r->code) != 0) {
 			snprintf(why, len, "unknown error \"%s\" (use a "
 			    "WSAE... name or a number)", arg);
 			return -1;
 		}
 		break;
-	case SHORT:
+	case ACT_SHORT:
 		if ((r->ops & ~(SEND_OPS | RECV_OPS)) != 0)
 			bad = "short applies to send and recv operations only";
 		else if (parse_count(arg, &r->amount) != 0 || r->amount == 0)
 			bad = "short needs a byte count of at least 1";
 		break;
-	case DELAY:
+	case ACT_DELAY:
 		if (parse_duration(arg, &r->amount) != 0)
 			bad = "bad duration (e.g. 5ms, 200us, 1s)";
 		break;
@@ -288,8 +288,8 @@ parse(struct fault_conf *c, char *s, char *why, size_t len)
 				break;
 			}
 			r = &c->rules[c->nrules++];
-			if (parse_action(r, tok[0] == 'f' ? FAIL :
-			    tok[0] == 's' ? SHORT : DELAY, v, why, len) != 0)
+			if (parse_action(r, tok[0] == 'f' ? ACT_FAIL :
+			    tok[0] == 's' ? ACT_SHORT : ACT_DELAY, v, why, len) != 0)
 				return -1;
 			r->rng = seed;
 		} else if (strcmp(tok, "seed") == 0) {
@@ -479,14 +479,14 @@ fault_before(struct lk_call *c)
 		if (!fires(r, c))
 			continue;
 		switch (r->action) {
-		case FAIL:
+		case ACT_FAIL:
 			code = r->code;
 			break;
-		case SHORT:
+		case ACT_SHORT:
 			if (c->limit == 0 || r->amount < c->limit)
 				c->limit = r->amount;
 			break;
-		case DELAY:
+		case ACT_DELAY:
 			delay += r->amount;
 			break;
 		}

@@ -382,6 +382,41 @@ td_spliceflags(struct tline *l, unsigned flags)
 	td_flags(l, spliceflags, NELEM(spliceflags), flags, "SPLICE_F_???");
 }
 
+static const struct tname netevents[] = {
+	N(FD_READ), N(FD_WRITE), N(FD_OOB), N(FD_ACCEPT), N(FD_CONNECT),
+	N(FD_CLOSE), N(FD_QOS), N(FD_GROUP_QOS),
+	N(FD_ROUTING_INTERFACE_CHANGE), N(FD_ADDRESS_LIST_CHANGE),
+};
+
+void
+td_netevents(struct tline *l, unsigned events)
+{
+	td_flags(l, netevents, NELEM(netevents), events, "FD_???");
+}
+
+void
+td_netrecord(struct tline *l, const struct tmem *m, const void *p)
+{
+	WSANETWORKEVENTS ne;
+	int i, any = 0;
+
+	if (tpeek(m, &ne, p, sizeof(ne)) != 0) {
+		td_ptr(l, p);
+		return;
+	}
+	tl_puts(l, "{lNetworkEvents=");
+	td_netevents(l, (unsigned)ne.lNetworkEvents);
+	for (i = 0; i < FD_MAX_EVENTS; i++) {
+		if ((ne.lNetworkEvents & 1L << i) == 0 ||
+		    ne.iErrorCode[i] == 0)
+			continue;
+		tl_printf(l, "%s[%s_BIT]=%d", any ? ", " : ", iErrorCode={",
+		    netevents[i].name, ne.iErrorCode[i]);
+		any = 1;
+	}
+	tl_puts(l, any ? "}}" : "}");
+}
+
 void
 td_shut(struct tline *l, int how)
 {

@@ -74,6 +74,10 @@ void	td_sockflags(struct tline *l, int flags);
 void	td_shut(struct tline *l, int how);
 /* splice(2) flags, as strace: SPLICE_F_MOVE|SPLICE_F_MORE, or 0. */
 void	td_spliceflags(struct tline *l, unsigned flags);
+/* WSAEventSelect's FD_* bits; WSAEnumNetworkEvents's record at p
+ * (error codes of the events that have one). */
+void	td_netevents(struct tline *l, unsigned events);
+void	td_netrecord(struct tline *l, const struct tmem *m, const void *p);
 void	td_level(struct tline *l, int level);
 void	td_optname(struct tline *l, int level, int name);
 

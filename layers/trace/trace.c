@@ -156,7 +156,8 @@ static struct {
 enum tkind {
 	K_SOCKET, K_SOCKETPAIR, K_ADDR, K_LISTEN, K_ACCEPT, K_NAME,
 	K_GETSOCKOPT, K_SETSOCKOPT, K_SHUTDOWN, K_SEND, K_RECV, K_SENDMSG,
-	K_RECVMSG, K_CLOSE, K_IOCTL, K_SENDFILE, K_SPLICE
+	K_RECVMSG, K_CLOSE, K_IOCTL, K_SENDFILE, K_SPLICE, K_EVSELECT,
+	K_EVENUM
 };
 
 struct tcall {
@@ -740,6 +741,17 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 	case K_IOCTL:
 		tl_puts(l, ", ");
 		tc_ioctl(l, m, c);
+		return;
+	case K_EVSELECT:
+		tl_printf(l, ", %p, ", c->arg);
+		td_netevents(l, (unsigned)c->a[0]);
+		return;
+	case K_EVENUM:
+		tl_printf(l, ", %p, ", c->arg);
+		if (c->failed || c->optval == NULL)
+			td_ptr(l, c->optval);
+		else
+			td_netrecord(l, m, c->optval);
 		return;
 	default:
 		return;
@@ -1600,23 +1612,47 @@ tr_connect(SOCKET s, const struct sockaddr *name, int namelen,
 	return rc;
 }
 
+/* WSPEnumNetworkEvents: WSAEnumNetworkEvents(FD, EVENT, {record}). */
 static int WSPAPI
 tr_enum_network_events(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne,
     LPINT err)
 {
 	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
 
-	return ts == NULL ? SOCKET_ERROR :
-	    ts->in->next.lpWSPEnumNetworkEvents(ts->lower, ev, ne, err);
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_OTHER, K_EVENUM))
+		return ts->in->next.lpWSPEnumNetworkEvents(ts->lower, ev, ne,
+		    err);
+	rc = ts->in->next.lpWSPEnumNetworkEvents(ts->lower, ev, ne, err);
+	tc_done(&c, rc != 0, *err);
+	c.arg = ev;
+	c.optval = ne;
+	tc_emit(&c);
+	return rc;
 }
 
+/* WSPEventSelect: WSAEventSelect(FD, EVENT, FD_...). */
 static int WSPAPI
 tr_event_select(SOCKET s, WSAEVENT ev, LONG events, LPINT err)
 {
 	struct tsock *ts = tsock(s, err);
+	struct tcall c;
+	int rc;
 
-	return ts == NULL ? SOCKET_ERROR :
-	    ts->in->next.lpWSPEventSelect(ts->lower, ev, events, err);
+	if (ts == NULL)
+		return SOCKET_ERROR;
+	if (!tc_begin(&c, ts, T_OTHER, K_EVSELECT))
+		return ts->in->next.lpWSPEventSelect(ts->lower, ev, events,
+		    err);
+	rc = ts->in->next.lpWSPEventSelect(ts->lower, ev, events, err);
+	tc_done(&c, rc != 0, *err);
+	c.arg = ev;
+	c.a[0] = (int)events;
+	tc_emit(&c);
+	return rc;
 }
 
 static BOOL WSPAPI

@@ -30,6 +30,7 @@
 #include "base.h"
 #include "catalog.h"
 #include "errmap.h"
+#include "event.h"
 #include "handle.h"
 #include "libc.h"
 #include "tls.h"
@@ -2800,7 +2801,6 @@ Test(addr, round_trip_through_strings)
 Test(misc, stubs_are_opnotsupp)
 {
 	SOCKET s = mk(AF_INET, SOCK_STREAM, 0);
-	WSANETWORKEVENTS ev;
 	WSABUF b = { 0, NULL };
 	QOS q;
 	int err;
@@ -2812,9 +2812,6 @@ Test(misc, stubs_are_opnotsupp)
 } while (0)
 	OPNOTSUPP(procs.lpWSPAsyncSelect(s, NULL, 0, 0, &err), SOCKET_ERROR);
 	OPNOTSUPP(procs.lpWSPCancelBlockingCall(&err), SOCKET_ERROR);
-	OPNOTSUPP(procs.lpWSPEnumNetworkEvents(s, NULL, &ev, &err),
-	    SOCKET_ERROR);
-	OPNOTSUPP(procs.lpWSPEventSelect(s, NULL, 0, &err), SOCKET_ERROR);
 	OPNOTSUPP(procs.lpWSPGetQOSByName(s, &b, &q, &err), FALSE);
 	/* Disconnect data: no built-in protocol carries it. */
 	b.len = 4;
@@ -2822,6 +2819,67 @@ Test(misc, stubs_are_opnotsupp)
 	OPNOTSUPP(procs.lpWSPSendDisconnect(s, &b, &err), SOCKET_ERROR);
 #undef OPNOTSUPP
 	cl(s);
+}
+
+/* The base's WSPEventSelect and WSPEnumNetworkEvents, called directly:
+ * the record, its reset, the event object, the errors (probe_netev tests
+ * the rules through the chain). */
+Test(misc, network_events)
+{
+	SOCKET a, b;
+	WSAEVENT e, dead;
+	WSANETWORKEVENTS ne;
+	int err = 0;
+	char c;
+	u_long off = 0;
+	DWORD n = 0;
+
+	conn_pair(AF_INET, SOCK_STREAM, &a, &b);
+	cr_assert_neq(e = event_create(&err), WSA_INVALID_EVENT);
+	cr_assert_neq(dead = event_create(&err), WSA_INVALID_EVENT);
+	cr_assert(event_close(dead, &err));
+	cr_expect_eq(procs.lpWSPEventSelect(b, e, FD_READ | FD_CLOSE, &err),
+	    0, "select: %d", err);
+	cr_expect_eq(event_is_set(e), 0, "nothing happened yet");
+	send1(a, "x", 1);
+	wait_fd(event_fd(e), POLLIN);
+	cr_expect_eq(procs.lpWSPEnumNetworkEvents(b, e, &ne, &err), 0);
+	cr_expect_eq(ne.lNetworkEvents, FD_READ);
+	cr_expect_eq(event_is_set(e), 0, "the enum reset the event");
+	cr_expect_eq(procs.lpWSPEnumNetworkEvents(b, NULL, &ne, &err), 0);
+	cr_expect_eq(ne.lNetworkEvents, 0, "the enum cleared the record");
+	cr_expect_eq(recv(kfd(b), &c, 1, 0), 1);
+	/* FIONBIO 0 is refused while events are selected. */
+	err = 0;
+	cr_expect_eq(procs.lpWSPIoctl(b, FIONBIO, &off, sizeof(off), NULL, 0,
+	    &n, NULL, NULL, NULL, &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL);
+	cr_expect_eq(procs.lpWSPEventSelect(b, NULL, 0, &err), 0, "cancel");
+	cr_expect_eq(procs.lpWSPIoctl(b, FIONBIO, &off, sizeof(off), NULL, 0,
+	    &n, NULL, NULL, NULL, &err), 0, "FIONBIO 0 after the cancel");
+	/* Errors. */
+	err = 0;
+	cr_expect_eq(procs.lpWSPEventSelect(b, e, 1 << FD_MAX_EVENTS, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL, "an unknown bit");
+	err = 0;
+	cr_expect_eq(procs.lpWSPEventSelect(b, dead, FD_READ, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEINVAL, "a closed event");
+	err = 0;
+	cr_expect_eq(procs.lpWSPEnumNetworkEvents(b, NULL, NULL, &err),
+	    SOCKET_ERROR);
+	cr_expect_eq(err, WSAEFAULT, "no record");
+	err = 0;
+	cr_expect_eq(procs.lpWSPEventSelect((SOCKET)0x7ffffff2, e, FD_READ,
+	    &err), SOCKET_ERROR);
+	cr_expect_eq(err, WSAENOTSOCK, "not a base socket");
+	/* Closing a selected socket forgets it: a later socket on the same
+	 * descriptor is not watched. */
+	cr_expect_eq(procs.lpWSPEventSelect(b, e, FD_READ, &err), 0);
+	cl(b);
+	cl(a);
+	cr_expect(event_close(e, &err));
 }
 
 Test(misc, joinleaf_needs_a_multipoint_udp_socket)
