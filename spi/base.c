@@ -71,6 +71,27 @@
 /* Room for any address string (an AF_UNIX path is at most 108 bytes). */
 #define BASE_ADDRSTR_MAX	256
 
+/*
+ * The multi-buffer paths live out of line (noinline), so the single-buffer
+ * fast path keeps a small stack frame; only the rare large arrays pay for
+ * an IOV_MAX-sized one.
+ */
+#define BASE_COLD	__attribute__((noinline, cold))
+#define BASE_OUTLINE	__attribute__((noinline))
+#define BASE_INLINE	inline __attribute__((always_inline))
+
+/*
+ * While any socket of the process has network events selected (netev.h),
+ * the calls whose outcome re-enables one go through an out-of-line
+ * variant that tells the watcher after the call.  Tested at entry, so the
+ * usual call pays one compare and a branch not taken and keeps nothing
+ * across its syscall.
+ */
+#define BASE_NETEV_TAKES(call) do {					\
+	if (netev_any())						\
+		return call;						\
+} while (0)
+
 /* bs->detached: the socket has had overlapped operations (ovl.c), so
  * closing it cancels what is pending, or network events (netev.c), which
  * closing ends.  A bit of a field the close path
@@ -108,6 +129,9 @@ struct base_sock {
 						 * known (it never changes) */
 	_Atomic SOCKET		self;		/* our own handle */
 	const WSAPROTOCOL_INFOW	*info;		/* its entry (base_info_keep) */
+	int			stream;		/* info's type is SOCK_STREAM:
+						 * the one-buffer receive reads
+						 * it beside fd */
 };
 
 struct base_token {
@@ -397,6 +421,7 @@ base_wrap_kept(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 	if (__builtin_expect((i1 = bs->idx1) == 0, 0))
 		bs->idx1 = i1 = pool_index(&base_pool, bs) + 1;
 	bs->info = info;
+	bs->stream = info->iSocketType == SOCK_STREAM;
 	atomic_store_explicit(&bs->flags, flags, memory_order_relaxed);
 	atomic_store_explicit(&bs->detached, 0, memory_order_relaxed);
 	atomic_store_explicit(&bs->fd, fd, memory_order_relaxed);
@@ -911,8 +936,8 @@ base_connect(SOCKET s, const struct sockaddr *name, int namelen,
 	if ((err = base_check_connect_data(lpCallerData, lpCalleeData)) != 0)
 		return base_fail(lpErrno, err);
 	if (libc.connect(base_fd(bs), name, (socklen_t)namelen) != 0) {
-		if (errno == EINPROGRESS || errno == EAGAIN)
-			netev_hook(s, NETEV_CONNECTING);
+		if (netev_any() && (errno == EINPROGRESS || errno == EAGAIN))
+			netev_note(s, NETEV_CONNECTING);
 		return base_fail_errno(lpErrno);
 	}
 	netev_hook(s, NETEV_CONNECTED);
@@ -987,7 +1012,7 @@ base_condition(SOCKET ls, int lfd, int fd, struct sockaddr_storage *peer,
  * SOCK_* bits, or -1 for accept(); wflags the new socket's dwFlags.
  * The handle, or INVALID_SOCKET.
  */
-static SOCKET
+static BASE_INLINE SOCKET
 base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
     LPCONDITIONPROC cond, DWORD_PTR data, int kflags, DWORD wflags,
     LPINT lpErrno)
@@ -1017,10 +1042,8 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 		fd = libc.accept(base_fd(bs), ka, kl);
 	else
 		fd = libc.accept4(base_fd(bs), ka, kl, kflags);
-	if (fd < 0) {
-		netev_hook_accept(s, INVALID_SOCKET);
+	if (fd < 0)
 		return base_fail_h(lpErrno, errmap_from_errno(errno));
-	}
 	if (cond != NULL) {
 		if ((err = base_condition(s, base_fd(bs), fd, &peer, klen,
 		    cond, data)) != 0)
@@ -1037,7 +1060,20 @@ base_accept_common(SOCKET s, struct sockaddr *addr, LPINT addrlen,
 	}
 	if (cond != NULL && addr != NULL && addrlen != NULL)
 		*addrlen = (INT)klen;
-	netev_hook_accept(s, h);
+	return h;
+}
+
+/* base_accept_common() while network events are selected: the accept
+ * re-enables FD_ACCEPT, and the new socket takes the listener's events. */
+static BASE_COLD SOCKET
+base_accept_watched(SOCKET s, struct sockaddr *addr, LPINT addrlen,
+    LPCONDITIONPROC cond, DWORD_PTR data, int kflags, DWORD wflags,
+    LPINT lpErrno)
+{
+	SOCKET h = base_accept_common(s, addr, addrlen, cond, data, kflags,
+	    wflags, lpErrno);
+
+	netev_accepted(s, h);
 	return h;
 }
 
@@ -1046,6 +1082,8 @@ static SOCKET WSPAPI
 base_accept(SOCKET s, struct sockaddr *addr, LPINT addrlen,
     LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData, LPINT lpErrno)
 {
+	BASE_NETEV_TAKES(base_accept_watched(s, addr, addrlen, lpfnCondition,
+	    dwCallbackData, -1, 0, lpErrno));
 	return base_accept_common(s, addr, addrlen, lpfnCondition,
 	    dwCallbackData, -1, 0, lpErrno);
 }
@@ -1057,6 +1095,8 @@ base_accept4(SOCKET s, struct sockaddr *addr, LPINT addrlen, DWORD dwFlags,
 {
 	if ((dwFlags & ~(DWORD)BASE_OPEN_FLAGS) != 0)
 		return base_fail_h(lpErrno, WSAEINVAL);
+	BASE_NETEV_TAKES(base_accept_watched(s, addr, addrlen, NULL, 0,
+	    base_open_flags(dwFlags), dwFlags, lpErrno));
 	return base_accept_common(s, addr, addrlen, NULL, 0,
 	    base_open_flags(dwFlags), dwFlags, lpErrno);
 }
@@ -1080,15 +1120,6 @@ base_msg(struct msghdr *m, struct iovec *iov, const WSABUF *b, DWORD n,
 	m->msg_iov = iov;
 	m->msg_iovlen = n;
 }
-
-/*
- * The multi-buffer paths live out of line (noinline), so the single-buffer
- * fast path keeps a small stack frame; only the rare large arrays pay for
- * an IOV_MAX-sized one.
- */
-#define BASE_COLD	__attribute__((noinline, cold))
-#define BASE_OUTLINE	__attribute__((noinline))
-#define BASE_INLINE	inline __attribute__((always_inline))
 
 /* sendmsg() of n (at most IOV_MAX) WSABUFs: bytes sent, or -1 and errno. */
 static BASE_COLD ssize_t
@@ -1206,36 +1237,39 @@ base_xmit(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 		n = base_sendv(fd, lpBuffers, dwBufferCount, (int)dwFlags,
 		    lpTo, tolen);
 	}
-	if (n < 0) {
-		if (errno == EAGAIN)
-			netev_hook(s, NETEV_SEND_BLOCKED);
+	if (n < 0)
 		return base_fail_errno(lpErrno);
-	}
 	*lpNumberOfBytesSent = (DWORD)n;
 	return 0;
 }
 
 /*
- * WSPSend and WSPSendTo with lpOverlapped set (out of line, so the usual
- * calls do not carry the extra arguments): a request on an overlapped
- * socket (ovl.c); on any other the overlapped arguments are ignored and
- * the call is synchronous, as Winsock documents.
+ * WSPSend and WSPSendTo with lpOverlapped set, or while network events
+ * are selected (out of line, so the usual calls neither carry the extra
+ * arguments nor keep anything across the syscall): an overlapped request
+ * on an overlapped socket (ovl.c); on any other the overlapped arguments
+ * are ignored and the call is synchronous, as Winsock documents.  A send
+ * that would block re-enables FD_WRITE (netev.h).
  */
 static BASE_COLD int
-base_xmit_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+base_xmit_slow(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, const struct sockaddr *lpTo,
     int iTolen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
-	int fd, type;
+	int fd, type, rc;
 
-	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type))
+	if (lpOverlapped != NULL && (fd = base_data_fd(s)) >= 0 &&
+	    base_ovl_socket(s, &type))
 		return ovl_send(s, fd, type, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
 		    lpCompletionRoutine, lpThreadId, lpErrno);
-	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
+	rc = base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
 	    dwFlags, lpTo, iTolen, lpErrno);
+	if (rc != 0 && *lpErrno == WSAEWOULDBLOCK)
+		netev_hook(s, NETEV_SEND_BLOCKED);
+	return rc;
 }
 
 /* WSPSend: 0 and the bytes sent, or SOCKET_ERROR. */
@@ -1246,9 +1280,13 @@ base_send(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	if (__builtin_expect(lpOverlapped != NULL, 0))
-		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		return base_xmit_slow(s, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesSent, dwFlags, NULL, 0, lpOverlapped,
 		    lpCompletionRoutine, lpThreadId, lpErrno);
+	if (netev_any())
+		return base_xmit_slow(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, NULL, 0, NULL, NULL, NULL,
+		    lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
 	    dwFlags, NULL, 0, lpErrno);
 }
@@ -1262,9 +1300,13 @@ base_sendto(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	if (__builtin_expect(lpOverlapped != NULL, 0))
-		return base_xmit_ovl(s, lpBuffers, dwBufferCount,
+		return base_xmit_slow(s, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
 		    lpCompletionRoutine, lpThreadId, lpErrno);
+	if (netev_any())
+		return base_xmit_slow(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesSent, dwFlags, lpTo, iTolen, NULL, NULL,
+		    NULL, lpErrno);
 	return base_xmit(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent,
 	    dwFlags, lpTo, iTolen, lpErrno);
 }
@@ -1306,7 +1348,7 @@ base_rcv_msg(int fd, LPWSABUF lpBuffers, DWORD dwBufferCount,
  * recv(), which has no flags to report.
  */
 static BASE_INLINE int
-base_rcv_do(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
     LPINT lpFromlen, LPINT lpErrno)
 {
@@ -1338,7 +1380,7 @@ base_rcv_do(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	if (lpFrom != NULL)
 		n = libc.recvfrom(fd, lpBuffers->buf, lpBuffers->len,
 		    (int)*lpFlags, lpFrom, (socklen_t *)lpFromlen);
-	else if (bs->info->iSocketType == SOCK_STREAM)
+	else if (bs->stream)
 		n = libc.recv(fd, lpBuffers->buf, lpBuffers->len,
 		    (int)*lpFlags);
 	else
@@ -1358,37 +1400,12 @@ base_rcv_what(DWORD fl)
 	return (fl & MSG_OOB) != 0 ? NETEV_RECV_OOB : NETEV_RECV;
 }
 
-/* Out of line: a receive on s with flags fl was made (netev.h). */
-static BASE_COLD void
-base_rcv_note(SOCKET s, DWORD fl)
-{
-	netev_note(s, base_rcv_what(fl));
-}
-
-/* base_rcv_do(), and the receive told to netev.c (FD_READ or FD_OOB is
- * re-enabled after the call, so data still there is reported again). */
-static BASE_INLINE int
-base_rcv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
-    LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
-    LPINT lpFromlen, LPINT lpErrno)
-{
-	unsigned live = atomic_load_explicit(&netev_live,
-	    memory_order_relaxed);
-	DWORD fl = 0;
-	int rc;
-
-	if (__builtin_expect(live != 0, 0) && lpFlags != NULL)
-		fl = *lpFlags;
-	rc = base_rcv_do(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, lpFrom, lpFromlen, lpErrno);
-	if (__builtin_expect(live != 0, 0))
-		base_rcv_note(s, fl);
-	return rc;
-}
-
-/* WSPRecv and WSPRecvFrom with lpOverlapped set: as base_xmit_ovl(). */
+/* WSPRecv and WSPRecvFrom with lpOverlapped set, or while network events
+ * are selected: as base_xmit_slow().  A receive re-enables FD_READ
+ * (FD_OOB with MSG_OOB) once it is made, so data still there is reported
+ * again. */
 static BASE_COLD int
-base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+base_rcv_slow(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags, struct sockaddr *lpFrom,
     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine,
@@ -1397,15 +1414,17 @@ base_rcv_ovl(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
 	DWORD fl = lpFlags != NULL ? *lpFlags : 0;
 	int fd, type, rc;
 
-	if ((fd = base_data_fd(s)) >= 0 && base_ovl_socket(s, &type)) {
+	if (lpOverlapped != NULL && (fd = base_data_fd(s)) >= 0 &&
+	    base_ovl_socket(s, &type))
 		rc = ovl_recv(s, fd, type, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
 		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
-		netev_hook(s, base_rcv_what(fl));
-		return rc;
-	}
-	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
-	    lpFlags, lpFrom, lpFromlen, lpErrno);
+	else
+		rc = base_rcv(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
+		    lpErrno);
+	netev_hook(s, base_rcv_what(fl));
+	return rc;
 }
 
 /* WSPRecv: 0, the bytes received and the flags, or SOCKET_ERROR. */
@@ -1417,9 +1436,13 @@ base_recv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	if (__builtin_expect(lpOverlapped != NULL, 0))
-		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		return base_rcv_slow(s, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, lpOverlapped,
 		    lpCompletionRoutine, lpThreadId, lpErrno);
+	if (netev_any())
+		return base_rcv_slow(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, NULL, NULL, NULL, NULL, NULL,
+		    lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
 	    lpFlags, NULL, NULL, lpErrno);
 }
@@ -1433,16 +1456,20 @@ base_recvfrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSATHREADID lpThreadId, LPINT lpErrno)
 {
 	if (__builtin_expect(lpOverlapped != NULL, 0))
-		return base_rcv_ovl(s, lpBuffers, dwBufferCount,
+		return base_rcv_slow(s, lpBuffers, dwBufferCount,
 		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
 		    lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno);
+	if (netev_any())
+		return base_rcv_slow(s, lpBuffers, dwBufferCount,
+		    lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, NULL,
+		    NULL, NULL, lpErrno);
 	return base_rcv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd,
 	    lpFlags, lpFrom, lpFromlen, lpErrno);
 }
 
 /* WSPSendMsg (Linux member): 0 and the bytes sent, or SOCKET_ERROR. */
-static int WSPAPI
-base_sendmsg(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
+static inline int
+base_sendmsg_do(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
     LPDWORD lpNumberOfBytesSent, LPINT lpErrno)
 {
 	struct base_sock *bs;
@@ -1452,19 +1479,40 @@ base_sendmsg(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpNumberOfBytesSent == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
-	if ((n = libc.sendmsg(base_fd(bs), lpMsg, (int)dwFlags)) < 0) {
-		if (errno == EAGAIN)
-			netev_hook(s, NETEV_SEND_BLOCKED);
+	if ((n = libc.sendmsg(base_fd(bs), lpMsg, (int)dwFlags)) < 0)
 		return base_fail_errno(lpErrno);
-	}
 	*lpNumberOfBytesSent = (DWORD)n;
 	return 0;
 }
 
+/* base_sendmsg_do() while network events are selected: as
+ * base_xmit_watched(). */
+static BASE_COLD int
+base_sendmsg_watched(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
+    LPDWORD lpNumberOfBytesSent, LPINT lpErrno)
+{
+	int rc = base_sendmsg_do(s, lpMsg, dwFlags, lpNumberOfBytesSent,
+	    lpErrno);
+
+	if (rc != 0 && *lpErrno == WSAEWOULDBLOCK)
+		netev_note(s, NETEV_SEND_BLOCKED);
+	return rc;
+}
+
+static int WSPAPI
+base_sendmsg(SOCKET s, const struct msghdr *lpMsg, DWORD dwFlags,
+    LPDWORD lpNumberOfBytesSent, LPINT lpErrno)
+{
+	BASE_NETEV_TAKES(base_sendmsg_watched(s, lpMsg, dwFlags,
+	    lpNumberOfBytesSent, lpErrno));
+	return base_sendmsg_do(s, lpMsg, dwFlags, lpNumberOfBytesSent,
+	    lpErrno);
+}
+
 /* WSPRecvMsg (Linux member): 0, the bytes received and msg_flags in
  * *lpFlags, or SOCKET_ERROR. */
-static int WSPAPI
-base_recvmsg(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
+static inline int
+base_recvmsg_do(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
     LPDWORD lpNumberOfBytesRecvd, LPINT lpErrno)
 {
 	struct base_sock *bs;
@@ -1474,13 +1522,35 @@ base_recvmsg(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
 		return base_fail(lpErrno, WSAENOTSOCK);
 	if (lpMsg == NULL || lpFlags == NULL || lpNumberOfBytesRecvd == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
-	n = libc.recvmsg(base_fd(bs), lpMsg, (int)*lpFlags);
-	netev_hook(s, base_rcv_what(*lpFlags));
-	if (n < 0)
+	if ((n = libc.recvmsg(base_fd(bs), lpMsg, (int)*lpFlags)) < 0)
 		return base_fail_errno(lpErrno);
 	*lpNumberOfBytesRecvd = (DWORD)n;
 	*lpFlags = (DWORD)lpMsg->msg_flags;
 	return 0;
+}
+
+/* base_recvmsg_do() while network events are selected: as
+ * base_rcv_watched(). */
+static BASE_COLD int
+base_recvmsg_watched(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
+    LPDWORD lpNumberOfBytesRecvd, LPINT lpErrno)
+{
+	DWORD fl = lpFlags != NULL ? *lpFlags : 0;
+	int rc = base_recvmsg_do(s, lpMsg, lpFlags, lpNumberOfBytesRecvd,
+	    lpErrno);
+
+	netev_note(s, base_rcv_what(fl));
+	return rc;
+}
+
+static int WSPAPI
+base_recvmsg(SOCKET s, struct msghdr *lpMsg, LPDWORD lpFlags,
+    LPDWORD lpNumberOfBytesRecvd, LPINT lpErrno)
+{
+	BASE_NETEV_TAKES(base_recvmsg_watched(s, lpMsg, lpFlags,
+	    lpNumberOfBytesRecvd, lpErrno));
+	return base_recvmsg_do(s, lpMsg, lpFlags, lpNumberOfBytesRecvd,
+	    lpErrno);
 }
 
 /* WSPShutdown: 0 or SOCKET_ERROR (SD_* are Linux's SHUT_* values). */

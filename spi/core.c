@@ -846,7 +846,7 @@ core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
 	atomic_store_explicit(&ws->handle, h, memory_order_relaxed);
 	atomic_store_explicit(&ws->base, base, memory_order_relaxed);
 	ws->chain = c;
-	ws->flags = wflags | (c->base_only ? WSOCK_DIRECT : 0);
+	ws->flags = wflags | c->wsock_flags;
 	ws->alt = -1;
 	atomic_store(&ws->fdrefs, 1);
 	atomic_store(&ws->kfd, fd);
@@ -906,8 +906,7 @@ core_socket_base(struct chain *c, int af, int type, int protocol,
 	 * in core_materialize, reading them before its compare-and-swap
 	 * from the old token fails. */
 	__atomic_store_n(&ws->chain, c, __ATOMIC_RELAXED);
-	__atomic_store_n(&ws->flags, c->base_only ? WSOCK_DIRECT : 0,
-	    __ATOMIC_RELAXED);
+	__atomic_store_n(&ws->flags, c->wsock_flags, __ATOMIC_RELAXED);
 	__atomic_store_n(&ws->dwflags, flags, __ATOMIC_RELAXED);
 	ws->alt = -1;
 	atomic_store_explicit(&ws->fdrefs, 1, memory_order_relaxed);

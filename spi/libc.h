@@ -26,7 +26,10 @@ struct libc_table {
 	int (*fcntl)(int fd, int cmd, ...);
 };
 
-extern struct libc_table libc;
+/* Hidden where declared, not only where defined: each call through it is
+ * then one indirect call relative to the program counter, not a load of
+ * its address and a call (the library calls through it on every path). */
+extern struct libc_table libc __attribute__((visibility("hidden")));
 
 /* Resolve the real functions once; safe to call again.  Never allocates
  * through the shim's own hooks. */

@@ -84,7 +84,7 @@ struct netev_sock {
 	int			err[FD_MAX_EVENTS];
 };
 
-_Atomic unsigned netev_live;
+unsigned netev_live;	/* __atomic builtins only */
 
 static pthread_mutex_t netev_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct netev_sock *netev_hash[NETEV_BUCKETS];
@@ -140,7 +140,7 @@ netev_new(SOCKET s)
 	b = netev_bucket(s);
 	ns->next = *b;
 	*b = ns;
-	atomic_fetch_add_explicit(&netev_live, 1, memory_order_relaxed);
+	__atomic_fetch_add(&netev_live, 1, __ATOMIC_RELAXED);
 	return ns;
 }
 
@@ -160,7 +160,7 @@ netev_forget(struct netev_sock *ns)
 	ns->gen++;
 	ns->next = netev_free;
 	netev_free = ns;
-	atomic_fetch_sub_explicit(&netev_live, 1, memory_order_relaxed);
+	__atomic_fetch_sub(&netev_live, 1, __ATOMIC_RELAXED);
 }
 
 /* The epoll events ns needs now. */
@@ -561,7 +561,7 @@ netev_selected(SOCKET s)
 {
 	int r;
 
-	if (atomic_load_explicit(&netev_live, memory_order_relaxed) == 0)
+	if (!netev_any())
 		return 0;
 	pthread_mutex_lock(&netev_lock);
 	r = netev_find(s) != NULL;
@@ -604,7 +604,7 @@ netev_atfork_child(void)
 	netev_nslots = netev_cap = 0;
 	netev_free = NULL;
 	memset(netev_hash, 0, sizeof(netev_hash));
-	atomic_store(&netev_live, 0);
+	__atomic_store_n(&netev_live, 0, __ATOMIC_RELAXED);
 	if (netev_epfd >= 0)
 		(void)libc.close(netev_epfd);	/* the parent's instance */
 	netev_epfd = -1;

@@ -26,7 +26,17 @@ enum netev_what {
 };
 
 /* Sockets of this process with events selected. */
-extern _Atomic unsigned netev_live;
+extern unsigned netev_live __attribute__((visibility("hidden")));
+
+/* Whether any socket of this process has events selected: one compare
+ * with memory (a plain word read with __atomic builtins, declared hidden
+ * so no address is loaded first). */
+static inline int
+netev_any(void)
+{
+	return __builtin_expect(__atomic_load_n(&netev_live,
+	    __ATOMIC_RELAXED) != 0, 0);
+}
 
 void netev_note(SOCKET s, enum netev_what what);
 
@@ -34,8 +44,7 @@ void netev_note(SOCKET s, enum netev_what what);
 static inline void
 netev_hook(SOCKET s, enum netev_what what)
 {
-	if (__builtin_expect(atomic_load_explicit(&netev_live,
-	    memory_order_relaxed) != 0, 0))
+	if (netev_any())
 		netev_note(s, what);
 }
 
@@ -47,8 +56,7 @@ void netev_accepted(SOCKET ls, SOCKET s);
 static inline void
 netev_hook_accept(SOCKET ls, SOCKET s)
 {
-	if (__builtin_expect(atomic_load_explicit(&netev_live,
-	    memory_order_relaxed) != 0, 0))
+	if (netev_any())
 		netev_accepted(ls, s);
 }
 

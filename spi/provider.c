@@ -498,6 +498,7 @@ chain_start(struct chain *c)
 	}
 	c->procs = &c->top->procs;	/* complete (procfill_complete) */
 	c->base_only = c->top == &base_provider;
+	c->wsock_flags = c->base_only ? WSOCK_DIRECT : 0;
 	return 0;
 }
 

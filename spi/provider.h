@@ -43,6 +43,9 @@ struct chain {
 	struct provider	*top;
 	const WSPPROC_TABLE *procs;		/* &top->procs */
 	int		base_only;		/* no layer: the built-in base */
+	unsigned	wsock_flags;		/* its sockets' first flags:
+						 * WSOCK_DIRECT when base_only
+						 * (core.h) */
 	int		error;			/* 0, or why it did not start */
 	int		started;
 	int		live;			/* sockets open on it */
