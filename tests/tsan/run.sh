@@ -24,7 +24,7 @@ for l in null fault policy stats trace; do
 	    bail "the $l layer is built in $WSPSHIM_BUILD"
 done
 for p in probe_threads probe_signal probe_sigfd probe_churn probe_mix \
-    probe_race librace.so; do
+    probe_race librace.so probe_netev; do
 	[[ -f $PROBES/$p ]] || bail "$p is built in $WSPSHIM_BUILD"
 done
 [[ $(readelf -d "$WSPSHIM_LIB") == *libtsan* ]] ||
@@ -131,5 +131,15 @@ for name in "${order[@]}"; do
 	    tsan_check "$name" "" "$PROBES/probe_mix" "$secs"
 	check "tsan: a send on a dup racing close of the original [$name]" \
 	    tsan_check "$name" "$PROBES/librace.so" "$PROBES/probe_race"
+	# The network-event watcher against the calls that re-enable events.
+	# Its fork case starts a watcher in the child of a process that has
+	# one: TSan refuses threads after a multi-threaded fork unless told.
+	# The probe links the library, so its reference run preloads it too:
+	# linked only, the library comes after TSan's interceptors, which
+	# then record a descriptor accept() made only once the whole shimmed
+	# accept returned, after the watcher was handed it.
+	TSAN_OPTIONS="$TSAN_OPTIONS die_after_fork=0" \
+	    check "tsan: network events and their watcher [$name]" \
+	    tsan_check "$name" "$WSPSHIM_LIB" "$PROBES/probe_netev"
 done
 done_testing
