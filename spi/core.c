@@ -68,12 +68,14 @@
  *    (core_retire_idle, the core_owed list).
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -291,6 +293,21 @@ core_mark_inherited(void)
 
 static void core_catalog_changed(void);
 
+/* Nothing: the relative paths of the environment made absolute for the
+ * process's children (trust.h), with the loader's name of this library
+ * for its LD_PRELOAD entry.  Not in secure execution, where the loader
+ * and the library ignore those words anyway. */
+static void
+core_env_absolute(void)
+{
+	Dl_info info;
+
+	if (getauxval(AT_SECURE))
+		return;
+	trust_env_absolute(dladdr((void *)core_env_absolute, &info) != 0 ?
+	    info.dli_fname : NULL);
+}
+
 int
 core_init(void)
 {
@@ -309,6 +326,7 @@ core_init(void)
 	 * _LAYER_PATH, a relative preload) name files from here, even after
 	 * the program changes directory. */
 	trust_note_startdir();
+	core_env_absolute();
 	m = getenv("WSPSHIM_MANAGE");
 	manage_all = m != NULL && strcmp(m, "all") == 0;
 	/* The catalog file, before anything reads the catalog in force;

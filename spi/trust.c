@@ -158,3 +158,79 @@ trust_absolute_dup(const char *path)
 	return trust_absolute(path, buf, sizeof(buf)) == 0 ? strdup(buf) :
 	    NULL;
 }
+
+/*
+ * --- Relative paths handed on to children ---------------------------------
+ *
+ * The library resolves a relative path it is given against the start-up
+ * directory, but a child that starts elsewhere (sh -c 'cd /tmp && curl')
+ * inherits the same relative words and would resolve them against its
+ * own: its preload would name no file, and the program would run with no
+ * shim and no policy.  So the words are made absolute in the environment
+ * at start-up, once, while the process has one thread.
+ */
+
+/* Nothing: each entry of the sep-separated list in variable name that
+ * is relative and passes keep() is made absolute. */
+static void
+trust_env_list(const char *name, const char *sep, int (*keep)(const char *))
+{
+	char buf[PATH_MAX], out[8192], *copy, *tok, *save;
+	const char *v = getenv(name);
+	size_t len = 0;
+	int changed = 0, n;
+
+	if (v == NULL || *v == '\0' || (copy = strdup(v)) == NULL)
+		return;
+	out[0] = '\0';
+	for (tok = strtok_r(copy, sep, &save); tok != NULL;
+	    tok = strtok_r(NULL, sep, &save)) {
+		const char *word = tok;
+
+		if (tok[0] != '/' && keep(tok) &&
+		    trust_absolute(tok, buf, sizeof(buf)) == 0) {
+			word = buf;
+			changed = 1;
+		}
+		n = snprintf(out + len, sizeof(out) - len, "%s%s",
+		    len != 0 ? ":" : "", word);
+		if (n < 0 || (size_t)n >= sizeof(out) - len) {
+			changed = 0;	/* too long: leave it as it was */
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (changed)
+		(void)setenv(name, out, 1);
+	free(copy);
+}
+
+static int
+trust_any_path(const char *word)
+{
+	return strcmp(word, "off") != 0;	/* WSPSHIM_LOG=off */
+}
+
+/* The loader's name of this library (a relative preload entry is kept as
+ * given), for trust_is_self. */
+static const char *trust_self;
+
+static int
+trust_is_self(const char *word)
+{
+	return trust_self != NULL && strcmp(word, trust_self) == 0;
+}
+
+void
+trust_env_absolute(const char *self)
+{
+	trust_self = self;
+	/* Only the library's own entry: a relative word without a slash is
+	 * a search, not a path, and other libraries are not ours to move. */
+	if (self != NULL && strchr(self, '/') != NULL)
+		trust_env_list("LD_PRELOAD", ": ", trust_is_self);
+	trust_env_list("WSPSHIM_CATALOG", "", trust_any_path);
+	trust_env_list("WSPSHIM_LOG", "", trust_any_path);
+	trust_env_list("WSPSHIM_LAYER_PATH", ":", trust_any_path);
+	trust_self = NULL;
+}

@@ -39,6 +39,16 @@ void trust_note_startdir(void);
  */
 int trust_absolute(const char *path, char *buf, size_t len);
 
+/*
+ * Nothing: the relative paths the library reads from the environment are
+ * made absolute there (against the start-up directory), so a child that
+ * starts in another directory finds the same files: LD_PRELOAD's entry
+ * for this library (self: the loader's name of it, as dladdr gives it),
+ * WSPSHIM_CATALOG, WSPSHIM_LOG and the entries of WSPSHIM_LAYER_PATH.
+ * Called once at start-up, outside secure execution.
+ */
+void trust_env_absolute(const char *self);
+
 /* The same, malloc'd, or NULL. */
 char *trust_absolute_dup(const char *path);
 

@@ -197,4 +197,21 @@ if command -v curl >/dev/null; then
 else
 	skip "curl: allowed by a rule, refused by another" "no curl"
 fi
+# A relative LD_PRELOAD reaches a child that starts in another directory:
+# the shim makes its own entry absolute at start-up, so a shell's "cd"
+# before running a program is no way around the policy.
+relative_preload() {
+	local rel got
+	rel=$(realpath --relative-to="$TEST_TMP" "$WSPSHIM_LIB")
+	got=$(cd "$TEST_TMP" && LD_PRELOAD=$rel \
+	    WSPSHIM_LAYERS="policy:deny connect 127.0.0.1 port $A" \
+	    sh -c 'cd / && echo "$LD_PRELOAD" >&2 && exec "$0" "$@"' \
+	    "$PY" "$TEST_TMP/ops.py" connect:127.0.0.1:A connect:127.0.0.1:B \
+	    2>"$TEST_TMP/rel.err")
+	echo "LD_PRELOAD given: $rel; the child saw: $(cat "$TEST_TMP/rel.err")"
+	echo "got: $got"
+	[[ $got == "EACCES ok" && $(cat "$TEST_TMP/rel.err") == /* ]]
+}
+check "a relative LD_PRELOAD: a child after cd is still under the policy" \
+    relative_preload
 done_testing
