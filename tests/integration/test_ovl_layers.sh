@@ -41,4 +41,28 @@ check "through trace: the same" \
     same_as_base WSPSHIM_LAYERS=trace
 check "through trace and two null layers, preloaded: the same" \
     same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+
+# trace: each request as issued, and a second line when the program
+# learns it ended: the 128 receives through their completion routines
+# (trace's own, which then runs the probe's), the UDP receive through
+# WSAGetOverlappedResult.
+trace_completions() {
+	local counts
+	WSPSHIM_LAYERS=trace timeout 60 "$probe" >"$TEST_TMP/out" \
+	    2>"$TEST_TMP/tr" || { tail -5 "$TEST_TMP/tr"; return 1; }
+	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
+	# Per socket: receives issued pending, and completion lines.
+	counts=$(awk -F'[(,]' '/^WSARecv\(/ {
+		if ($0 ~ /= -1 EINPROGRESS/) p[$2]++
+		else if ($0 ~ /= [0-9]+ <completion>$/) c[$2]++
+	} END { for (fd in p) print fd, p[fd], c[fd] + 0 }' "$TEST_TMP/tr" |
+	    sort -k2,2n | tail -n 1)
+	echo "socket, receives issued pending, completion lines: $counts"
+	read -r _ pend fin <<<"$counts"
+	((pend >= 100 && fin == pend))
+	grep -q '^WSARecvFrom([0-9]*, "hello", 64, 0) *= 5 <completion>$' \
+	    "$TEST_TMP/tr"
+}
+check "trace: a line per request issued and one per completion" \
+    trace_completions
 done_testing
