@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "layerkit.h"
+#include "ovlwatch.h"
 #include "once.h"
 
 /* The most buffers a capped send or receive passes down. */
@@ -199,6 +200,7 @@ lk_release(struct lk_sock *ls)
 	SOCKET self = ls->self;
 	int e2;
 
+	ovlwatch_close(ls);
 	if (lk_layer.sock_close != NULL)
 		lk_layer.sock_close(ls);
 	up.lpWPUCloseSocketHandle(self, &e2);
@@ -307,6 +309,58 @@ lk_done_sock(struct lk_call *c, LPINT err)
 		return INVALID_SOCKET;
 	}
 	return c->nls->self;
+}
+
+/*
+ * Overlapped requests: one the call leaves pending (c->pending) is
+ * watched (ovlwatch.h), and after() runs again, with c->completion set,
+ * when the program learns it ended.
+ */
+struct lk_ovl {
+	enum lk_op	op;
+	struct lk_sock	*ls;
+	void		*conf;
+};
+
+/* The second after() of a pending request (ovlwatch_done_fn). */
+static void
+lk_ovl_done(void *data, DWORD err, DWORD cb, int closed)
+{
+	const struct lk_ovl *o = data;
+	struct lk_call c;
+	int saved = errno;
+
+	memset(&c, 0, sizeof(c));
+	c.op = o->op;
+	c.ls = closed ? NULL : o->ls;
+	c.conf = o->conf;
+	c.completion = 1;
+	c.failed = err != 0;
+	c.err = (int)err;
+	c.bytes = err == 0 ? cb : 0;
+	(void)lk_layer.after(&c);
+	errno = saved;
+}
+
+/* Before c's request goes down with ov: its watch, or NULL (not
+ * overlapped, or a layer with no after()); *crp as ovlwatch_begin. */
+static struct ovlwatch *
+lk_ovl_watch(const struct lk_call *c, LPWSAOVERLAPPED ov,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE *crp)
+{
+	struct ovlwatch *w;
+	struct lk_ovl *o;
+	void *data;
+
+	if (ov == NULL || lk_layer.after == NULL ||
+	    (w = ovlwatch_begin(ov, c->ls, crp, lk_ovl_done, sizeof(*o),
+	    &data)) == NULL)
+		return NULL;
+	o = data;
+	o->op = c->op;
+	o->ls = c->ls;
+	o->conf = c->conf;
+	return w;
 }
 
 /* The bytes in n buffers. */
@@ -689,6 +743,7 @@ lk_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     LPWSATHREADID tid, LPINT err)
 {
 	WSABUF cut[LK_CUT];
+	struct ovlwatch *w;
 	struct lk_call c;
 	int rc = SOCKET_ERROR;
 
@@ -698,8 +753,10 @@ lk_send(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
 	if (lk_go(&c, err)) {
 		if (c.limit != 0 && c.limit < c.len)
 			b = lk_cut(b, &nb, cut, c.limit);
+		w = lk_ovl_watch(&c, ov, &cr);
 		rc = c.ls->in->next.lpWSPSend(c.ls->lower, b, nb, sent, flags,
 		    ov, cr, tid, err);
+		c.pending = w != NULL && ovlwatch_issued(w, ov, rc, *err);
 		if (rc == 0 && sent != NULL)
 			c.bytes = *sent;
 	}
@@ -712,6 +769,7 @@ lk_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
 	WSABUF cut[LK_CUT];
+	struct ovlwatch *w;
 	struct lk_call c;
 	int rc = SOCKET_ERROR;
 
@@ -723,8 +781,10 @@ lk_sendto(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD sent, DWORD flags,
 	if (lk_go(&c, err)) {
 		if (c.limit != 0 && c.limit < c.len)
 			b = lk_cut(b, &nb, cut, c.limit);
+		w = lk_ovl_watch(&c, ov, &cr);
 		rc = c.ls->in->next.lpWSPSendTo(c.ls->lower, b, nb, sent,
 		    flags, to, tolen, ov, cr, tid, err);
+		c.pending = w != NULL && ovlwatch_issued(w, ov, rc, *err);
 		if (rc == 0 && sent != NULL)
 			c.bytes = *sent;
 	}
@@ -813,6 +873,7 @@ lk_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSATHREADID tid, LPINT err)
 {
 	WSABUF cut[LK_CUT];
+	struct ovlwatch *w;
 	struct lk_call c;
 	int rc = SOCKET_ERROR;
 
@@ -822,8 +883,10 @@ lk_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
 	if (lk_go(&c, err)) {
 		if (c.limit != 0 && c.limit < c.len)
 			b = lk_cut(b, &nb, cut, c.limit);
+		w = lk_ovl_watch(&c, ov, &cr);
 		rc = c.ls->in->next.lpWSPRecv(c.ls->lower, b, nb, got, flags,
 		    ov, cr, tid, err);
+		c.pending = w != NULL && ovlwatch_issued(w, ov, rc, *err);
 		if (rc == 0 && got != NULL)
 			c.bytes = *got;
 	}
@@ -836,6 +899,7 @@ lk_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID tid, LPINT err)
 {
 	WSABUF cut[LK_CUT];
+	struct ovlwatch *w;
 	struct lk_call c;
 	int rc = SOCKET_ERROR;
 
@@ -845,8 +909,10 @@ lk_recvfrom(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD flags,
 	if (lk_go(&c, err)) {
 		if (c.limit != 0 && c.limit < c.len)
 			b = lk_cut(b, &nb, cut, c.limit);
+		w = lk_ovl_watch(&c, ov, &cr);
 		rc = c.ls->in->next.lpWSPRecvFrom(c.ls->lower, b, nb, got,
 		    flags, from, fromlen, ov, cr, tid, err);
+		c.pending = w != NULL && ovlwatch_issued(w, ov, rc, *err);
 		if (rc == 0 && got != NULL)
 			c.bytes = *got;
 		if (rc == 0 && from != NULL && fromlen != NULL) {
@@ -1053,9 +1119,13 @@ lk_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, BOOL wait,
 
 	if (lk_begin(&c, LK_GETOVERLAPPEDRESULT, s, 1, err) != 0)
 		return FALSE;
-	if (lk_go(&c, err) && c.ls->in->next.lpWSPGetOverlappedResult(
-	    c.ls->lower, ov, n, wait, flags, err))
-		rc = 0;
+	if (lk_go(&c, err)) {
+		if (c.ls->in->next.lpWSPGetOverlappedResult(c.ls->lower, ov,
+		    n, wait, flags, err))
+			rc = 0;
+		ovlwatch_result(ov, rc == 0, *err,
+		    rc == 0 && n != NULL ? *n : 0);
+	}
 	return lk_done(&c, rc, err) == 0;
 }
 

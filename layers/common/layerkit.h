@@ -92,6 +92,14 @@ struct lk_call {
 	int		err;		/* the WSA code, when failed */
 	int		injected;	/* before() failed it */
 	uint64_t	bytes;		/* bytes moved */
+	int		pending;	/* an overlapped request left pending
+					 * (failed is set, with WSA_IO_PENDING):
+					 * after() hears of it again when the
+					 * program learns it ended */
+	int		completion;	/* this is that second call: failed,
+					 * err and bytes are the request's end;
+					 * ls is NULL if its socket is gone;
+					 * what after() returns is ignored */
 	struct lk_sock	*nls;		/* socket, accept: the new socket */
 	/* The layer's own scratch (a start time, say). */
 	uint64_t	scratch[2];

@@ -28,6 +28,9 @@
 struct counters {
 	_Atomic uint64_t	calls[LK_NOPS];
 	_Atomic uint64_t	ns[LK_NOPS];
+	_Atomic uint64_t	completions[LK_NOPS];	/* overlapped requests
+							 * left pending that
+							 * ended since */
 	_Atomic uint64_t	errors[LK_WSA_SLOTS];
 	_Atomic uint64_t	bytes_in, bytes_out;
 };
@@ -64,6 +67,8 @@ fold(struct counters *to, struct counters *from)
 			atomic_fetch_add(&to->calls[i], v);
 		if ((v = atomic_load(&from->ns[i])) != 0)
 			atomic_fetch_add(&to->ns[i], v);
+		if ((v = atomic_load(&from->completions[i])) != 0)
+			atomic_fetch_add(&to->completions[i], v);
 	}
 	for (i = 0; i < LK_WSA_SLOTS; i++)
 		if ((v = atomic_load(&from->errors[i])) != 0)
@@ -106,6 +111,8 @@ put_counters(FILE *f, struct counters *c, const char *indent)
 	put_map(f, "calls", c->calls, LK_NOPS, op_name);
 	fprintf(f, ",\n%s", indent);
 	put_map(f, "time_ns", c->ns, LK_NOPS, op_name);
+	fprintf(f, ",\n%s", indent);
+	put_map(f, "completions", c->completions, LK_NOPS, op_name);
 	fprintf(f, ",\n%s\"bytes_in\": %llu,\n%s\"bytes_out\": %llu,\n%s",
 	    indent, (unsigned long long)atomic_load(&c->bytes_in), indent,
 	    (unsigned long long)atomic_load(&c->bytes_out), indent);
@@ -410,9 +417,18 @@ stats_after(struct lk_call *c)
 
 	if (c->ls != NULL)
 		k = &((struct stsock *)c->ls)->c;
-	atomic_fetch_add_explicit(&k->calls[c->op], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&k->ns[c->op], dt, memory_order_relaxed);
-	if (c->failed)
+	if (c->completion)	/* the end of a request counted when made */
+		atomic_fetch_add_explicit(&k->completions[c->op], 1,
+		    memory_order_relaxed);
+	else {
+		atomic_fetch_add_explicit(&k->calls[c->op], 1,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&k->ns[c->op], dt,
+		    memory_order_relaxed);
+	}
+	if (c->pending)
+		;	/* WSA_IO_PENDING: not an error; its bytes come later */
+	else if (c->failed)
 		atomic_fetch_add_explicit(&k->errors[lk_wsa_index(c->err)], 1,
 		    memory_order_relaxed);
 	else if (lk_op_sends(c->op))

@@ -39,6 +39,7 @@
 
 #include "once.h"
 #include "outfile.h"
+#include "ovlwatch.h"
 #include "tdecode.h"
 
 #define EXPORT		__attribute__((visibility("default")))
@@ -1451,99 +1452,23 @@ tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
  *
  * An overlapped send or receive gets two lines: the call as issued (with
  * its result: the count when it completed at once, EINPROGRESS for
- * WSA_IO_PENDING), and, when the program learns it ended, the same call
- * with what it moved and " <completion>": from the completion routine
- * (trace passes its own down, which prints and then calls the program's
- * in the same thread and wait) or from WSPGetOverlappedResult.  A request
- * the program only waits for by its event, never asking for the result,
- * has no second line.  What the line needs is kept by WSAOVERLAPPED,
- * with a copy of the WSABUF array (the program may free its own once the
- * call returns; only the buffers must stay).
+ * WSA_IO_PENDING), and, when the program learns it ended (ovlwatch.h),
+ * the same call with what it moved and " <completion>".  The watch keeps
+ * the issue's line and a copy of the WSABUF array (the program may free
+ * its own once the call returns; only the buffers must stay).
  */
 struct tovl {
-	struct tovl		*next;
-	LPWSAOVERLAPPED		ov;
-	LPWSAOVERLAPPED_COMPLETION_ROUTINE cr;	/* the program's, or NULL */
-	const struct tsock	*ts;
-	int			printed;	/* the completion line is out */
-	struct tcall		c;		/* the line */
-	WSABUF			wsa[];
+	struct tcall	c;
+	WSABUF		wsa[];
 };
 
-#define TOVL_BUCKETS	64
-/* What Internal holds while trace waits to see whether the provider took
- * the request as overlapped (it sets Internal then): an untouched value
- * means a socket without WSA_FLAG_OVERLAPPED, which queues no routine. */
-#define TOVL_UNTOUCHED	((ULONG_PTR)0x7ac0ffee)
-
-static pthread_mutex_t tovl_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tovl *tovl_hash[TOVL_BUCKETS];
-
-static struct tovl **
-tovl_bucket(LPWSAOVERLAPPED ov)
-{
-	return &tovl_hash[((uintptr_t)ov >> 4) % TOVL_BUCKETS];
-}
-
-/* The entry of ov, unlinked when take; NULL if none (tovl_lock held). */
-static struct tovl *
-tovl_find(LPWSAOVERLAPPED ov, int take)
-{
-	struct tovl **p, *t;
-
-	for (p = tovl_bucket(ov); (t = *p) != NULL; p = &t->next)
-		if (t->ov == ov) {
-			if (take)
-				*p = t->next;
-			return t;
-		}
-	return NULL;
-}
-
-/* A new entry for request ov (its line c, its nb WSABUFs b), replacing
- * one left for the same WSAOVERLAPPED; NULL when out of memory. */
-static struct tovl *
-tovl_add(const struct tcall *c, const struct tsock *ts, LPWSAOVERLAPPED ov,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, const WSABUF *b, DWORD nb)
-{
-	struct tovl *t, *old, **bk;
-
-	if ((t = malloc(sizeof(*t) + nb * sizeof(WSABUF))) == NULL)
-		return NULL;
-	t->ov = ov;
-	t->cr = cr;
-	t->ts = ts;
-	t->printed = 0;
-	t->c = *c;
-	if (nb != 0 && b != NULL)
-		memcpy(t->wsa, b, nb * sizeof(WSABUF));
-	t->c.bufs = b != NULL ? t->wsa : NULL;
-	pthread_mutex_lock(&tovl_lock);
-	old = tovl_find(ov, 1);
-	bk = tovl_bucket(ov);
-	t->next = *bk;
-	*bk = t;
-	pthread_mutex_unlock(&tovl_lock);
-	free(old);
-	return t;
-}
-
-/* Nothing: ov's entry is dropped. */
+/* The completion line (ovlwatch_done_fn). */
 static void
-tovl_drop(LPWSAOVERLAPPED ov)
+tovl_done(void *data, DWORD err, DWORD cb, int closed)
 {
-	struct tovl *t;
+	struct tovl *t = data;
 
-	pthread_mutex_lock(&tovl_lock);
-	t = tovl_find(ov, 1);
-	pthread_mutex_unlock(&tovl_lock);
-	free(t);
-}
-
-/* Nothing: the completion line of t (status err, cb bytes). */
-static void
-tovl_emit(struct tovl *t, DWORD err, DWORD cb)
-{
+	(void)closed;		/* the line needs nothing of the socket */
 	if (cf.stamp != 0 && cf.stamp != 'r')
 		t->c.t0 = now_ns(CLOCK_REALTIME);
 	if (cf.stamp == 'r')
@@ -1553,111 +1478,29 @@ tovl_emit(struct tovl *t, DWORD err, DWORD cb)
 	t->c.err = err != 0 ? td_errno_for((int)err, 0) : 0;
 	t->c.ret = err != 0 ? 0 : (int64_t)cb;
 	tc_emit(&t->c);
-	t->printed = 1;
 }
 
-/* The completion routine trace passes down for a request that has one:
- * the line, then the program's routine, in the thread and wait the
- * provider runs it in. */
-static void WSAAPI
-tovl_routine(DWORD err, DWORD cb, LPWSAOVERLAPPED ov, DWORD flags)
-{
-	LPWSAOVERLAPPED_COMPLETION_ROUTINE cr = NULL;
-	struct tovl *t;
-
-	pthread_mutex_lock(&tovl_lock);
-	t = tovl_find(ov, 1);
-	pthread_mutex_unlock(&tovl_lock);
-	if (t != NULL) {
-		if (!t->printed)
-			tovl_emit(t, err, cb);
-		cr = t->cr;
-		free(t);
-	}
-	if (cr != NULL)
-		cr(err, cb, ov, flags);
-}
-
-/* Nothing: WSPGetOverlappedResult said ov ended (ok, or failed with err
- * other than WSA_IO_INCOMPLETE): its line, once; the entry stays while a
- * routine of the program's is still to run. */
-static void
-tovl_result(LPWSAOVERLAPPED ov, DWORD err, DWORD cb)
-{
-	struct tovl *t;
-
-	pthread_mutex_lock(&tovl_lock);
-	if ((t = tovl_find(ov, 0)) != NULL && !t->printed)
-		tovl_emit(t, err, cb);
-	if (t != NULL && t->cr == NULL)
-		t = tovl_find(ov, 1);
-	else
-		t = NULL;
-	pthread_mutex_unlock(&tovl_lock);
-	free(t);
-}
-
-/* Nothing: the requests of ts with no routine to come are forgotten (it
- * is closed: no result can be asked for any more). */
-static void
-tovl_close(const struct tsock *ts)
-{
-	struct tovl **p, *t, *gone = NULL;
-	size_t b;
-
-	pthread_mutex_lock(&tovl_lock);
-	for (b = 0; b < TOVL_BUCKETS; b++)
-		for (p = &tovl_hash[b]; (t = *p) != NULL;) {
-			if (t->ts == ts && t->cr == NULL) {
-				*p = t->next;
-				t->next = gone;
-				gone = t;
-			} else
-				p = &t->next;
-		}
-	pthread_mutex_unlock(&tovl_lock);
-	while ((t = gone) != NULL) {
-		gone = t->next;
-		free(t);
-	}
-}
-
-/*
- * Before an overlapped call on ts (ov not NULL) traced as c: the entry,
- * and the routine to pass down in *crp.  After it (rc, *err), tovl_after
- * keeps the entry only while a line or a routine is still to come.
- */
-static struct tovl *
+/* Before an overlapped call on ts traced as c: its watch (or NULL), with
+ * the routine to pass down in *crp. */
+static struct ovlwatch *
 tovl_before(const struct tcall *c, const struct tsock *ts,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE *crp,
     const WSABUF *b, DWORD nb)
 {
-	struct tovl *t = tovl_add(c, ts, ov, *crp, b, nb);
+	struct ovlwatch *w;
+	struct tovl *t;
+	void *data;
 
-	if (t == NULL)
+	w = ovlwatch_begin(ov, ts, crp, tovl_done,
+	    sizeof(*t) + nb * sizeof(WSABUF), &data);
+	if (w == NULL)
 		return NULL;
-	ov->Internal = TOVL_UNTOUCHED;
-	if (*crp != NULL)
-		*crp = tovl_routine;
-	return t;
-}
-
-static void
-tovl_after(struct tovl *t, LPWSAOVERLAPPED ov, int rc, int err)
-{
-	int overlapped = ov->Internal != TOVL_UNTOUCHED;
-
-	if (rc == 0 && overlapped) {
-		/* Done at once: the issue's line has the result; a routine is
-		 * still queued if the program gave one. */
-		pthread_mutex_lock(&tovl_lock);
-		t->printed = 1;
-		pthread_mutex_unlock(&tovl_lock);
-		if (t->cr == NULL)
-			tovl_drop(ov);
-	} else if (!(rc != 0 && err == WSA_IO_PENDING)) {
-		tovl_drop(ov);		/* failed, or not overlapped */
-	}
+	t = data;
+	t->c = *c;
+	if (nb != 0 && b != NULL)
+		memcpy(t->wsa, b, nb * sizeof(WSABUF));
+	t->c.bufs = b != NULL ? t->wsa : NULL;
+	return w;
 }
 
 /* WSPCloseSocket: close below, then our handle and context. */
@@ -1681,7 +1524,7 @@ tr_closesocket(SOCKET s, LPINT err)
 	}
 	up.lpWPUCloseSocketHandle(s, &e2);
 	atomic_fetch_sub(&ts->in->live, 1);
-	tovl_close(ts);
+	ovlwatch_close(ts);
 	free(ts);
 	return rc;
 }
@@ -1885,9 +1728,7 @@ tr_get_overlapped_result(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n,
 		return FALSE;
 	ok = ts->in->next.lpWSPGetOverlappedResult(ts->lower, ov, n, wait,
 	    flags, err);
-	if (ov != NULL && (ok || *err != WSA_IO_INCOMPLETE))
-		tovl_result(ov, ok ? 0 : (DWORD)*err,
-		    ok && n != NULL ? *n : 0);
+	ovlwatch_result(ov, ok, *err, ok && n != NULL ? *n : 0);
 	return ok;
 }
 
@@ -2038,7 +1879,7 @@ tr_recv_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD got,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	struct tovl *t = NULL;
+	struct ovlwatch *w = NULL;
 	struct tcall c;
 	int rc, traced;
 
@@ -2051,7 +1892,7 @@ tr_recv_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD got,
 		c.lenptr_null = fromlen == NULL;
 		c.addrlen = fromlen != NULL ? *fromlen : 0;
 		if (ov != NULL)
-			t = tovl_before(&c, ts, ov, &cr, b, nb);
+			w = tovl_before(&c, ts, ov, &cr, b, nb);
 	}
 	if (isfrom)
 		rc = ts->in->next.lpWSPRecvFrom(ts->lower, b, nb, got, flags,
@@ -2065,8 +1906,8 @@ tr_recv_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD got,
 		c.addrlen_out = fromlen != NULL && rc == 0 ? *fromlen : 0;
 		tc_emit(&c);
 	}
-	if (t != NULL)
-		tovl_after(t, ov, rc, *err);
+	if (w != NULL)
+		(void)ovlwatch_issued(w, ov, rc, *err);
 	return rc;
 }
 
@@ -2112,7 +1953,7 @@ tr_send_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD sent,
     LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
     LPWSATHREADID tid, LPINT err)
 {
-	struct tovl *t = NULL;
+	struct ovlwatch *w = NULL;
 	struct tcall c;
 	int rc, traced;
 
@@ -2123,7 +1964,7 @@ tr_send_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD sent,
 		c.flags = flags;
 		c.addr = to;
 		c.addrlen = tolen;
-		t = tovl_before(&c, ts, ov, &cr, b, nb);
+		w = tovl_before(&c, ts, ov, &cr, b, nb);
 	}
 	if (isto)
 		rc = ts->in->next.lpWSPSendTo(ts->lower, b, nb, sent, flags,
@@ -2141,8 +1982,8 @@ tr_send_common(struct tsock *ts, LPWSABUF b, DWORD nb, LPDWORD sent,
 		c.addrlen = tolen;
 		tc_emit(&c);
 	}
-	if (t != NULL)
-		tovl_after(t, ov, rc, *err);
+	if (w != NULL)
+		(void)ovlwatch_issued(w, ov, rc, *err);
 	return rc;
 }
 

@@ -65,4 +65,26 @@ trace_completions() {
 }
 check "trace: a line per request issued and one per completion" \
     trace_completions
+
+# stats: a request left pending is no error, and its end is counted with
+# its bytes (the probe's 512 KiB each way over TCP, and the echo thread's
+# plain copy of them, and the 5-byte datagram).
+stats_completions() {
+	WSPSHIM_LAYERS="stats:out=$TEST_TMP/st.json" timeout 60 "$probe" \
+	    >"$TEST_TMP/out" 2>"$TEST_TMP/err" || { tail -5 "$TEST_TMP/err"; return 1; }
+	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
+	python3 - "$TEST_TMP/st.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+print("completions:", t.get("completions"), "errors:", t.get("errors"),
+      "bytes in/out:", t["bytes_in"], t["bytes_out"])
+assert t["completions"].get("recv") == 128, t["completions"]
+assert t["completions"].get("recvfrom") == 1, t["completions"]
+assert "WSA_IO_PENDING" not in t["errors"], t["errors"]
+assert t["bytes_in"] == 2 * 524288 + 5, t["bytes_in"]
+assert t["bytes_out"] == 2 * 524288 + 5, t["bytes_out"]
+PY
+}
+check "stats: pending requests are no errors; their ends count, with bytes" \
+    stats_completions
 done_testing
