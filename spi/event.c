@@ -178,9 +178,19 @@ event_is_set(WSAEVENT h)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
 }
 
-/* Milliseconds left until *end (CLOCK_MONOTONIC), at most INT_MAX: the
- * poll() timeout; -1 when end is NULL (no limit). */
-static int
+void
+event_deadline(struct timespec *end, unsigned long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, end);
+	end->tv_sec += (time_t)(ms / 1000);
+	end->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end->tv_nsec >= 1000000000) {
+		end->tv_sec++;
+		end->tv_nsec -= 1000000000;
+	}
+}
+
+int
 event_ms_left(const struct timespec *end)
 {
 	struct timespec now;
@@ -231,13 +241,7 @@ event_wait_fds(const int *fds, DWORD n, int all, DWORD ms, int alertable)
 	DWORD j;
 
 	if (ms != WSA_INFINITE) {
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		end.tv_sec += ms / 1000;
-		end.tv_nsec += (long)(ms % 1000) * 1000000;
-		if (end.tv_nsec >= 1000000000) {
-			end.tv_sec++;
-			end.tv_nsec -= 1000000000;
-		}
+		event_deadline(&end, ms);
 		endp = &end;
 	}
 	for (;;) {

@@ -18,6 +18,8 @@
 #ifndef WSPSHIM_EVENT_H
 #define WSPSHIM_EVENT_H
 
+#include <time.h>
+
 #include <wspshim/ws2spi.h>
 
 /* The WPU event upcalls (ws2spi.h): each validates its handle. */
@@ -34,6 +36,13 @@ void event_drain(int fd);
 
 /* 1 when live event h is set, 0 when it is not, -1 when h is no event. */
 int event_is_set(WSAEVENT h);
+
+/* Nothing: *end is ms milliseconds from now (CLOCK_MONOTONIC). */
+void event_deadline(struct timespec *end, unsigned long ms);
+
+/* Milliseconds left until *end, rounded up, at most INT_MAX: a poll()
+ * timeout; 0 once it passed, -1 when end is NULL (no limit). */
+int event_ms_left(const struct timespec *end);
 
 /*
  * Wait for events (event_fd() descriptors, or -1 for none) as

@@ -38,6 +38,26 @@ struct wsock *wsa_enter(SOCKET s, const char *name);
 void wsa_leave(SOCKET s);
 
 /*
+ * The body of an API call that is one SPI call down the chain of SOCKET s
+ * (in scope), named name: spi_call is the member's call on ws, with
+ * &err_ for its error.  Returns 0 with the last error 0, or SOCKET_ERROR
+ * with the call's error as the last error.
+ */
+#define WSA_CHAIN_CALL(name, spi_call) do {				\
+	struct wsock *ws;						\
+	int err_, rc_;							\
+									\
+	if ((ws = wsa_enter(s, name)) == NULL)				\
+		return SOCKET_ERROR;					\
+	rc_ = ws->procs->spi_call;					\
+	wsa_leave(s);							\
+	if (rc_ != 0)							\
+		return wsa_fail(err_);					\
+	wsp_tls.last_error = 0;						\
+	return 0;							\
+} while (0)
+
+/*
  * After the chain answered SIO_GET_EXTENSION_FUNCTION_POINTER: replace the
  * provider's function in out with the core's for the GUID in in.  0, or
  * WSAEINVAL for a GUID the core has no trampoline for (the program would

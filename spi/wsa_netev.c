@@ -15,13 +15,13 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <wspshim/winsock2.h>
 
 #include "base.h"
 #include "core.h"
 #include "errmap.h"
+#include "event.h"
 #include "export.h"
 #include "libc.h"
 #include "tls.h"
@@ -59,18 +59,8 @@ WSPSHIM_EXPORT int WSAAPI
 WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
     LPWSANETWORKEVENTS lpNetworkEvents)
 {
-	struct wsock *ws;
-	int err, rc;
-
-	if ((ws = wsa_enter(s, "WSAEnumNetworkEvents")) == NULL)
-		return SOCKET_ERROR;
-	rc = ws->procs->lpWSPEnumNetworkEvents(ws->handle, hEventObject,
-	    lpNetworkEvents, &err);
-	wsa_leave(s);
-	if (rc != 0)
-		return wsa_fail(err);
-	wsp_tls.last_error = 0;
-	return 0;
+	WSA_CHAIN_CALL("WSAEnumNetworkEvents", lpWSPEnumNetworkEvents(
+	    ws->handle, hEventObject, lpNetworkEvents, &err_));
 }
 
 /* --- WSAPoll ------------------------------------------------------------ */
@@ -80,19 +70,6 @@ WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
 			 POLLWRNORM | POLLWRBAND | POLLOUT)
 #define WSAPOLL_READ	(POLLRDNORM | POLLIN)
 
-/* Milliseconds left until end (CLOCK_MONOTONIC), at least 0. */
-static int
-wsapoll_left(const struct timespec *end)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
-	    (end->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 /* poll(2) until it answers, resumed after signals with the time left (a
  * Winsock wait does not end for a signal): its result, or -1. */
 static int
@@ -101,18 +78,11 @@ wsapoll_wait(struct pollfd *p, nfds_t n, int ms)
 	struct timespec end;
 	int rc;
 
-	if (ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		end.tv_sec += ms / 1000;
-		end.tv_nsec += (long)(ms % 1000) * 1000000;
-		if (end.tv_nsec >= 1000000000) {
-			end.tv_sec++;
-			end.tv_nsec -= 1000000000;
-		}
-	}
+	if (ms > 0)
+		event_deadline(&end, (unsigned long)ms);
 	while ((rc = poll(p, n, ms)) < 0 && errno == EINTR)
 		if (ms > 0)
-			ms = wsapoll_left(&end);
+			ms = event_ms_left(&end);
 	return rc;
 }
 

@@ -110,26 +110,12 @@ WSPShimSleepEx(DWORD dwMilliseconds, BOOL bAlertable)
  * at once, else SOCKET_ERROR with the last error: WSA_IO_PENDING for a
  * request that completes later, or the call's error.
  */
-#define WSA_OVL_CALL(name, spi_call) do {					\
-	struct wsock *ws;						\
-	int err_, rc_;							\
-									\
-	if ((ws = wsa_enter(s, name)) == NULL)				\
-		return SOCKET_ERROR;					\
-	rc_ = ws->procs->spi_call;					\
-	wsa_leave(s);							\
-	if (rc_ != 0)							\
-		return wsa_fail(err_);					\
-	wsp_tls.last_error = 0;						\
-	return 0;							\
-} while (0)
-
 WSPSHIM_EXPORT int WSAAPI
 WSASend(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPDWORD lpNumberOfBytesSent, DWORD dwFlags, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
-	WSA_OVL_CALL("WSASend", lpWSPSend(ws->handle, lpBuffers,
+	WSA_CHAIN_CALL("WSASend", lpWSPSend(ws->handle, lpBuffers,
 	    dwBufferCount, lpNumberOfBytesSent, dwFlags, lpOverlapped,
 	    lpCompletionRoutine, apc_self_id(), &err_));
 }
@@ -140,7 +126,7 @@ WSASendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     int iTolen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
-	WSA_OVL_CALL("WSASendTo", lpWSPSendTo(ws->handle, lpBuffers,
+	WSA_CHAIN_CALL("WSASendTo", lpWSPSendTo(ws->handle, lpBuffers,
 	    dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen,
 	    lpOverlapped, lpCompletionRoutine, apc_self_id(), &err_));
 }
@@ -151,7 +137,7 @@ WSARecv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
-	WSA_OVL_CALL("WSARecv", lpWSPRecv(ws->handle, lpBuffers,
+	WSA_CHAIN_CALL("WSARecv", lpWSPRecv(ws->handle, lpBuffers,
 	    dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpOverlapped,
 	    lpCompletionRoutine, apc_self_id(), &err_));
 }
@@ -162,12 +148,10 @@ WSARecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
     LPINT lpFromlen, LPWSAOVERLAPPED lpOverlapped,
     LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
 {
-	WSA_OVL_CALL("WSARecvFrom", lpWSPRecvFrom(ws->handle, lpBuffers,
+	WSA_CHAIN_CALL("WSARecvFrom", lpWSPRecvFrom(ws->handle, lpBuffers,
 	    dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen,
 	    lpOverlapped, lpCompletionRoutine, apc_self_id(), &err_));
 }
-
-#undef WSA_OVL_CALL
 
 WSPSHIM_EXPORT BOOL WSAAPI
 WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
