@@ -40,6 +40,11 @@ extern "C" {
 #ifndef WSAAPI
 #define WSAAPI
 #endif
+/* windef.h's calling convention of callbacks (completion routines): the
+ * platform's own here. */
+#ifndef CALLBACK
+#define CALLBACK
+#endif
 
 /* Windows base types, with their Windows widths. */
 typedef uint8_t		BYTE;

@@ -33,7 +33,12 @@ check "the echo server builds with pkg-config (-Werror)" \
 check "the echo client builds with pkg-config (-Werror)" \
     "$CC" -Wall -Wextra -Werror -o "$client" \
     "$WSPSHIM_ROOT/examples/wsecho_client.c" "${flags[@]}"
-for f in examples/wsecho_server.c examples/wsecho_client.c; do
+ovecho=$TEST_TMP/ovecho
+check "the overlapped echo builds with pkg-config (-Werror)" \
+    "$CC" -Wall -Wextra -Werror -o "$ovecho" \
+    "$WSPSHIM_ROOT/examples/ovecho.c" "${flags[@]}"
+for f in examples/wsecho_server.c examples/wsecho_client.c \
+    examples/ovecho.c; do
 	check "$f compiles as C99 (POSIX 2008, -pedantic) with the headers" \
 	    "$CC" -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra \
 	    -Werror -fsyntax-only \
@@ -102,6 +107,34 @@ echo_round() {
 check "echo server and client, no layer" echo_round ""
 check "echo server and client, three null layers" echo_round \
     null,null,null
+
+# The overlapped echo: completion routines and alertable waits on both
+# sides, three clients at once (one of 64 KiB messages), then QUIT.
+ovecho_round() {
+	local port out a b
+	port=$(free_port 127.0.0.1)
+	bg run_with "$1" "$ovecho" server "$port"
+	wait_for_port "$port"
+	run_with "$1" timeout 30 "$ovecho" client "$port" 100 65536 \
+	    >"$TEST_TMP/ov.a" &
+	a=$!
+	run_with "$1" timeout 30 "$ovecho" client "$port" 500 1000 \
+	    >"$TEST_TMP/ov.b" &
+	b=$!
+	out=$(run_with "$1" timeout 30 "$ovecho" client "$port" 200 30000)
+	wait "$a" "$b"
+	echo "$out"; cat "$TEST_TMP/ov.a" "$TEST_TMP/ov.b"
+	[[ $out == "echoed 6000000 bytes in 200 rounds" ]]
+	grep -qx "echoed 6553600 bytes in 100 rounds" "$TEST_TMP/ov.a"
+	grep -qx "echoed 500000 bytes in 500 rounds" "$TEST_TMP/ov.b"
+	run_with "$1" timeout 20 "$ovecho" client "$port" 1 4
+	wait "$BG_PID"
+}
+check "overlapped echo server and clients, no layer" ovecho_round ""
+check "overlapped echo server and clients, three null layers" \
+    ovecho_round null,null,null
+check "overlapped echo server and clients, trace and two null layers" \
+    ovecho_round "trace:out=$TEST_TMP/ovtrace.%p.txt,null,null"
 
 # The trace layer on top prints each call under its own name.
 trace_names() {
