@@ -865,6 +865,10 @@ core_insert(struct chain *c, SOCKET h, SOCKET base, int fd, unsigned wflags,
 	atomic_store_explicit(&ws->base, base, memory_order_relaxed);
 	ws->chain = c;
 	ws->flags = wflags | c->wsock_flags;
+	/* A socket accepted from a listener with network events has them
+	 * too (netev.h): its receives must reach the base. */
+	if (netev_any() && netev_selected(base))
+		ws->flags &= ~(unsigned)WSOCK_DIRECT;
 	ws->alt = -1;
 	atomic_store(&ws->fdrefs, 1);
 	atomic_store(&ws->kfd, fd);

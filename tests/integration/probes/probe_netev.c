@@ -332,6 +332,7 @@ tcp_accept_inherits(void)
 	WSAEVENT e = WSACreateEvent();
 	WSANETWORKEVENTS ne;
 	int fl;
+	char b;
 
 	CHECK(WSAEventSelect(l, e, FD_ACCEPT | FD_READ | FD_CLOSE) == 0,
 	    "select listener");
@@ -341,8 +342,11 @@ tcp_accept_inherits(void)
 	fl = fcntl((int)s, F_GETFL);
 	CHECK(fl >= 0 && (fl & O_NONBLOCK), "accepted: non-blocking");
 	send_n(c, 5, 0);
-	/* The accepted socket records on the listener's event. */
+	/* The accepted socket records on the listener's event, and its
+	 * receives re-enable FD_READ as any selected socket's. */
 	expect("inherit: accepted", s, e, FD_READ);
+	CHECK(recv((int)s, &b, 1, 0) == 1, "recv 1 of 5");
+	expect("inherit: 1 read, 4 remain", s, e, FD_READ);
 	ne = take(l, e);
 	CHECK((ne.lNetworkEvents & FD_READ) == 0, "the listener has no "
 	    "FD_READ");
