@@ -158,6 +158,27 @@ need_lib() {
 	[[ -f $WSPSHIM_LIB ]] || bail "libwspshim.so is built ($WSPSHIM_LIB)"
 }
 
+# For a probe that links the library (the application API) and prints
+# the same in every chain.  linked_probe NAME: sets PROBE to the built
+# probe and runs it once with no preload and no layer, its output kept as
+# the reference in $TEST_TMP/ref (or bails).  same_as_ref WORDS...: the
+# probe run with environment words WORDS prints the reference.  Both
+# bounded by PROBE_TIMEOUT seconds (default 90).
+linked_probe() {
+	PROBE=$WSPSHIM_BUILD/tests/integration/$1
+	[[ -x $PROBE ]] || bail "$1 is built ($PROBE)"
+	timeout "${PROBE_TIMEOUT:-90}" "$PROBE" >"$TEST_TMP/ref" \
+	    2>"$TEST_TMP/ref.err" ||
+	    bail "$1 runs: $(tail -3 "$TEST_TMP/ref" "$TEST_TMP/ref.err")"
+}
+
+same_as_ref() {
+	env "$@" timeout "${PROBE_TIMEOUT:-90}" "$PROBE" >"$TEST_TMP/out" \
+	    2>"$TEST_TMP/err" ||
+	    { tail -5 "$TEST_TMP/out" "$TEST_TMP/err"; return 1; }
+	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
+}
+
 # Install the build into DEST (a check of its own), then point pkg-config
 # at it: the .pc's paths are made for the real prefix, so a sysroot maps
 # them into DEST.  Sets PC_LIBDIR (where the installed libwspshim.so is)

@@ -12,19 +12,8 @@
 need_lib
 export WSPSHIM_CATALOG=$TEST_TMP/no-catalog
 unset WSPSHIM_LAYERS WSPSHIM_LAYER_PATH WSPSHIM_FALLBACK WSPSHIM_MANAGE
-probe=$WSPSHIM_BUILD/tests/integration/probe_netev
-[[ -x $probe ]] || bail "probe_netev is built ($probe)"
-
-# The reference: the base alone, no preload (the probe links the library).
-timeout 90 "$probe" >"$TEST_TMP/ref" 2>"$TEST_TMP/ref.err" ||
-    bail "probe_netev runs: $(tail -3 "$TEST_TMP/ref")"
-
-# Run the probe with environment words "$@" and compare with the reference.
-same_as_base() {
-	env "$@" timeout 90 "$probe" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
-	    { tail -5 "$TEST_TMP/out" "$TEST_TMP/err"; return 1; }
-	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
-}
+linked_probe probe_netev
+probe=$PROBE
 
 check "FD_READ again after a partial read, not before a read" \
     grep -qz "1 byte read, 99 remain: FD_READ.more data, no read since: nothing" \
@@ -39,13 +28,13 @@ check "FD_CLOSE's code: 0 in order, WSAECONNRESET for a reset" \
         grep -q '^peer reset: FD_CLOSE(10054)$' '$TEST_TMP/ref'"
 check "every rule held" grep -q "^done$" "$TEST_TMP/ref"
 check "preloaded, managed: the same" \
-    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
+    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
 check "through three null layers: the same" \
-    same_as_base WSPSHIM_LAYERS=null,null,null
+    same_as_ref WSPSHIM_LAYERS=null,null,null
 check "through trace: the same" \
-    same_as_base WSPSHIM_LAYERS=trace
+    same_as_ref WSPSHIM_LAYERS=trace
 check "through trace and two null layers, preloaded: the same" \
-    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
 
 trace_lines() {
 	WSPSHIM_LAYERS=trace timeout 90 "$probe" >/dev/null 2>"$TEST_TMP/tr"

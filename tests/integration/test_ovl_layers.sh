@@ -10,19 +10,8 @@
 need_lib
 export WSPSHIM_CATALOG=$TEST_TMP/no-catalog
 unset WSPSHIM_LAYERS WSPSHIM_LAYER_PATH WSPSHIM_FALLBACK WSPSHIM_MANAGE
-probe=$WSPSHIM_BUILD/tests/integration/probe_ovl
-[[ -x $probe ]] || bail "probe_ovl is built ($probe)"
-
-# The reference: the base alone, no preload (the probe links the library).
-timeout 60 "$probe" >"$TEST_TMP/ref" 2>"$TEST_TMP/ref.err" ||
-    bail "probe_ovl runs: $(tail -3 "$TEST_TMP/ref.err")"
-
-# Run the probe with environment words "$@" and compare with the reference.
-same_as_base() {
-	env "$@" timeout 60 "$probe" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
-	    { tail -5 "$TEST_TMP/err"; return 1; }
-	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
-}
+linked_probe probe_ovl
+probe=$PROBE
 
 check "the base alone moves every byte in posting order" \
     grep -q "same bytes, order posting, bytes 524288" "$TEST_TMP/ref"
@@ -34,13 +23,13 @@ check "closesocket aborts both pending requests" \
 check "the engine is io_uring, logged once" \
     test "$(grep -c 'overlapped I/O: io_uring$' "$TEST_TMP/ref.err")" = 1
 check "preloaded, managed: the same" \
-    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
+    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
 check "through three null layers: the same" \
-    same_as_base WSPSHIM_LAYERS=null,null,null
+    same_as_ref WSPSHIM_LAYERS=null,null,null
 check "through trace: the same" \
-    same_as_base WSPSHIM_LAYERS=trace
+    same_as_ref WSPSHIM_LAYERS=trace
 check "through trace and two null layers, preloaded: the same" \
-    same_as_base LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
 
 # trace: each request as issued, and a second line when the program
 # learns it ended: the 128 receives through their completion routines
