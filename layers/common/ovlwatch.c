@@ -32,6 +32,23 @@ struct ovlwatch {
 
 static pthread_mutex_t ow_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ovlwatch *ow_hash[OW_BUCKETS];
+/* Entries in the table: a layer's close and result calls take no lock
+ * while it is 0, which it always is in a program that makes no
+ * overlapped request (and so a fork child never meets a lock another
+ * thread of its parent held). */
+static unsigned ow_live;
+
+static void
+ow_count(int d)
+{
+	__atomic_fetch_add(&ow_live, (unsigned)d, __ATOMIC_RELAXED);
+}
+
+static int
+ow_empty(void)
+{
+	return __atomic_load_n(&ow_live, __ATOMIC_RELAXED) == 0;
+}
 
 static struct ovlwatch **
 ow_bucket(LPWSAOVERLAPPED ov)
@@ -47,8 +64,10 @@ ow_find(LPWSAOVERLAPPED ov, int take)
 
 	for (p = ow_bucket(ov); (w = *p) != NULL; p = &w->next)
 		if (w->ov == ov) {
-			if (take)
+			if (take) {
 				*p = w->next;
+				ow_count(-1);
+			}
 			return w;
 		}
 	return NULL;
@@ -105,6 +124,7 @@ ovlwatch_begin(LPWSAOVERLAPPED ov, const void *key,
 	b = ow_bucket(ov);
 	w->next = *b;
 	*b = w;
+	ow_count(1);
 	pthread_mutex_unlock(&ow_lock);
 	free(old);
 	ov->Internal = OW_UNTOUCHED;
@@ -137,7 +157,7 @@ ovlwatch_result(LPWSAOVERLAPPED ov, BOOL ok, int err, DWORD cb)
 {
 	struct ovlwatch *w, *gone = NULL;
 
-	if (ov == NULL || (!ok && err == WSA_IO_INCOMPLETE))
+	if (ov == NULL || (!ok && err == WSA_IO_INCOMPLETE) || ow_empty())
 		return;
 	/* Reported under the lock: an entry whose routine is still to come
 	 * is the routine's to free, maybe in another thread, once we let
@@ -159,6 +179,8 @@ ovlwatch_close(const void *key)
 	struct ovlwatch **p, *w, *gone = NULL;
 	size_t b;
 
+	if (ow_empty())
+		return;
 	pthread_mutex_lock(&ow_lock);
 	for (b = 0; b < OW_BUCKETS; b++)
 		for (p = &ow_hash[b]; (w = *p) != NULL;) {
@@ -170,6 +192,7 @@ ovlwatch_close(const void *key)
 				p = &w->next;
 			} else {
 				*p = w->next;
+				ow_count(-1);
 				w->next = gone;
 				gone = w;
 			}
@@ -181,19 +204,18 @@ ovlwatch_close(const void *key)
 	}
 }
 
-/* fork() child handler, registered as the layer loads: no request of
- * the parent's is the child's. */
-static void
-ow_atfork_child(void)
+void
+ovlwatch_atfork_child(void)
 {
 	/* The entries are the parent's requests: left (another thread may
 	 * have been changing the table), never reached again. */
 	memset(ow_hash, 0, sizeof(ow_hash));
+	__atomic_store_n(&ow_live, 0, __ATOMIC_RELAXED);
 	pthread_mutex_init(&ow_lock, NULL);
 }
 
 __attribute__((constructor)) static void
 ow_init(void)
 {
-	pthread_atfork(NULL, NULL, ow_atfork_child);
+	pthread_atfork(NULL, NULL, ovlwatch_atfork_child);
 }

@@ -14,8 +14,7 @@
  *
  * What the layer keeps for a request (its data) is stored by the watch,
  * by WSAOVERLAPPED, and handed to its done function.  Thread-safe; a
- * fork child starts with no entries (a handler registered as the layer
- * loads).
+ * fork child starts with no entries (ovlwatch_atfork_child).
  */
 #ifndef WSPSHIM_OVLWATCH_H
 #define WSPSHIM_OVLWATCH_H
@@ -61,5 +60,14 @@ void ovlwatch_result(LPWSAOVERLAPPED ov, BOOL ok, int err, DWORD cb);
 /* The layer's socket key is closed: its requests with no routine to come
  * are forgotten; those with one report closed. */
 void ovlwatch_close(const void *key);
+
+/*
+ * fork() child handler: the parent's requests are none of the child's,
+ * and a lock another of its threads held is let go.  Registered as the
+ * layer loads; a layer whose own child handler may close sockets (and so
+ * call ovlwatch_close) calls it first as well, since handlers registered
+ * before the watch's run before it.  Calling it twice is harmless.
+ */
+void ovlwatch_atfork_child(void);
 
 #endif

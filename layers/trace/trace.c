@@ -1005,6 +1005,8 @@ reopen_child(void)
 	char pattern[sizeof(cf_pattern)];
 	int old = cf.out, err;
 
+	/* First: the lines below may close sockets (ovlwatch.h). */
+	ovlwatch_atfork_child();
 	if (!wsp_once_done(&cf_once) || cf_failed || cf_pattern[0] == '\0' ||
 	    old == STDERR_FILENO)
 		return;
