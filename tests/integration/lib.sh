@@ -179,6 +179,20 @@ same_as_ref() {
 	diff -u "$TEST_TMP/ref" "$TEST_TMP/out"
 }
 
+# The linked probe prints its reference preloaded and managed, through
+# three null layers, through trace, and through trace over two null
+# layers preloaded: four checks.
+check_same_in_chains() {
+	check "preloaded, managed: the same" \
+	    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
+	check "through three null layers: the same" \
+	    same_as_ref WSPSHIM_LAYERS=null,null,null
+	check "through trace: the same" \
+	    same_as_ref WSPSHIM_LAYERS=trace
+	check "through trace and two null layers, preloaded: the same" \
+	    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+}
+
 # Install the build into DEST (a check of its own), then point pkg-config
 # at it: the .pc's paths are made for the real prefix, so a sysroot maps
 # them into DEST.  Sets PC_LIBDIR (where the installed libwspshim.so is)

@@ -27,14 +27,7 @@ check "FD_CLOSE's code: 0 in order, WSAECONNRESET for a reset" \
     bash -c "grep -q '^peer closed: FD_CLOSE(0)$' '$TEST_TMP/ref' &&
         grep -q '^peer reset: FD_CLOSE(10054)$' '$TEST_TMP/ref'"
 check "every rule held" grep -q "^done$" "$TEST_TMP/ref"
-check "preloaded, managed: the same" \
-    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
-check "through three null layers: the same" \
-    same_as_ref WSPSHIM_LAYERS=null,null,null
-check "through trace: the same" \
-    same_as_ref WSPSHIM_LAYERS=trace
-check "through trace and two null layers, preloaded: the same" \
-    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+check_same_in_chains
 
 trace_lines() {
 	WSPSHIM_LAYERS=trace timeout 90 "$probe" >/dev/null 2>"$TEST_TMP/tr"

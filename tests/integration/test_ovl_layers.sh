@@ -22,14 +22,7 @@ check "closesocket aborts both pending requests" \
     test "$(grep -c 'status 995$' "$TEST_TMP/ref")" = 2
 check "the engine is io_uring, logged once" \
     test "$(grep -c 'overlapped I/O: io_uring$' "$TEST_TMP/ref.err")" = 1
-check "preloaded, managed: the same" \
-    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_MANAGE=all
-check "through three null layers: the same" \
-    same_as_ref WSPSHIM_LAYERS=null,null,null
-check "through trace: the same" \
-    same_as_ref WSPSHIM_LAYERS=trace
-check "through trace and two null layers, preloaded: the same" \
-    same_as_ref LD_PRELOAD="$WSPSHIM_LIB" WSPSHIM_LAYERS=trace,null,null
+check_same_in_chains
 
 # trace: each request as issued, and a second line when the program
 # learns it ended: the 128 receives through their completion routines
