@@ -51,6 +51,7 @@
 #include "netev.h"
 #include "ovl.h"
 #include "pool.h"
+#include "share.h"
 #include "wstr.h"
 
 /* The SPI version the base supports: exactly 2.2. */
@@ -463,7 +464,8 @@ int
 base_is_token(const WSAPROTOCOL_INFOW *info)
 {
 	return info != NULL &&
-	    (info->dwProviderReserved & BASE_TOKEN_TAG_MASK) == BASE_TOKEN_TAG;
+	    ((info->dwProviderReserved & BASE_TOKEN_TAG_MASK) ==
+	    BASE_TOKEN_TAG || share_is_token(info->dwProviderReserved));
 }
 
 /* 0 and a new live token for fd in *tok, or WSAENOBUFS (table full). */
@@ -705,8 +707,14 @@ base_socket_shared(LPWSAPROTOCOL_INFOW info, LPINT lpErrno)
 	DWORD flags;
 	int fd, kind, err;
 
-	if ((err = base_token_take(info->dwProviderReserved, &fd, &kind,
-	    &flags)) != 0)
+	if (share_is_token(info->dwProviderReserved)) {
+		kind = BASE_TOK_DUP;
+		err = share_take(info->dwProviderReserved,
+		    info->iAddressFamily, info->iSocketType, &fd, &flags);
+	} else
+		err = base_token_take(info->dwProviderReserved, &fd, &kind,
+		    &flags);
+	if (err != 0)
 		return base_fail_h(lpErrno, err);
 	h = base_wrap(fd, info, flags, &err);
 	if (h == INVALID_SOCKET) {
@@ -1797,48 +1805,39 @@ base_ioctl(SOCKET s, DWORD dwIoControlCode, LPVOID lpvInBuffer,
 
 /* --- WSPDuplicateSocket ----------------------------------------------- */
 
-/* 0 if pid is this process; WSAEOPNOTSUPP for another live one; else
- * WSAEINVAL. */
-static int
-base_check_pid(DWORD pid)
-{
-	int saved, rc;
-
-	if (pid == (DWORD)getpid())
-		return 0;
-	if (pid == 0 || pid > INT_MAX)
-		return WSAEINVAL;
-	saved = errno;
-	rc = kill((pid_t)pid, 0) == 0 || errno == EPERM ? WSAEOPNOTSUPP :
-	    WSAEINVAL;
-	errno = saved;
-	return rc;
-}
-
 /* WSPDuplicateSocket: 0 and a one-shot token in *lpProtocolInfo, or
- * SOCKET_ERROR. */
+ * SOCKET_ERROR.  A token for this process is a slot of base_tokens; one
+ * for another is share.c's. */
 static int WSPAPI
 base_duplicate_socket(SOCKET s, DWORD dwProcessId,
     LPWSAPROTOCOL_INFOW lpProtocolInfo, LPINT lpErrno)
 {
 	struct base_sock *bs;
-	DWORD tok;
+	DWORD tok, flags;
 	int fd, err;
 
 	if ((bs = base_get(s)) == NULL)
 		return base_fail(lpErrno, WSAENOTSOCK);
-	if ((err = base_check_pid(dwProcessId)) != 0)
+	/* The process is checked before the buffer. */
+	if (dwProcessId != (DWORD)getpid() &&
+	    (err = share_check_target(dwProcessId)) != 0)
 		return base_fail(lpErrno, err);
 	if (lpProtocolInfo == NULL)
 		return base_fail(lpErrno, WSAEFAULT);
-	/* The token owns its own descriptor, so it outlives the source. */
-	if ((fd = libc.fcntl(base_fd(bs), F_DUPFD_CLOEXEC, 0)) < 0)
-		return base_fail_errno(lpErrno);
-	err = base_token_new(fd, BASE_TOK_DUP,
-	    atomic_load_explicit(&bs->flags, memory_order_relaxed), &tok);
-	if (err != 0) {
-		base_close_quiet(fd);
-		return base_fail(lpErrno, err);
+	flags = atomic_load_explicit(&bs->flags, memory_order_relaxed);
+	if (dwProcessId != (DWORD)getpid()) {
+		if ((err = share_offer(base_fd(bs), flags, dwProcessId,
+		    &tok)) != 0)
+			return base_fail(lpErrno, err);
+	} else {
+		/* The token owns its own descriptor: it outlives the source. */
+		if ((fd = libc.fcntl(base_fd(bs), F_DUPFD_CLOEXEC, 0)) < 0)
+			return base_fail_errno(lpErrno);
+		if ((err = base_token_new(fd, BASE_TOK_DUP, flags,
+		    &tok)) != 0) {
+			base_close_quiet(fd);
+			return base_fail(lpErrno, err);
+		}
 	}
 	memcpy(lpProtocolInfo, bs->info, sizeof(*lpProtocolInfo));
 	lpProtocolInfo->dwProviderReserved = tok;

@@ -450,8 +450,9 @@ lk_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 	    WSPShimNextProtocolInfo(info, in->self, &pass, err) == 0) {
 		lower = in->next.lpWSPSocket(af, type, protocol, &pass, g,
 		    flags, err);
-		if (lower != INVALID_SOCKET)
-			c.nls = lk_wrap(in, lower, &like, err);
+		if (lower != INVALID_SOCKET &&
+		    (c.nls = lk_wrap(in, lower, &like, err)) != NULL)
+			c.nls->shared = info->dwProviderReserved != 0;
 	}
 	return lk_done_sock(&c, err);
 }

@@ -69,6 +69,9 @@ struct lk_sock {
 	int		af, type, protocol;
 	struct sockaddr_storage peer;	/* remote end, once known */
 	int		peerlen;	/* 0 while unknown */
+	int		shared;		/* made from a WSADuplicateSocket
+					 * token (this process's or another's);
+					 * set before after() hears of it */
 };
 
 /* One operation, as the hooks see it. */

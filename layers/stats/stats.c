@@ -49,6 +49,8 @@ struct stats_conf {
 static const struct stats_conf *conf;
 static struct counters totals;		/* closed sockets, socket-less calls */
 static _Atomic uint64_t opened, closed;
+static _Atomic uint64_t shared_out;	/* tokens made (WSADuplicateSocket) */
+static _Atomic uint64_t shared_in;	/* sockets made of one */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stsock *live;
 static volatile sig_atomic_t dump_asked;
@@ -154,9 +156,12 @@ report(FILE *f, const char *reason)
 		fold(sum, &s->c);
 	fprintf(f, "{\n  \"layer\": \"stats\",\n  \"pid\": %ld,\n"
 	    "  \"reason\": \"%s\",\n  \"sockets_opened\": %llu,\n"
-	    "  \"sockets_closed\": %llu,\n  \"totals\": {\n", (long)getpid(),
-	    reason, (unsigned long long)atomic_load(&opened),
-	    (unsigned long long)atomic_load(&closed));
+	    "  \"sockets_closed\": %llu,\n  \"sockets_shared_out\": %llu,\n"
+	    "  \"sockets_shared_in\": %llu,\n  \"totals\": {\n",
+	    (long)getpid(), reason, (unsigned long long)atomic_load(&opened),
+	    (unsigned long long)atomic_load(&closed),
+	    (unsigned long long)atomic_load(&shared_out),
+	    (unsigned long long)atomic_load(&shared_in));
 	put_counters(f, sum, "    ");
 	fprintf(f, "  },\n  \"sockets\": [");
 	for (s = live; s != NULL; s = s->next) {
@@ -431,6 +436,10 @@ stats_after(struct lk_call *c)
 	else if (c->failed)
 		atomic_fetch_add_explicit(&k->errors[lk_wsa_index(c->err)], 1,
 		    memory_order_relaxed);
+	else if (c->op == LK_DUPLICATESOCKET)
+		atomic_fetch_add(&shared_out, 1);
+	else if (c->op == LK_SOCKET && c->nls != NULL && c->nls->shared)
+		atomic_fetch_add(&shared_in, 1);
 	else if (lk_op_sends(c->op))
 		atomic_fetch_add_explicit(&k->bytes_out, c->bytes,
 		    memory_order_relaxed);

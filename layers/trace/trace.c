@@ -158,7 +158,7 @@ enum tkind {
 	K_SOCKET, K_SOCKETPAIR, K_ADDR, K_LISTEN, K_ACCEPT, K_NAME,
 	K_GETSOCKOPT, K_SETSOCKOPT, K_SHUTDOWN, K_SEND, K_RECV, K_SENDMSG,
 	K_RECVMSG, K_CLOSE, K_IOCTL, K_SENDFILE, K_SPLICE, K_EVSELECT,
-	K_EVENUM
+	K_EVENUM, K_DUPSOCK
 };
 
 struct tcall {
@@ -193,6 +193,8 @@ struct tcall {
 	int64_t		off0;		/* sendfile: *offset before */
 	int		off_ok;		/* ... which could be read */
 	int		completion;	/* an overlapped request's end */
+	DWORD		token;		/* a shared socket's (WSPSocket,
+					 * WSPDuplicateSocket) */
 };
 
 /* The enum tid of the program's entry point name (dflt when NULL or not
@@ -370,6 +372,7 @@ tc_start(struct tcall *c, struct tsock *ts, enum tkind kind)
 	c->ret = 0;
 	c->lenptr_null = 0;
 	c->completion = 0;
+	c->token = 0;
 	if (cf.stamp != 0 && cf.stamp != 'r')
 		c->t0 = now_ns(CLOCK_REALTIME);
 	if (cf.stamp == 'r' || cf.elapsed)
@@ -663,6 +666,9 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 		td_protocol(l, c->a[0], c->a[2]);
 		if (c->kind == K_SOCKETPAIR)
 			tl_printf(l, ", [%d, %d]", c->fd, c->fd2);
+		else if (c->token != 0)
+			tl_printf(l, ", {dwProviderReserved=%#x}",
+			    (unsigned)c->token);
 		return;
 	default:
 		break;
@@ -748,6 +754,15 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 	case K_EVSELECT:
 		tl_printf(l, ", %p, ", c->arg);
 		td_netevents(l, (unsigned)c->a[0]);
+		return;
+	case K_DUPSOCK:
+		tl_printf(l, ", %d, ", c->a[0]);
+		if (c->failed)
+			td_ptr(l, c->optval);
+		else
+			tl_printf(l, "{dwCatalogEntryId=%u, "
+			    "dwProviderReserved=%#x}", (unsigned)c->a[1],
+			    (unsigned)c->token);
 		return;
 	case K_EVENUM:
 		tl_printf(l, ", %p, ", c->arg);
@@ -1444,6 +1459,8 @@ tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 			c.a[1] |= SOCK_NONBLOCK;
 		c.a[2] = protocol;
 		c.fd2 = fd;
+		/* A shared socket's line names the token it was made of. */
+		c.token = info->dwProviderReserved;
 		tc_emit(&c);
 	}
 	return twrap(in, lower, fd, err);
@@ -1613,16 +1630,30 @@ tr_duplicate_socket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW info,
     LPINT err)
 {
 	struct tsock *ts = tsock(s, err);
+	struct tcall c;
 	DWORD token;
+	int traced, rc;
 
 	if (ts == NULL)
 		return SOCKET_ERROR;
-	if (ts->in->next.lpWSPDuplicateSocket(ts->lower, pid, info, err) != 0)
-		return SOCKET_ERROR;
-	token = info->dwProviderReserved;
-	*info = ts->in->info;
-	info->dwProviderReserved = token;
-	return 0;
+	traced = tc_begin(&c, ts, T_OTHER, K_DUPSOCK);
+	rc = ts->in->next.lpWSPDuplicateSocket(ts->lower, pid, info, err);
+	if (rc == 0) {
+		token = info->dwProviderReserved;
+		*info = ts->in->info;
+		info->dwProviderReserved = token;
+	}
+	if (traced) {
+		tc_done(&c, rc != 0, *err);
+		c.a[0] = (int)pid;
+		c.optval = info;
+		if (rc == 0) {
+			c.a[1] = (int)info->dwCatalogEntryId;
+			c.token = info->dwProviderReserved;
+		}
+		tc_emit(&c);
+	}
+	return rc;
 }
 
 static int WSPAPI

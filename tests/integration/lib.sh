@@ -169,7 +169,7 @@ linked_probe() {
 	[[ -x $PROBE ]] || bail "$1 is built ($PROBE)"
 	timeout "${PROBE_TIMEOUT:-90}" "$PROBE" >"$TEST_TMP/ref" \
 	    2>"$TEST_TMP/ref.err" ||
-	    bail "$1 runs: $(tail -3 "$TEST_TMP/ref" "$TEST_TMP/ref.err")"
+	    bail "$1 runs: $(tail -n 3 "$TEST_TMP/ref" "$TEST_TMP/ref.err")"
 }
 
 same_as_ref() {

@@ -2459,25 +2459,57 @@ Test(dup, shared_path_ignores_group_and_flags)
 	cl(s);
 }
 
-Test(dup, other_live_process_is_opnotsupp)
+/* Another process of ours takes the socket, through a token only it can
+ * use, after the source closed its own (share.c's holder keeps it). */
+Test(dup, another_process_takes_it)
 {
 	WSAPROTOCOL_INFOW tok;
-	SOCKET s = mk(AF_INET, SOCK_STREAM, 0);
-	int err = 0;
+	SOCKET s = mk(AF_INET, SOCK_DGRAM, 0), t;
+	struct sockaddr_in a = { .sin_family = AF_INET }, b;
+	socklen_t len = sizeof(a);
+	int p[2], err = 0, st, fd;
+	pid_t pid;
 
-	cr_expect_eq(procs.lpWSPDuplicateSocket(s, (DWORD)getppid(), &tok,
-	    &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(kfd(s), (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(kfd(s), (struct sockaddr *)&a, &len), 0);
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* The child: the token from the pipe, then the socket. */
+		if (read(p[0], &tok, sizeof(tok)) != (ssize_t)sizeof(tok))
+			_exit(2);
+		t = procs.lpWSPSocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+		    FROM_PROTOCOL_INFO, &tok, 0, 0, &err);
+		if (t == INVALID_SOCKET)
+			_exit(3);
+		len = sizeof(b);
+		fd = base_kernel_fd(t);
+		if (getsockname(fd, (struct sockaddr *)&b, &len) != 0 ||
+		    b.sin_port != a.sin_port)
+			_exit(4);
+		/* Used: a second take fails. */
+		if (procs.lpWSPSocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+		    FROM_PROTOCOL_INFO, &tok, 0, 0, &err) != INVALID_SOCKET ||
+		    err != WSAEINVAL)
+			_exit(5);
+		_exit(0);
+	}
+	cr_assert_eq(procs.lpWSPDuplicateSocket(s, (DWORD)pid, &tok, &err),
+	    0, "%d", err);
+	cr_expect(base_is_token(&tok));
+	cl(s);		/* before the child takes it */
+	cr_assert_eq(write(p[1], &tok, sizeof(tok)), (ssize_t)sizeof(tok));
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %d", st);
+	/* Nor may this process use it. */
 	err = 0;
-	cr_expect_eq(procs.lpWSPDuplicateSocket(s, 1, &tok, &err),
-	    SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP, "pid 1 lives, even if not ours");
-	/* Checked before the buffer. */
-	err = 0;
-	cr_expect_eq(procs.lpWSPDuplicateSocket(s, (DWORD)getppid(), NULL,
-	    &err), SOCKET_ERROR);
-	cr_expect_eq(err, WSAEOPNOTSUPP);
-	cl(s);
+	cr_expect_eq(procs.lpWSPSocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &tok, 0, 0, &err), INVALID_SOCKET);
+	cr_expect_eq(err, WSAEINVAL);
+	close(p[0]);
+	close(p[1]);
 }
 
 Test(dup, missing_process_is_einval)

@@ -1840,16 +1840,43 @@ dead_pid(void)
 	return (DWORD)pid;
 }
 
+/* A child that has exited and is not reaped (the caller reaps it). */
+static DWORD
+zombie_pid(void)
+{
+	char path[64], buf[512];
+	pid_t pid = fork();
+	int i, fd;
+	ssize_t n;
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(0);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (i = 0; i < 200; i++) {
+		fd = open(path, O_RDONLY);
+		cr_assert_geq(fd, 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, "\nState:\tZ") != NULL)
+			return (DWORD)pid;
+		usleep(10000);
+	}
+	cr_assert_fail("pid %d never became a zombie", (int)pid);
+	return 0;
+}
+
 struct pid_case {
 	char	name[32];
-	int	which;		/* 0 parent, 1 dead, 2 zero, 3 too big */
+	int	which;		/* 0 zombie, 1 dead, 2 zero, 3 too big */
 	int	err;
 };
 
 ParameterizedTestParameters(duplicate, other_processes_are_refused)
 {
 	static struct pid_case cases[] = {
-		{ "live other process", 0, WSAEOPNOTSUPP },
+		{ "exited, not yet reaped", 0, WSAEINVAL },
 		{ "no such process", 1, WSAEINVAL },
 		{ "pid 0", 2, WSAEINVAL },
 		{ "pid above INT_MAX", 3, WSAEINVAL },
@@ -1867,7 +1894,7 @@ ParameterizedTest(struct pid_case *c, duplicate, other_processes_are_refused)
 	int src, before;
 
 	if (c->which == 0)
-		pid = (DWORD)getppid();
+		pid = zombie_pid();
 	else if (c->which == 1)
 		pid = dead_pid();
 	start();
@@ -1888,6 +1915,8 @@ ParameterizedTest(struct pid_case *c, duplicate, other_processes_are_refused)
 	assert_error(c->err, "NULL struct, A");
 	cr_assert_eq(fd_count(), before, "a refused token holds a "
 	    "descriptor");
+	if (c->which == 0)
+		waitpid((pid_t)pid, NULL, 0);
 }
 
 Test(duplicate, null_struct_is_efault)
