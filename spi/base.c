@@ -139,6 +139,7 @@ struct base_token {
 	_Atomic uint32_t	state;	/* generation << 2 | BASE_TOK_* */
 	int			fd;
 	int			kind;	/* BASE_TOK_DUP or BASE_TOK_ADOPT */
+	struct share_blob	*blob;	/* the layers' attachments, or NULL */
 	DWORD			flags;	/* the source socket's dwFlags */
 };
 
@@ -468,9 +469,11 @@ base_is_token(const WSAPROTOCOL_INFOW *info)
 	    BASE_TOKEN_TAG || share_is_token(info->dwProviderReserved));
 }
 
-/* 0 and a new live token for fd in *tok, or WSAENOBUFS (table full). */
+/* 0 and a new live token for fd (and blob, taken over) in *tok, or
+ * WSAENOBUFS (table full; blob is freed). */
 static int
-base_token_new(int fd, int kind, DWORD flags, DWORD *tok)
+base_token_new(int fd, int kind, DWORD flags, struct share_blob *blob,
+    DWORD *tok)
 {
 	struct base_token *t;
 	unsigned i, idx, start;
@@ -490,6 +493,7 @@ base_token_new(int fd, int kind, DWORD flags, DWORD *tok)
 		t->fd = fd;
 		t->kind = kind;
 		t->flags = flags;
+		t->blob = blob;
 		atomic_store_explicit(&t->state,
 		    (st & ~BASE_TOK_STATE) | BASE_TOK_LIVE,
 		    memory_order_release);
@@ -499,6 +503,7 @@ base_token_new(int fd, int kind, DWORD flags, DWORD *tok)
 		    BASE_TOKEN_IDX_BITS | idx;
 		return 0;
 	}
+	free(blob);
 	return WSAENOBUFS;
 }
 
@@ -511,12 +516,14 @@ base_token_release(struct base_token *t, uint32_t st)
 }
 
 /*
- * Consume a token: 0 and its descriptor, kind and flags, or WSAEINVAL for
- * a value that is not live (used, recycled or forged).
+ * Consume a token: 0 and its descriptor, kind and flags (its attachments
+ * delivered to this thread's layers), or WSAEINVAL for a value that is not
+ * live (used, recycled or forged).
  */
 static int
 base_token_take(DWORD tok, int *fd, int *kind, DWORD *flags)
 {
+	struct share_blob *blob;
 	struct base_token *t;
 	uint32_t st;
 
@@ -533,7 +540,10 @@ base_token_take(DWORD tok, int *fd, int *kind, DWORD *flags)
 	*fd = t->fd;
 	*kind = t->kind;
 	*flags = t->flags;
+	blob = t->blob;
+	t->blob = NULL;
 	base_token_release(t, st);
+	share_deliver(tok, blob);
 	return 0;
 }
 
@@ -555,6 +565,8 @@ base_token_flush(void)
 			continue;
 		if (t->kind == BASE_TOK_DUP)
 			base_close_quiet(t->fd);
+		free(t->blob);
+		t->blob = NULL;
 		base_token_release(t, st);
 	}
 }
@@ -583,7 +595,7 @@ base_adopt_token(int fd, const WSAPROTOCOL_INFOW *entry,
 		return WSAEFAULT;
 	if (fd < 0)
 		return WSAENOTSOCK;
-	if ((err = base_token_new(fd, BASE_TOK_ADOPT, 0, &tok)) != 0)
+	if ((err = base_token_new(fd, BASE_TOK_ADOPT, 0, NULL, &tok)) != 0)
 		return err;
 	if (info != entry)
 		memcpy(info, entry, sizeof(*info));
@@ -1834,7 +1846,7 @@ base_duplicate_socket(SOCKET s, DWORD dwProcessId,
 		if ((fd = libc.fcntl(base_fd(bs), F_DUPFD_CLOEXEC, 0)) < 0)
 			return base_fail_errno(lpErrno);
 		if ((err = base_token_new(fd, BASE_TOK_DUP, flags,
-		    &tok)) != 0) {
+		    share_claim(), &tok)) != 0) {
 			base_close_quiet(fd);
 			return base_fail(lpErrno, err);
 		}

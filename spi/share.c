@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export.h"
 #include "libc.h"
 #include "log.h"
 #include "share.h"
@@ -48,7 +49,109 @@
 struct share_msg {
 	uint32_t	magic;
 	uint32_t	flags;		/* the source socket's dwFlags */
+	struct share_blob blob;		/* only its first len bytes are sent */
 };
+
+#define SHARE_MSG_HEAD	(offsetof(struct share_msg, blob.b))
+#define SHARE_REC_HEAD	(sizeof(GUID) + sizeof(uint32_t))
+
+/* The thread's attachments for its next duplication, and what the last
+ * token it took carried (malloc'd, NULL when none). */
+static __thread struct share_blob *share_next;
+static __thread struct share_blob *share_got;
+static __thread DWORD share_got_tok;
+
+/* --- the layers' attachments ------------------------------------------ */
+
+struct share_blob *
+share_claim(void)
+{
+	struct share_blob *b = share_next;
+
+	share_next = NULL;
+	return b;
+}
+
+void
+share_deliver(DWORD tok, struct share_blob *blob)
+{
+	free(share_got);
+	share_got = blob;
+	share_got_tok = tok;
+}
+
+void
+share_forget(void)
+{
+	free(share_claim());
+	share_deliver(0, NULL);
+}
+
+/* The record of id in b: its length in *len and its bytes, or NULL. */
+static const unsigned char *
+share_find(const struct share_blob *b, const GUID *id, uint32_t *len)
+{
+	uint32_t off = 0;
+
+	while (b != NULL && off + SHARE_REC_HEAD <= b->len) {
+		memcpy(len, b->b + off + sizeof(GUID), sizeof(*len));
+		if (*len > b->len - off - SHARE_REC_HEAD)
+			return NULL;		/* damaged: stop */
+		if (memcmp(b->b + off, id, sizeof(GUID)) == 0)
+			return b->b + off + SHARE_REC_HEAD;
+		off += (uint32_t)SHARE_REC_HEAD + *len;
+	}
+	return NULL;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimShareAttach(const GUID *lpLayerId, const void *lpData,
+    DWORD dwLength)
+{
+	struct share_blob *b = share_next;
+	uint32_t len32 = dwLength, had;
+
+	if (lpLayerId == NULL || (lpData == NULL && dwLength != 0))
+		return WSAEFAULT;
+	if (dwLength > WSPSHIM_SHARE_DATA_MAX)
+		return WSAENOBUFS;
+	if (b == NULL && (b = share_next = calloc(1, sizeof(*b))) == NULL)
+		return WSAENOBUFS;
+	if (share_find(b, lpLayerId, &had) != NULL)
+		return WSAEINVAL;
+	if (b->len + SHARE_REC_HEAD + dwLength > sizeof(b->b) ||
+	    b->len + dwLength > WSPSHIM_SHARE_DATA_MAX)
+		return WSAENOBUFS;
+	memcpy(b->b + b->len, lpLayerId, sizeof(GUID));
+	memcpy(b->b + b->len + sizeof(GUID), &len32, sizeof(len32));
+	if (dwLength != 0)
+		memcpy(b->b + b->len + SHARE_REC_HEAD, lpData, dwLength);
+	b->len += (uint32_t)SHARE_REC_HEAD + len32;
+	return 0;
+}
+
+WSPSHIM_EXPORT int WSPAPI
+WSPShimShareData(const WSAPROTOCOL_INFOW *lpProtocolInfo,
+    const GUID *lpLayerId, void *lpBuffer, LPDWORD lpdwLength)
+{
+	const unsigned char *p;
+	uint32_t len;
+
+	if (lpProtocolInfo == NULL || lpLayerId == NULL || lpdwLength == NULL)
+		return WSAEFAULT;
+	if (share_got_tok == 0 ||
+	    lpProtocolInfo->dwProviderReserved != share_got_tok)
+		return WSAEINVAL;
+	if ((p = share_find(share_got, lpLayerId, &len)) == NULL)
+		return WSANO_DATA;
+	if (lpBuffer == NULL || *lpdwLength < len) {
+		*lpdwLength = len;
+		return WSAEFAULT;
+	}
+	memcpy(lpBuffer, p, len);
+	*lpdwLength = len;
+	return 0;
+}
 
 /* Nothing: *a and *len name the rendezvous of tok for pid of user uid. */
 static void
@@ -176,7 +279,7 @@ share_hold_serve(int c, int sfd, pid_t target, uid_t uid,
 		struct cmsghdr	h;
 		char		b[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct iovec iov = { (void *)m, SHARE_MSG_HEAD + m->blob.len };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = u.b, .msg_controllen = sizeof(u.b),
@@ -191,7 +294,7 @@ share_hold_serve(int c, int sfd, pid_t target, uid_t uid,
 		u.h.cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(&u.h), &sfd, sizeof(int));
 		ok = syscall(SYS_sendmsg, c, &msg, MSG_NOSIGNAL) ==
-		    (long)sizeof(*m);
+		    (long)iov.iov_len;
 	}
 	(void)syscall(SYS_close, c);
 	return ok;
@@ -355,14 +458,24 @@ share_start_holder(int lfd, int fd, pid_t pid, const struct share_msg *m)
 int
 share_offer(int fd, DWORD flags, DWORD pid, DWORD *tok)
 {
-	struct share_msg m = { SHARE_MAGIC, flags };
-	int lfd, err, saved = errno;
+	struct share_blob *blob = share_claim();
+	struct share_msg *m;
+	int lfd, err = WSAENOBUFS, saved = errno;
 
+	if ((m = malloc(sizeof(*m))) == NULL)
+		goto out;
+	m->magic = SHARE_MAGIC;
+	m->flags = flags;
+	m->blob.len = 0;
+	if (blob != NULL)
+		memcpy(&m->blob, blob, sizeof(*blob));
 	if ((lfd = share_listen((pid_t)pid, tok, &err)) < 0)
 		goto out;
-	err = share_start_holder(lfd, fd, (pid_t)pid, &m);
+	err = share_start_holder(lfd, fd, (pid_t)pid, m);
 	(void)libc.close(lfd);	/* the holder's now, or nobody's */
 out:
+	free(m);
+	free(blob);
 	errno = saved;
 	return err;
 }
@@ -420,6 +533,7 @@ share_receive(int c, int *fd, struct share_msg *m)
 	struct iovec iov = { m, sizeof(*m) };
 	struct msghdr msg;
 	struct pollfd p = { .fd = c, .events = POLLIN };
+	size_t got;
 	long long end = share_now_ms() + SHARE_TAKE_MS, left;
 	ssize_t n;
 
@@ -439,8 +553,10 @@ share_receive(int c, int *fd, struct share_msg *m)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		*fd = n > 0 ? share_msg_fd(&msg) : -1;
-		if (n == (ssize_t)sizeof(*m) && m->magic == SHARE_MAGIC &&
-		    *fd >= 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0)
+		got = n > 0 ? (size_t)n : 0;
+		if (got >= SHARE_MSG_HEAD && m->magic == SHARE_MAGIC &&
+		    m->blob.len == got - SHARE_MSG_HEAD && *fd >= 0 &&
+		    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0)
 			return 0;
 		if (*fd >= 0)
 			(void)libc.close(*fd);
@@ -453,13 +569,15 @@ int
 share_take(DWORD tok, int af, int type, int *fd, DWORD *flags)
 {
 	struct sockaddr_un a;
-	struct share_msg m;
+	struct share_msg *m;
 	struct ucred cr;
 	socklen_t len, crlen = sizeof(cr);
 	int c, err = WSAEINVAL, saved = errno;
 
 	if (!share_is_token(tok))
 		return WSAEINVAL;
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return WSAENOBUFS;
 	if ((c = libc.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0) {
 		err = WSAENOBUFS;
 		goto out;
@@ -469,15 +587,25 @@ share_take(DWORD tok, int af, int type, int *fd, DWORD *flags)
 	 * name, as abstract names have no owner. */
 	if (libc.connect(c, (struct sockaddr *)&a, len) == 0 &&
 	    libc.getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 &&
-	    cr.uid == geteuid() && share_receive(c, fd, &m) == 0) {
+	    cr.uid == geteuid() && share_receive(c, fd, m) == 0) {
 		if (share_fd_is(*fd, af, type)) {
-			*flags = m.flags;
+			*flags = m->flags;
 			err = 0;
 		} else
 			(void)libc.close(*fd);
 	}
 	(void)libc.close(c);
 out:
+	if (err == 0 && m->blob.len > 0) {
+		/* The message's tail is the blob: keep just that. */
+		struct share_blob *b = malloc(sizeof(*b));
+
+		if (b != NULL)
+			memcpy(b, &m->blob, sizeof(*b));
+		share_deliver(tok, b);
+	} else
+		share_deliver(err == 0 ? tok : 0, NULL);
+	free(m);
 	errno = saved;
 	return err;
 }

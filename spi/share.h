@@ -14,6 +14,8 @@
 #ifndef WSPSHIM_SHARE_H
 #define WSPSHIM_SHARE_H
 
+#include <stdint.h>
+
 #include <wspshim/ws2spi.h>
 
 /* A cross-process token: its tag (the high 5 bits) and its random rest. */
@@ -46,6 +48,9 @@ int share_check_target(DWORD pid);
  */
 int share_offer(int fd, DWORD flags, DWORD pid, DWORD *tok);
 
+/* share_offer() also sends the blob share_claim() gives it; share_take()
+ * delivers the one it receives (share_deliver()). */
+
 /*
  * Take the descriptor token tok offers this process: 0 with it in *fd
  * (close-on-exec) and its flags in *flags, or WSAEINVAL (used, expired,
@@ -54,5 +59,26 @@ int share_offer(int fd, DWORD flags, DWORD pid, DWORD *tok);
  * socket is refused.
  */
 int share_take(DWORD tok, int af, int type, int *fd, DWORD *flags);
+
+/*
+ * The layers' attachments (WSPShimShareAttach): records of a 16-byte id, a
+ * 4-byte length and the bytes, len bytes in all.
+ */
+struct share_blob {
+	uint32_t	len;
+	unsigned char	b[WSPSHIM_SHARE_DATA_MAX + 64];
+};
+
+/* What this thread's layers attached for the duplication it is making,
+ * now the caller's to free (NULL: nothing). */
+struct share_blob *share_claim(void);
+
+/* Nothing: blob (taken over, may be NULL) is what token tok carried, for
+ * this thread's layers to read (WSPShimShareData). */
+void share_deliver(DWORD tok, struct share_blob *blob);
+
+/* Nothing: forgets this thread's attachments and what it was delivered
+ * (the application calls' end, so nothing outlives its call). */
+void share_forget(void);
 
 #endif

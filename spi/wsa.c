@@ -20,6 +20,7 @@
 #include "event.h"
 #include "export.h"
 #include "libc.h"
+#include "share.h"
 #include "tls.h"
 #include "wsa.h"
 #include "wstr.h"
@@ -154,11 +155,12 @@ WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
     GROUP g, DWORD dwFlags)
 {
 	const struct catalog_entry *e;
-	int err, fd;
+	int err, fd, shared = 0;
 
 	if (!wsa_started())
 		return INVALID_SOCKET;
 	if (lpProtocolInfo != NULL && base_is_token(lpProtocolInfo)) {
+		shared = 1;
 		/* The shared-socket path: g and dwFlags are ignored. */
 		af = type = protocol = FROM_PROTOCOL_INFO;
 		g = 0;
@@ -174,6 +176,8 @@ WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFOW lpProtocolInfo,
 	}
 	fd = core_socket(e, af, type, protocol, lpProtocolInfo, g, dwFlags,
 	    WSOCK_API, &err);
+	if (shared)
+		share_forget();	/* the layers have read what it carried */
 	if (fd < 0) {
 		wsp_tls.last_error = err;
 		return INVALID_SOCKET;
@@ -339,8 +343,10 @@ WSADuplicateSocketW(SOCKET s, DWORD dwProcessId,
 
 	if ((ws = wsa_enter(s, "WSADuplicateSocketW")) == NULL)
 		return SOCKET_ERROR;
+	share_forget();	/* no attachment from a call that failed earlier */
 	rc = ws->procs->lpWSPDuplicateSocket(ws->handle, dwProcessId,
 	    lpProtocolInfo, &err);
+	share_forget();
 	wsa_leave(s);
 	if (rc != 0)
 		return wsa_fail(err);

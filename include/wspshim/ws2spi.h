@@ -710,6 +710,30 @@ int WSPAPI WSPShimSetLayerParams(DWORD dwCatalogEntryId,
 const char *WSPAPI WSPShimCallName(void);
 
 /*
+ * A layer's own state, carried with a duplicated socket's token to the
+ * socket made of it (in this process or another: a Linux extension; a
+ * Windows LSP would keep its own shared memory for this).
+ *
+ * In its WSPDuplicateSocket, before calling down, a layer attaches up to
+ * WSPSHIM_SHARE_DATA_MAX bytes in all (every layer of the chain together)
+ * under an id of its own: they go with the token the base makes for this
+ * thread's call.  In its WSPSocket, after the provider below made the
+ * socket of a token, it reads what was attached under that id.  Attach:
+ * 0, or WSAEFAULT (NULL id, or NULL data with a length), WSAEINVAL (the id
+ * already attached for this call) or WSAENOBUFS (too much).  Data: 0 and
+ * the bytes in lpBuffer with their count in *lpdwLength; WSAEFAULT (NULL
+ * pointer, or *lpdwLength too small: it is set to the count needed),
+ * WSAEINVAL (lpProtocolInfo is not the token this thread just took) or
+ * WSANO_DATA (nothing under that id).
+ */
+#define WSPSHIM_SHARE_DATA_MAX	1024
+
+int WSPAPI WSPShimShareAttach(const GUID *lpLayerId, const void *lpData,
+    DWORD dwLength);
+int WSPAPI WSPShimShareData(const WSAPROTOCOL_INFOW *lpProtocolInfo,
+    const GUID *lpLayerId, void *lpBuffer, LPDWORD lpdwLength);
+
+/*
  * Of the cWords words in lpszWords, the one nearest to the misspelt
  * lpszWord (by edit distance, a neighbour swap counting one), when it is
  * close enough to be a slip (at most a third of the word's letters

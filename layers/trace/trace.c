@@ -151,6 +151,16 @@ static struct {
 	int		fd;
 } pairs[PAIR_SLOTS];
 
+/* What trace attaches to a duplicated socket's token (its source). */
+struct share_from {
+	int32_t		pid;
+	int32_t		fd;
+};
+
+/* The id trace attaches it under (WSPShimShareAttach). */
+static const GUID trace_share_id = { 0x7d3c1e52, 0x4a1b, 0x4f0e,
+	{ 0x9b, 0x61, 0x2c, 0x85, 0x14, 0xd7, 0x3e, 0xa9 } };
+
 /* --- one call ------------------------------------------------------------ */
 
 /* What the kinds of line need; set by the operation, read by tc_format. */
@@ -195,6 +205,8 @@ struct tcall {
 	int		completion;	/* an overlapped request's end */
 	DWORD		token;		/* a shared socket's (WSPSocket,
 					 * WSPDuplicateSocket) */
+	struct share_from from;		/* WSPSocket of a token: its source,
+					 * pid 0 when unknown */
 };
 
 /* The enum tid of the program's entry point name (dflt when NULL or not
@@ -669,6 +681,9 @@ tc_args(struct tline *l, const struct tmem *m, const struct tcall *c)
 		else if (c->token != 0)
 			tl_printf(l, ", {dwProviderReserved=%#x}",
 			    (unsigned)c->token);
+		if (c->token != 0 && c->from.pid != 0)
+			tl_printf(l, " /* from pid %d fd %d */",
+			    (int)c->from.pid, (int)c->from.fd);
 		return;
 	default:
 		break;
@@ -1459,8 +1474,17 @@ tr_socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info,
 			c.a[1] |= SOCK_NONBLOCK;
 		c.a[2] = protocol;
 		c.fd2 = fd;
-		/* A shared socket's line names the token it was made of. */
+		/* A shared socket's line names the token it was made of,
+		 * and the source trace attached to it. */
 		c.token = info->dwProviderReserved;
+		c.from.pid = 0;
+		if (c.token != 0 && !c.failed) {
+			DWORD n = sizeof(c.from);
+
+			if (WSPShimShareData(info, &trace_share_id, &c.from,
+			    &n) != 0 || n != sizeof(c.from))
+				c.from.pid = 0;
+		}
 		tc_emit(&c);
 	}
 	return twrap(in, lower, fd, err);
@@ -1624,12 +1648,14 @@ tr_joinleaf(SOCKET s, const struct sockaddr *name, int namelen,
 }
 
 /* WSPDuplicateSocket: below makes the token; the program gets the
- * chain's struct with that token. */
+ * chain's struct with that token, which carries the source's pid and fd
+ * to the target's trace. */
 static int WSPAPI
 tr_duplicate_socket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW info,
     LPINT err)
 {
 	struct tsock *ts = tsock(s, err);
+	struct share_from from;
 	struct tcall c;
 	DWORD token;
 	int traced, rc;
@@ -1637,6 +1663,10 @@ tr_duplicate_socket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW info,
 	if (ts == NULL)
 		return SOCKET_ERROR;
 	traced = tc_begin(&c, ts, T_OTHER, K_DUPSOCK);
+	/* The target's line says where its socket came from. */
+	from.pid = (int32_t)getpid();
+	from.fd = tsock_fd(ts);
+	(void)WSPShimShareAttach(&trace_share_id, &from, sizeof(from));
 	rc = ts->in->next.lpWSPDuplicateSocket(ts->lower, pid, info, err);
 	if (rc == 0) {
 		token = info->dwProviderReserved;

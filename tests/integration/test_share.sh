@@ -49,12 +49,13 @@ check_same_in_chains
 
 trace_lines() {
 	WSPSHIM_LAYERS=trace timeout 90 "$probe" >/dev/null 2>"$TEST_TMP/tr"
-	local tok
-	tok=$(sed -nE 's/^WSADuplicateSocketW\([0-9]+, [0-9]+, \{dwCatalogEntryId=[0-9]+, dwProviderReserved=(0xb[0-9a-f]{7})\}\) += 0$/\1/p' \
+	local fd tok
+	read -r fd tok < <(sed -nE 's/^WSADuplicateSocketW\(([0-9]+), [0-9]+, \{dwCatalogEntryId=[0-9]+, dwProviderReserved=(0xb[0-9a-f]{7})\}\) += 0$/\1 \2/p' \
 	    "$TEST_TMP/tr" | head -1)
 	[[ -n $tok ]] || { echo "no WSADuplicateSocketW line"; return 1; }
-	# The target's line names the same token.
-	grep -Eq "^WSASocketW\(AF_INET, SOCK_STREAM, IPPROTO_TCP, \{dwProviderReserved=$tok\}\) += [0-9]+$" "$TEST_TMP/tr"
+	# The target's line names the same token, and the source's fd that
+	# the source's trace attached to it.
+	grep -Eq "^WSASocketW\(AF_INET, SOCK_STREAM, IPPROTO_TCP, \{dwProviderReserved=$tok\} /\* from pid [0-9]+ fd $fd \*/\) += [0-9]+$" "$TEST_TMP/tr"
 	grep -Eq '^WSADuplicateSocketW\([0-9]+, 0, 0x[0-9a-f]+\) += -1 EINVAL' "$TEST_TMP/tr"
 }
 check "trace shows WSADuplicateSocketW and the target's WSASocketW" \

@@ -2512,6 +2512,58 @@ Test(dup, another_process_takes_it)
 	close(p[1]);
 }
 
+/* The layers' attachments go with an in-process token to the socket made
+ * of it, under their ids, with WSPShimShareAttach's and ..Data's codes. */
+Test(dup, attachments_travel_with_the_token)
+{
+	static const GUID a_id = { 1, 2, 3, { 4 } }, b_id = { 5, 6, 7, { 8 } },
+	    none = { 9, 0, 0, { 0 } };
+	static char big[WSPSHIM_SHARE_DATA_MAX + 1];
+	WSAPROTOCOL_INFOW tok, other;
+	SOCKET s = mk(AF_INET, SOCK_DGRAM, 0), t;
+	char buf[16];
+	DWORD n;
+	int err = 0;
+
+	cr_expect_eq(WSPShimShareAttach(NULL, "x", 1), WSAEFAULT);
+	cr_expect_eq(WSPShimShareAttach(&a_id, NULL, 1), WSAEFAULT);
+	cr_expect_eq(WSPShimShareAttach(&a_id, big, sizeof(big)), WSAENOBUFS);
+	cr_assert_eq(WSPShimShareAttach(&a_id, "alpha", 5), 0);
+	cr_expect_eq(WSPShimShareAttach(&a_id, "again", 5), WSAEINVAL);
+	cr_assert_eq(WSPShimShareAttach(&b_id, NULL, 0), 0);
+	cr_expect_eq(WSPShimShareAttach(&none, big,
+	    WSPSHIM_SHARE_DATA_MAX - 5), WSAENOBUFS, "over the total");
+	cr_assert_eq(procs.lpWSPDuplicateSocket(s, (DWORD)getpid(), &tok,
+	    &err), 0, "%d", err);
+	/* The next duplication carries nothing of the last one's. */
+	cr_assert_eq(procs.lpWSPDuplicateSocket(s, (DWORD)getpid(), &other,
+	    &err), 0, "%d", err);
+	t = procs.lpWSPSocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &tok, 0, 0, &err);
+	cr_assert_neq(t, INVALID_SOCKET, "%d", err);
+	n = sizeof(buf);
+	cr_expect_eq(WSPShimShareData(&other, &a_id, buf, &n), WSAEINVAL,
+	    "not the token just taken");
+	n = 2;
+	cr_expect_eq(WSPShimShareData(&tok, &a_id, buf, &n), WSAEFAULT);
+	cr_expect_eq(n, 5, "the count needed");
+	n = sizeof(buf);
+	cr_assert_eq(WSPShimShareData(&tok, &a_id, buf, &n), 0);
+	cr_expect(n == 5 && memcmp(buf, "alpha", 5) == 0);
+	n = sizeof(buf);
+	cr_expect_eq(WSPShimShareData(&tok, &b_id, buf, &n), 0);
+	cr_expect_eq(n, 0);
+	cr_expect_eq(WSPShimShareData(&tok, &none, buf, &n), WSANO_DATA);
+	cl(t);
+	t = procs.lpWSPSocket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+	    FROM_PROTOCOL_INFO, &other, 0, 0, &err);
+	cr_assert_neq(t, INVALID_SOCKET, "%d", err);
+	n = sizeof(buf);
+	cr_expect_eq(WSPShimShareData(&other, &a_id, buf, &n), WSANO_DATA);
+	cl(t);
+	cl(s);
+}
+
 Test(dup, missing_process_is_einval)
 {
 	WSAPROTOCOL_INFOW tok;
