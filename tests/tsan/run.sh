@@ -24,7 +24,7 @@ for l in null fault policy stats trace; do
 	    bail "the $l layer is built in $WSPSHIM_BUILD"
 done
 for p in probe_threads probe_signal probe_sigfd probe_churn probe_mix \
-    probe_race librace.so probe_netev; do
+    probe_race librace.so probe_netev probe_share; do
 	[[ -f $PROBES/$p ]] || bail "$p is built in $WSPSHIM_BUILD"
 done
 [[ $(readelf -d "$WSPSHIM_LIB") == *libtsan* ]] ||
@@ -141,5 +141,10 @@ for name in "${order[@]}"; do
 	TSAN_OPTIONS="$TSAN_OPTIONS die_after_fork=0" \
 	    check "tsan: network events and their watcher [$name]" \
 	    tsan_check "$name" "$WSPSHIM_LIB" "$PROBES/probe_netev"
+	# Sharing with other processes: the holder is a raw clone() of the
+	# process, the targets fork and exec.  Linked, so preloaded too.
+	TSAN_OPTIONS="$TSAN_OPTIONS die_after_fork=0" \
+	    check "tsan: sockets shared with other processes [$name]" \
+	    tsan_check "$name" "$WSPSHIM_LIB" "$PROBES/probe_share"
 done
 done_testing
