@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,8 @@
 
 #include <wspshim/winsock2.h>
 
+#include "wsacheck.h"
+
 #define WAIT_MS		5000	/* for an event that must come */
 #define QUIET_MS	200	/* for one that must not */
 
@@ -31,27 +32,6 @@ static const char *const ev_name[FD_MAX_EVENTS] = {
 	"FD_CLOSE", "FD_QOS", "FD_GROUP_QOS", "FD_ROUTING_INTERFACE_CHANGE",
 	"FD_ADDRESS_LIST_CHANGE",
 };
-
-static int line;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL (line %d, last error %d): ", line, WSAGetLastError());
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(1);
-}
-
-#define CHECK(cond, ...) do {						\
-	line = __LINE__;						\
-	if (!(cond))							\
-		fail(__VA_ARGS__);					\
-} while (0)
 
 /* A TCP listener on 127.0.0.1 and its address. */
 static SOCKET

@@ -24,7 +24,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +35,9 @@
 
 #include <wspshim/winsock2.h>
 
+#include "wsacheck.h"
+
 extern char **environ;
-
-static int line;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL (pid %d, line %d, last error %d): ", (int)getpid(),
-	    line, WSAGetLastError());
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(1);
-}
-
-#define CHECK(cond, ...) do {						\
-	line = __LINE__;						\
-	if (!(cond))							\
-		fail(__VA_ARGS__);					\
-} while (0)
 
 /* Every blocking call on s gives up after 5 s. */
 static void
