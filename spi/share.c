@@ -322,7 +322,6 @@ share_hold(int lfd, int sfd, int pfd, pid_t target, uid_t uid,
 		}
 	share_hold_signals();
 	share_hold_fds(keep, n);
-	(void)syscall(SYS_prctl, PR_SET_NAME, "wspshim-share", 0, 0, 0);
 	end = share_now_ms() + (long long)ttl * 1000;
 	while ((left = end - share_now_ms()) > 0) {
 		p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
@@ -434,8 +433,14 @@ share_start_holder(int lfd, int fd, pid_t pid, const struct share_msg *m)
 	mid = share_clone();
 	if (mid == 0) {
 		/* The middle process: the holder's parent, gone at once, so
-		 * the holder is init's to reap. */
-		pid_t h = share_clone();
+		 * the holder is init's to reap.  It names the holder before
+		 * making it, so the holder has its name by the time the
+		 * source returns. */
+		pid_t h;
+
+		(void)syscall(SYS_prctl, PR_SET_NAME, "wspshim-share", 0, 0,
+		    0);
+		h = share_clone();
 
 		if (h == 0)
 			share_hold(lfd, fd, pfd, pid, geteuid(), m, ttl);

@@ -549,6 +549,18 @@ share_with(SOCKET s, void (*f)(WSAPROTOCOL_INFOW *, int), const char *what)
 	CHECK(reap(pid) == 0, "%s: child", what);
 }
 
+/* Nothing: waits until child pid has exited, leaving it unreaped (the
+ * probe's alarm bounds the wait). */
+static void
+wait_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	CHECK(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0 &&
+	    si.si_pid == pid, "the child exits");
+}
+
 /* WSADuplicateSocketW to pid must fail with WSAEINVAL. */
 static void
 no_target(SOCKET s, DWORD pid, const char *what)
@@ -626,7 +638,7 @@ refusals(void)
 	CHECK((zombie = fork()) >= 0, "fork");
 	if (zombie == 0)
 		_exit(0);
-	usleep(100000);
+	wait_zombie(zombie);
 	no_target(s, (DWORD)zombie, "a pid that exited, not yet reaped");
 	reap(zombie);
 	no_target(s, 0, "pid 0");
