@@ -108,6 +108,11 @@
 #define BASE_TOKEN_IDX_BITS	10
 #define BASE_TOKEN_SLOTS	(1u << BASE_TOKEN_IDX_BITS)
 #define BASE_TOKEN_GEN_MASK	0x1ffffu
+/* The high bits this tag shares with share.c's (SHARE_TOKEN_TAG). */
+#define BASE_ANY_TOKEN_MASK	0xf0000000u
+_Static_assert((BASE_TOKEN_TAG & BASE_ANY_TOKEN_MASK) ==
+    (SHARE_TOKEN_TAG & BASE_ANY_TOKEN_MASK) &&
+    BASE_TOKEN_TAG != SHARE_TOKEN_TAG, "one test finds either token");
 
 /* Token slot states, in the low two bits of the slot's state word. */
 #define BASE_TOK_FREE		0u
@@ -464,9 +469,8 @@ base_wrap(int fd, const WSAPROTOCOL_INFOW *info, DWORD flags, int *err)
 int
 base_is_token(const WSAPROTOCOL_INFOW *info)
 {
-	return info != NULL &&
-	    ((info->dwProviderReserved & BASE_TOKEN_TAG_MASK) ==
-	    BASE_TOKEN_TAG || share_is_token(info->dwProviderReserved));
+	return info != NULL && (info->dwProviderReserved & BASE_ANY_TOKEN_MASK)
+	    == (BASE_TOKEN_TAG & BASE_ANY_TOKEN_MASK);
 }
 
 /* 0 and a new live token for fd (and blob, taken over) in *tok, or

@@ -18,8 +18,10 @@
 
 #include <wspshim/ws2spi.h>
 
-/* A cross-process token: its tag (the high 5 bits) and its random rest. */
-#define SHARE_TOKEN_TAG		0xb0000000u
+/* A cross-process token: its tag (the high 5 bits) and its random rest.
+ * It differs from the base's in-process tag (0xa8) in the fifth bit only,
+ * so one test of the high four finds either (base_is_token). */
+#define SHARE_TOKEN_TAG		0xa0000000u
 #define SHARE_TOKEN_TAG_MASK	0xf8000000u
 
 /* How long a token nobody takes lasts, seconds (WSPSHIM_SHARE_TTL). */

@@ -50,7 +50,7 @@ check_same_in_chains
 trace_lines() {
 	WSPSHIM_LAYERS=trace timeout 90 "$probe" >/dev/null 2>"$TEST_TMP/tr"
 	local fd tok
-	read -r fd tok < <(sed -nE 's/^WSADuplicateSocketW\(([0-9]+), [0-9]+, \{dwCatalogEntryId=[0-9]+, dwProviderReserved=(0xb[0-9a-f]{7})\}\) += 0$/\1 \2/p' \
+	read -r fd tok < <(sed -nE 's/^WSADuplicateSocketW\(([0-9]+), [0-9]+, \{dwCatalogEntryId=[0-9]+, dwProviderReserved=(0xa[0-7][0-9a-f]{6})\}\) += 0$/\1 \2/p' \
 	    "$TEST_TMP/tr" | head -1)
 	[[ -n $tok ]] || { echo "no WSADuplicateSocketW line"; return 1; }
 	# The target's line names the same token, and the source's fd that

@@ -646,7 +646,7 @@ refusals(void)
 	/* A token made up in this process. */
 	memset(&info, 0, sizeof(info));
 	CHECK(WSADuplicateSocketW(s, (DWORD)getpid(), &info) == 0, "self");
-	info.dwProviderReserved = 0xb1234567u;
+	info.dwProviderReserved = 0xa1234567u;	/* share.c's tag */
 	refused("a forged token", &info);
 	closesocket(s);
 }
