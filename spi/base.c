@@ -547,7 +547,10 @@ base_token_take(DWORD tok, int *fd, int *kind, DWORD *flags)
 	blob = t->blob;
 	t->blob = NULL;
 	base_token_release(t, st);
-	share_deliver(tok, blob);
+	/* Adoption, which may run in a signal handler's call, has nothing
+	 * to deliver and frees nothing. */
+	if (*kind == BASE_TOK_DUP)
+		share_deliver(tok, blob);
 	return 0;
 }
 
